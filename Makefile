@@ -1,0 +1,52 @@
+# airflow-provider-mediajobs: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := constraints/constraints-3.11.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean
+
+help:
+	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
+	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
+	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck unit
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+emulator: $(STAMP)
+	$(BIN)/mediajobs-emulator --host 127.0.0.1 --port 8790
+
+demo: $(STAMP)
+	$(BIN)/python -m airflow_provider_mediajobs.demo
+
+# Re-pin the tested set from the current venv (run after changing a dependency on purpose).
+constraints: $(STAMP)
+	{ echo "# Tested set: apache-airflow 3.3.2 on Python 3.11 and everything it pulls, plus the test tools."; \
+	  echo "# Regenerate with: make constraints (after changing a pin)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^airflow-provider-mediajobs'; } > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
