@@ -1,0 +1,352 @@
+"""What every provider dialect is made of.
+
+A dialect is pure: it builds :class:`ApiRequest` objects and reads :class:`ApiResponse` objects,
+and never does I/O. The engine sends the requests (sync with ``requests``, async with ``httpx``)
+and hands the responses back to the same parser, so both paths read a job identically.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, NoReturn
+from urllib.parse import parse_qs, quote, urlsplit
+
+from airflow_provider_mediajobs.exceptions import (
+    InvalidJobIdError,
+    MediaJobApiError,
+    MediaJobAuthError,
+    MediaJobBadResponseError,
+    MediaJobConfigError,
+    MediaJobError,
+    MediaJobNotFoundError,
+    MediaJobRateLimitedError,
+    MediaJobTransientError,
+    redact,
+)
+from airflow_provider_mediajobs.models import MediaJob
+
+MAX_JOB_ID_LENGTH = 128
+_UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request below the connection's base URL. ``path`` is already percent-encoded."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+
+    @property
+    def path_and_query(self) -> str:
+        if not self.query:
+            return self.path
+        return self.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.query)
+
+    @classmethod
+    def json(cls, method: str, path: str, payload: Mapping[str, Any]) -> ApiRequest:
+        # Serialized once: the exact bytes sent are the bytes signed (TAMS).
+        return cls(method, path, body=json.dumps(payload, separators=(",", ":")).encode())
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status_code: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Secrets of one connection. ``repr`` never shows them."""
+
+    api_key: str | None = None
+    app_id: str | None = None
+    private_key: Any = None  # a loaded cryptography private key (TAMS signature mode)
+    secret_texts: tuple[str, ...] = ()  # every secret string, for redaction
+
+    def __repr__(self) -> str:
+        mode = "rsa" if self.private_key is not None else ("key" if self.api_key else "none")
+        return f"Credentials(mode={mode!r}, app_id={self.app_id!r})"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who is asking: goes into every error, and tells redaction which secrets to strip."""
+
+    provider: str
+    conn_id: str | None = None
+    job_id: str | None = None
+    secrets: tuple[str, ...] = ()
+
+    def error(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> MediaJobError:
+        return cls(
+            redact(detail, self.secrets),
+            provider=self.provider,
+            conn_id=self.conn_id,
+            job_id=self.job_id,
+            **kwargs,
+        )
+
+    def fail(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> NoReturn:
+        raise self.error(cls, detail, **kwargs)
+
+
+class Dialect:
+    """Everything specific to one provider's API. Subclasses fill the class attributes and hooks."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    default_base_url: ClassVar[str | None]
+    default_rate_limit: ClassVar[float | None] = None  # requests/second per connection
+    default_poll_interval: ClassVar[float] = 10.0
+    default_max_poll_interval: ClassVar[float] = 60.0
+    job_kinds: ClassVar[tuple[str, ...]] = ("default",)
+    supports_cancel: ClassVar[bool] = False
+
+    # ---- connection -> credentials -------------------------------------------------------
+    def build_credentials(
+        self, api_key: str | None, extras: Mapping[str, Any], ctx: CallContext
+    ) -> Credentials:
+        if not api_key:
+            ctx.fail(
+                MediaJobConfigError,
+                f"Connection has no API key. Put the {self.display_name} API key in the password field.",
+            )
+        return Credentials(api_key=api_key, secret_texts=(api_key,))
+
+    def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
+        """Headers that authenticate ``request``; ``path_and_query`` is the full path sent on the wire."""
+        return {"Authorization": f"Bearer {creds.api_key}"}
+
+    # ---- job ids ---------------------------------------------------------------------------
+    def validate_job_id(self, job_id: object, ctx: CallContext) -> str:
+        text = "" if job_id is None else str(job_id)
+        shown = text[:40] + ("..." if len(text) > 40 else "")
+        if not text.strip():
+            ctx.fail(InvalidJobIdError, f"{self.display_name} job id is empty.")
+        if len(text) > MAX_JOB_ID_LENGTH:
+            ctx.fail(
+                InvalidJobIdError,
+                f"{self.display_name} job id is longer than {MAX_JOB_ID_LENGTH} characters.",
+            )
+        if _UNSAFE_ID.search(text) or ".." in text:
+            ctx.fail(
+                InvalidJobIdError,
+                f"{self.display_name} job id {shown!r} contains characters not allowed in a job id "
+                "(whitespace, control characters, '/', '\\', '?', '#', '%' or '..').",
+            )
+        return text
+
+    def normalize_kind(self, kind: str | None, ctx: CallContext) -> str:
+        if kind is None or kind == "default":
+            return self.job_kinds[0]
+        if kind not in self.job_kinds:
+            ctx.fail(
+                MediaJobConfigError,
+                f"Unknown {self.display_name} job kind {kind!r}; expected one of {list(self.job_kinds)}.",
+            )
+        return kind
+
+    # ---- the calls -------------------------------------------------------------------------
+    def status_request(self, job_id: str, kind: str) -> ApiRequest:
+        raise NotImplementedError
+
+    def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
+        raise NotImplementedError
+
+    def test_request(self) -> ApiRequest:
+        raise NotImplementedError
+
+    def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+        self.check_response(response, ctx)
+        return f"Connected to {self.display_name}."
+
+    def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
+        raise NotImplementedError
+
+    def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
+        raise NotImplementedError
+
+    def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
+        raise MediaJobConfigError(f"{self.display_name} has no API to cancel a job.", provider=self.name)
+
+    def parse_cancel(self, response: ApiResponse, ctx: CallContext) -> bool:
+        """True when the job is (now or already) canceled."""
+        self.check_response(response, ctx)
+        return True
+
+    # ---- shared reading helpers ------------------------------------------------------------
+    def error_message(self, payload: Any) -> str | None:
+        """The provider's own error text from an error body, if it has one."""
+        if isinstance(payload, Mapping):
+            for key in ("message", "msg", "detail", "error", "err_message"):
+                value = payload.get(key)
+                if isinstance(value, str) and value:
+                    return value
+        return None
+
+    def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
+        """Classify the HTTP status; return the decoded JSON body of a 2xx response."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return self.decode_json(response, ctx) if response.body else {}
+        payload = _try_json(response.body)
+        message = self.error_message(payload) or _snippet(response)
+        detail = f"{self.display_name} answered HTTP {status}: {message}"
+        if status in (401, 403):
+            ctx.fail(MediaJobAuthError, detail, status_code=status)
+        if status == 404:
+            ctx.fail(MediaJobNotFoundError, detail, status_code=status)
+        if status == 429:
+            retry_after = parse_retry_after(response.header("retry-after"), message)
+            ctx.fail(MediaJobRateLimitedError, detail, status_code=status, retry_after=retry_after)
+        if status >= 500 or status in (408, 425):
+            ctx.fail(MediaJobTransientError, detail, status_code=status)
+        ctx.fail(MediaJobApiError, detail, status_code=status)
+
+    def decode_json(self, response: ApiResponse, ctx: CallContext) -> Any:
+        try:
+            return json.loads(response.body)
+        except (ValueError, UnicodeDecodeError):
+            ctx.fail(
+                MediaJobBadResponseError,
+                f"{self.display_name} answered HTTP {response.status_code} with a body that is not JSON "
+                f"({_content_type(response)}, {len(response.body)} bytes: {_snippet(response)!r}).",
+                status_code=response.status_code,
+            )
+
+    def expect_object(self, value: Any, what: str, ctx: CallContext) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            ctx.fail(
+                MediaJobBadResponseError,
+                f"{self.display_name} response has no {what} object (got {type(value).__name__}).",
+            )
+        return value
+
+
+def json_object(body: bytes) -> Mapping[str, Any]:
+    """The body as a JSON object, or ``{}`` when it is not one (for reading error bodies)."""
+    value = _try_json(body)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _try_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _content_type(response: ApiResponse) -> str:
+    return response.header("content-type") or "no content type"
+
+
+def _snippet(response: ApiResponse, limit: int = 120) -> str:
+    text = response.body[:limit].decode("utf-8", "replace")
+    text = re.sub(r"\s+", " ", text).strip()
+    return text or "(empty body)"
+
+
+_DRF_WAIT = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+def parse_retry_after(header: str | None, message: str | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta or HTTP date), else from a DRF throttle message."""
+    if header:
+        header = header.strip()
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(header)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=timezone.utc)
+                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    if message and (match := _DRF_WAIT.search(message)):
+        return float(match.group(1))
+    return None
+
+
+# ---- small typed readers used by the dialects ------------------------------------------------
+def as_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if result == result and result not in (float("inf"), float("-inf")) else None
+
+
+def as_int(value: Any) -> int | None:
+    number = as_float(value)
+    return None if number is None else int(number)
+
+
+def as_fraction(value: Any) -> float | None:
+    """Progress as 0..1, accepting providers that report 0..100."""
+    number = as_float(value)
+    if number is None or number < 0:
+        return None
+    if number > 1:
+        number = number / 100.0
+    return min(number, 1.0)
+
+
+def as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def expiry_after(seconds: float | None, now: datetime | None = None) -> datetime | None:
+    if seconds is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
+def expiry_from_signed_url(url: str) -> datetime | None:
+    """When a pre-signed URL stops working, read from its own query when it says.
+
+    Understands S3 SigV4 (``X-Amz-Date`` + ``X-Amz-Expires``), S3 SigV2/CloudFront/GCS-style
+    ``Expires``/``expires`` epoch seconds, and Tencent COS ``q-sign-time=start;end``.
+    """
+    try:
+        query = {k.lower(): v[-1] for k, v in parse_qs(urlsplit(url).query).items() if v}
+    except ValueError:
+        return None
+    try:
+        if "x-amz-date" in query and "x-amz-expires" in query:
+            start = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+            return start + timedelta(seconds=int(query["x-amz-expires"]))
+        for key in ("q-sign-time", "q-key-time"):
+            if key in query:
+                end = query[key].partition(";")[2]
+                if end.isdigit():
+                    return datetime.fromtimestamp(int(end), tz=timezone.utc)
+        if query.get("expires", "").isdigit():
+            return datetime.fromtimestamp(int(query["expires"]), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def encode_segment(value: str) -> str:
+    return quote(value, safe="")

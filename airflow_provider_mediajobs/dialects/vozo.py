@@ -1,0 +1,185 @@
+"""Vozo: lip-sync (``GET /v1/video_generation/{task_id}``) and translate & dub
+(``GET /v1/media/translate/{task_id}``), two families with two status vocabularies.
+
+Quirks handled here: success is ``done``; translate reports its stage names (transcribing,
+dubbing, ...) which become coarse progress; failures carry ``err_code``/``err_message`` in an HTTP
+200; request errors are HTTP 400 ``{code (string), message, serverTs}`` whose numeric codes tell
+auth and concurrency problems apart from bad requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from airflow_provider_mediajobs.dialects.base import (
+    ApiRequest,
+    ApiResponse,
+    CallContext,
+    Dialect,
+    as_str,
+    encode_segment,
+    expiry_from_signed_url,
+    json_object,
+)
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobAuthError,
+    MediaJobBadResponseError,
+    MediaJobRateLimitedError,
+    MediaJobTransientError,
+)
+from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.statemap import StateMap
+
+LIPSYNC_STATES = StateMap(
+    "vozo",
+    {
+        "pending": JobState.QUEUED,
+        "processing": JobState.RUNNING,
+        "done": JobState.SUCCEEDED,
+        "completed": JobState.SUCCEEDED,
+        "failed": JobState.FAILED,
+    },
+)
+
+# Translate & dub stages, in order, with the share of the work done when each starts.
+TRANSLATE_STAGES = {
+    "queuing": 0.0,
+    "preprocessing": 0.05,
+    "transcribing": 0.15,
+    "translating": 0.35,
+    "dubbing": 0.55,
+    "rendering": 0.8,
+}
+TRANSLATE_STATES = StateMap(
+    "vozo",
+    {
+        "queuing": JobState.QUEUED,
+        **{stage: JobState.RUNNING for stage in list(TRANSLATE_STAGES)[1:]},
+        "done": JobState.SUCCEEDED,
+        "failed": JobState.FAILED,
+    },
+)
+
+STATUS_PATHS = {
+    "lipsync": "/v1/video_generation/",
+    "reusable_lipsync": "/v1/video_generation/",
+    "translate": "/v1/media/translate/",
+}
+CREATE_PATHS = {
+    "lipsync": "/v1/video_generation",
+    "reusable_lipsync": "/v1/reusable_lipsync_model_video_generation",
+    "translate": "/v1/media/translate",
+}
+AUTH_CODES = {"7", "814", "1302", "1305", "1503"}  # no permission, not a member, revoked, plan
+RETRY_CODES = {"1000"}  # internal error
+BUSY_CODES = {"1304"}  # too many concurrent jobs for this key
+
+
+class VozoDialect(Dialect):
+    name = "vozo"
+    display_name = "Vozo"
+    default_base_url = "https://api.vozo.ai"
+    default_poll_interval = 15.0  # jobs queue 1-120 min and run ~10-20 min
+    default_max_poll_interval = 120.0
+    job_kinds: ClassVar[tuple[str, ...]] = ("lipsync", "translate", "reusable_lipsync")
+
+    def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
+        if response.status_code == 400:
+            payload = json_object(response.body)
+            code = as_str(payload.get("code")) or ""
+            message = as_str(payload.get("message")) or "(no message)"
+            detail = f"Vozo answered HTTP 400 code {code or '?'}: {message}"
+            if code in AUTH_CODES:
+                ctx.fail(MediaJobAuthError, detail, status_code=400)
+            if code in BUSY_CODES:
+                ctx.fail(MediaJobRateLimitedError, detail, status_code=400)
+            if code in RETRY_CODES:
+                ctx.fail(MediaJobTransientError, detail, status_code=400)
+        return super().check_response(response, ctx)
+
+    def status_request(self, job_id: str, kind: str) -> ApiRequest:
+        return ApiRequest("GET", STATUS_PATHS[kind] + encode_segment(job_id))
+
+    def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
+        data = self.expect_object(self.check_response(response, ctx), "job status", ctx)
+        status = data.get("status")
+        if not isinstance(status, str):
+            ctx.fail(MediaJobBadResponseError, "Vozo job status has no 'status' string.")
+        if kind == "translate":
+            state = TRANSLATE_STATES.read(status)
+            progress = TRANSLATE_STAGES.get(status.lower())
+            result = data.get("result")
+            outputs = (
+                _translate_outputs(result)
+                if state is JobState.SUCCEEDED and isinstance(result, Mapping)
+                else ()
+            )
+        else:
+            state = LIPSYNC_STATES.read(status)
+            progress = None
+            url = as_str(data.get("video_url"))
+            outputs = (
+                (MediaOutput(url=url, kind=OutputKind.VIDEO, expires_at=expiry_from_signed_url(url)),)
+                if url and state is JobState.SUCCEEDED
+                else ()
+            )
+        error = None
+        if state is JobState.FAILED:
+            code = as_str(data.get("err_code") or data.get("code"))
+            message = as_str(data.get("err_message") or data.get("message"))
+            error = " ".join(p for p in (f"[{code}]" if code else None, message) if p) or (
+                "Vozo reported 'failed' without a reason"
+            )
+        return MediaJob(
+            provider=self.name,
+            job_id=job_id,
+            state=state,
+            provider_status=status,
+            progress=1.0 if state is JobState.SUCCEEDED else progress,
+            outputs=outputs,
+            error=error,
+            retryable=state is JobState.FAILED and as_str(data.get("err_code")) in {"999", "20611"},
+            job_kind=kind,
+            raw=data,
+        )
+
+    def test_request(self) -> ApiRequest:
+        # Vozo has no account endpoint: a status read of an id that cannot exist proves the key
+        # (401/400-auth code when it is wrong, 400/404 "not found" when it is right).
+        return ApiRequest("GET", "/v1/video_generation/airflow-connection-test")
+
+    def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+        if response.status_code in (400, 404):
+            payload = json_object(response.body)
+            if as_str(payload.get("code")) not in AUTH_CODES:
+                return "Connected to Vozo: the API key was accepted."
+        self.check_response(response, ctx)
+        return "Connected to Vozo: the API key was accepted."
+
+    def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
+        return ApiRequest.json("POST", CREATE_PATHS[kind], payload)
+
+    def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
+        data = self.expect_object(self.check_response(response, ctx), "response", ctx)
+        task_id = as_str(data.get("task_id"))
+        if not task_id:
+            ctx.fail(MediaJobBadResponseError, "Vozo create response has no task_id.")
+        return task_id
+
+
+def _translate_outputs(result: Mapping[str, Any]) -> tuple[MediaOutput, ...]:
+    outputs = []
+    for key, kind in (
+        ("video_url", OutputKind.VIDEO),
+        ("audio_url", OutputKind.AUDIO),
+        ("subtitle_url", OutputKind.OTHER),
+    ):
+        url = as_str(result.get(key))
+        if url:
+            outputs.append(
+                MediaOutput(
+                    url=url, kind=kind, name=key.removesuffix("_url"), expires_at=expiry_from_signed_url(url)
+                )
+            )
+    return tuple(outputs)

@@ -1,0 +1,176 @@
+"""Operations on one provider connection, sync and async, over one parser per provider.
+
+:class:`JobApi` is what the hooks delegate to: read a job, create one, cancel one, test the
+connection. Retries (capped exponential backoff with jitter, Retry-After honoured) apply to reads
+and to requests that are safe to repeat; a create is retried only when the provider is known not
+to have acted on it (429) or makes creates idempotent (TAMS ``requestId``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.engine.backoff import backoff_delay
+from airflow_provider_mediajobs.engine.config import ApiConfig
+from airflow_provider_mediajobs.engine.ratelimit import limiter_for
+from airflow_provider_mediajobs.engine.transport import client_lease, send_async, send_sync
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobBadResponseError,
+    MediaJobRateLimitedError,
+    MediaJobTransientError,
+)
+from airflow_provider_mediajobs.models import MediaJob
+
+if TYPE_CHECKING:
+    import requests
+
+T = TypeVar("T")
+
+RETRYABLE = (MediaJobTransientError, MediaJobBadResponseError)
+
+
+class JobApi:
+    def __init__(
+        self,
+        dialect: Dialect,
+        config: ApiConfig,
+        *,
+        attempts: int = 3,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 30.0,
+    ) -> None:
+        self.dialect = dialect
+        self.config = config
+        self.attempts = max(1, attempts)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+
+    # ---- building blocks -------------------------------------------------------------------
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = error.retry_after if isinstance(error, MediaJobRateLimitedError) else None
+        return backoff_delay(
+            state.attempt_number, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after
+        )
+
+    def _policy(self, attempts: int | None, retry_on: tuple[type[Exception], ...]) -> dict[str, Any]:
+        return {
+            "stop": stop_after_attempt(max(1, attempts or self.attempts)),
+            "wait": self._wait,
+            "retry": retry_if_exception_type(retry_on),
+            "reraise": True,
+        }
+
+    def call(
+        self,
+        session: requests.Session,
+        request: ApiRequest,
+        parse: Callable[[ApiResponse, CallContext], T],
+        ctx: CallContext,
+        *,
+        attempts: int | None = None,
+        retry_on: tuple[type[Exception], ...] = RETRYABLE,
+    ) -> T:
+        for attempt in Retrying(**self._policy(attempts, retry_on)):
+            with attempt:
+                return parse(send_sync(session, self.dialect, self.config, request, ctx), ctx)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def acall(
+        self,
+        request: ApiRequest,
+        parse: Callable[[ApiResponse, CallContext], T],
+        ctx: CallContext,
+        *,
+        attempts: int | None = None,
+        retry_on: tuple[type[Exception], ...] = RETRYABLE,
+    ) -> T:
+        limiter = (
+            limiter_for(self.config.conn_id, self.config.base_url, self.config.rate_limit)
+            if self.config.rate_limit
+            else None
+        )
+        async with client_lease(self.config) as client:
+            async for attempt in AsyncRetrying(**self._policy(attempts, retry_on)):
+                with attempt:
+                    if limiter is not None:
+                        await limiter.acquire()
+                    try:
+                        response = await send_async(client, self.dialect, self.config, request, ctx)
+                        return parse(response, ctx)
+                    except MediaJobRateLimitedError as err:
+                        if limiter is not None:
+                            limiter.pause(err.retry_after or 1.0)
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- operations ------------------------------------------------------------------------
+    def _status(
+        self, job_id: object, kind: str | None
+    ) -> tuple[ApiRequest, Callable[..., MediaJob], CallContext]:
+        ctx = self.config.context(None if job_id is None else str(job_id))
+        safe_id = self.dialect.validate_job_id(job_id, ctx)
+        kind = self.dialect.normalize_kind(kind, ctx)
+
+        def parse(response: ApiResponse, c: CallContext) -> MediaJob:
+            return self.dialect.parse_status(safe_id, kind, response, c)
+
+        return self.dialect.status_request(safe_id, kind), parse, ctx
+
+    def get_job(
+        self, session: requests.Session, job_id: object, kind: str | None = None, attempts: int | None = None
+    ) -> MediaJob:
+        request, parse, ctx = self._status(job_id, kind)
+        return self.call(session, request, parse, ctx, attempts=attempts)
+
+    async def aget_job(
+        self, job_id: object, kind: str | None = None, attempts: int | None = None
+    ) -> MediaJob:
+        request, parse, ctx = self._status(job_id, kind)
+        return await self.acall(request, parse, ctx, attempts=attempts)
+
+    def _create(
+        self, kind: str | None, payload: Mapping[str, Any], request_id: str | None
+    ) -> tuple[ApiRequest, Callable[..., str], CallContext, tuple[type[Exception], ...]]:
+        ctx = self.config.context()
+        kind = self.dialect.normalize_kind(kind, ctx)
+        request = self.dialect.create_request(kind, payload, request_id)
+
+        def parse(response: ApiResponse, c: CallContext) -> str:
+            return self.dialect.parse_create(kind, response, c)
+
+        idempotent = self.dialect.name == "tensorart" and request_id is not None
+        retry_on: tuple[type[Exception], ...] = RETRYABLE if idempotent else (MediaJobRateLimitedError,)
+        return request, parse, ctx, retry_on
+
+    def submit(
+        self,
+        session: requests.Session,
+        payload: Mapping[str, Any],
+        kind: str | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        request, parse, ctx, retry_on = self._create(kind, payload, request_id)
+        return self.call(session, request, parse, ctx, retry_on=retry_on)
+
+    def _cancel(self, job_id: object, kind: str | None) -> tuple[ApiRequest, CallContext]:
+        ctx = self.config.context(None if job_id is None else str(job_id))
+        safe_id = self.dialect.validate_job_id(job_id, ctx)
+        return self.dialect.cancel_request(safe_id, self.dialect.normalize_kind(kind, ctx)), ctx
+
+    def cancel(self, session: requests.Session, job_id: object, kind: str | None = None) -> bool:
+        request, ctx = self._cancel(job_id, kind)
+        return self.call(session, request, self.dialect.parse_cancel, ctx)
+
+    async def acancel(self, job_id: object, kind: str | None = None) -> bool:
+        request, ctx = self._cancel(job_id, kind)
+        return await self.acall(request, self.dialect.parse_cancel, ctx)
+
+    def test(self, session: requests.Session) -> str:
+        return self.call(
+            session, self.dialect.test_request(), self.dialect.parse_test, self.config.context(), attempts=1
+        )

@@ -1,0 +1,173 @@
+"""One exception family for everything that can go wrong talking to a media-job API.
+
+Every error names the provider, the Airflow connection id and the job id it concerns, and says
+what to do about it. No message ever contains the API key or the TAMS private key: texts that come
+from a provider are passed through :func:`redact` with the connection's secrets before they are
+put into an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from airflow.exceptions import AirflowException
+
+if TYPE_CHECKING:
+    from airflow_provider_mediajobs.models import MediaJob
+
+_REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each (non-trivial) secret in ``text``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+class MediaJobError(AirflowException):
+    """Base class. ``str(err)`` is a complete, user-facing sentence with context and a hint."""
+
+    default_hint = ""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        provider: str | None = None,
+        conn_id: str | None = None,
+        job_id: str | None = None,
+        hint: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        self.detail = detail
+        self.provider = provider
+        self.conn_id = conn_id
+        self.job_id = job_id
+        self.hint = self.default_hint if hint is None else hint
+        self.http_status = status_code
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        context = []
+        if self.provider:
+            context.append(self.provider)
+        if self.conn_id:
+            context.append(f"conn_id={self.conn_id!r}")
+        if self.job_id:
+            context.append(f"job_id={self.job_id!r}")
+        prefix = f"[{' '.join(context)}] " if context else ""
+        hint = self.hint.format(conn_id=self.conn_id or "<conn_id>") if self.hint else ""
+        detail = self.detail.rstrip()
+        if hint and detail and detail[-1] not in ".!?":
+            detail += "."
+        return f"{prefix}{detail}" + (f" {hint}" if hint else "")
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Exceptions cross process boundaries (pickle); keep the keyword context.
+        return (_rebuild, (type(self), self.detail, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[MediaJobError], detail: str, state: dict[str, object]) -> MediaJobError:
+    err = cls.__new__(cls)
+    AirflowException.__init__(err, detail)
+    err.__dict__.update(state)
+    return err
+
+
+class MediaJobConfigError(MediaJobError, ValueError):
+    """Bad input caught before any request: unsafe job id, wrong or missing connection, bad key."""
+
+
+class InvalidJobIdError(MediaJobConfigError):
+    default_hint = "Pass the id exactly as the provider returned it when the job was created."
+
+
+class MediaJobAuthError(MediaJobError):
+    """HTTP 401/403 or a signature the provider rejected."""
+
+    default_hint = (
+        "Check the API key (password field) of Airflow connection '{conn_id}' (TensorArt signature "
+        "mode: its app id and private key) and that the account's plan includes API access."
+    )
+
+
+class MediaJobNotFoundError(MediaJobError):
+    default_hint = (
+        "Check the job id, and that connection '{conn_id}' points at the account and endpoint "
+        "(host) that created the job."
+    )
+
+
+class MediaJobApiError(MediaJobError):
+    """The provider refused the request for a reason that retrying will not fix (4xx, business codes)."""
+
+    default_hint = "Fix the request or the account (credits, plan, quota) and run the task again."
+
+
+class MediaJobTransientError(MediaJobError):
+    """5xx, timeouts and connection errors: worth retrying with backoff."""
+
+    default_hint = "This is usually temporary; it was retried with backoff. Check the provider's status."
+
+
+class MediaJobRateLimitedError(MediaJobTransientError):
+    """HTTP 429. ``retry_after`` holds the provider's ``Retry-After`` in seconds when it sent one."""
+
+    default_hint = (
+        "The provider is throttling this key: lower the number of concurrent waits or the "
+        "'rate_limit' of connection '{conn_id}'."
+    )
+
+    def __init__(self, detail: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+
+
+class MediaJobBadResponseError(MediaJobError):
+    """The provider answered with something that is not the documented shape (HTML, truncated, ...)."""
+
+    default_hint = (
+        "Check that the host of connection '{conn_id}' is the provider's API base URL; if it is, "
+        "the provider may be degraded (this is retried like a transient error while waiting)."
+    )
+
+
+class MediaJobFailedError(MediaJobError):
+    """The job ended in the provider's failed state. ``job`` is the final :class:`MediaJob`."""
+
+    default_hint = "See the provider's reason above; the job's outputs are not available."
+
+    def __init__(self, detail: str, *, job: MediaJob | None = None, **kwargs: object) -> None:
+        self.job = job
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+
+
+class MediaJobCanceledError(MediaJobFailedError):
+    default_hint = "The job was canceled (by a user, the provider, or this task); submit it again if needed."
+
+
+class MediaJobTimeoutError(MediaJobError):
+    default_hint = "Raise the task's timeout if such jobs legitimately take longer."
+
+
+__all__ = [
+    "InvalidJobIdError",
+    "MediaJobApiError",
+    "MediaJobAuthError",
+    "MediaJobBadResponseError",
+    "MediaJobCanceledError",
+    "MediaJobConfigError",
+    "MediaJobError",
+    "MediaJobFailedError",
+    "MediaJobNotFoundError",
+    "MediaJobRateLimitedError",
+    "MediaJobTimeoutError",
+    "MediaJobTransientError",
+    "redact",
+]

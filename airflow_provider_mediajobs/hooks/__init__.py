@@ -1,0 +1,32 @@
+"""Hooks, one per provider; all are :class:`~airflow_provider_mediajobs.hooks.base.MediaJobHook`."""
+
+from __future__ import annotations
+
+from airflow_provider_mediajobs.hooks.base import MediaJobHook
+from airflow_provider_mediajobs.hooks.goenhance import GoEnhanceHook
+from airflow_provider_mediajobs.hooks.tensorart import TensorArtHook
+from airflow_provider_mediajobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_mediajobs.hooks.vozo import VozoHook
+
+HOOKS: dict[str, type[MediaJobHook]] = {
+    hook.provider: hook for hook in (GoEnhanceHook, TensorArtHook, VozoHook, TensorPixHook)
+}
+
+
+def hook_class(provider: str) -> type[MediaJobHook]:
+    """The hook class of a provider / connection type."""
+    from airflow_provider_mediajobs.dialects import get_dialect
+
+    get_dialect(provider)  # raises a clear error for an unknown provider
+    return HOOKS[provider]
+
+
+__all__ = [
+    "HOOKS",
+    "GoEnhanceHook",
+    "MediaJobHook",
+    "TensorArtHook",
+    "TensorPixHook",
+    "VozoHook",
+    "hook_class",
+]

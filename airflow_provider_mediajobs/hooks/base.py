@@ -1,0 +1,173 @@
+"""The one hook class behind all four providers; the provider modules only name their dialect.
+
+Sync methods (``get_job``, ``submit_job``, ``cancel_job``, ``test_connection``) use ``requests``
+and the normal connection lookup. Async methods (``aget_job``, ``acancel_job``) resolve the
+connection asynchronously, once per hook, and share one ``httpx`` pool per event loop: they are
+safe to call from a trigger. Both go through the same dialect parser.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_mediajobs.connection_forms import FORMS
+from airflow_provider_mediajobs.dialects import Dialect, get_dialect
+from airflow_provider_mediajobs.engine import ApiConfig, JobApi, config_from_connection
+from airflow_provider_mediajobs.exceptions import MediaJobConfigError, redact
+from airflow_provider_mediajobs.models import MediaJob
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import requests
+
+
+class MediaJobHook(BaseHook):
+    """Read, create and cancel jobs of one media-job provider.
+
+    :param conn_id: Airflow connection id (the provider's ``default_conn_name`` by default).
+    :param job_kind: the provider's job family where it has several (Vozo ``translate``), used when
+        a method is not given one.
+    :param retries: attempts per call for transient failures (5xx, 429, timeouts, resets).
+    """
+
+    conn_name_attr = "conn_id"
+    provider: ClassVar[str]
+    default_conn_name: ClassVar[str]
+    conn_type: ClassVar[str]
+    hook_name: ClassVar[str]
+
+    def __init__(self, conn_id: str | None = None, job_kind: str | None = None, retries: int = 3) -> None:
+        super().__init__()
+        self.conn_id = conn_id or self.default_conn_name
+        self.job_kind = job_kind
+        self.retries = retries
+        self._async_api: JobApi | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r}, job_kind={self.job_kind!r})"
+
+    @property
+    def dialect(self) -> Dialect:
+        return get_dialect(self.provider)
+
+    # ---- connection --------------------------------------------------------------------------
+    @cached_property
+    def config(self) -> ApiConfig:
+        """The connection, read synchronously (worker side)."""
+        try:
+            conn = self.get_connection(self.conn_id)
+        except Exception as err:
+            raise self._lookup_error(err) from None
+        return config_from_connection(self.dialect, conn, conn.extra_dejson)
+
+    def _lookup_error(self, err: Exception) -> Exception:
+        """A missing connection becomes a clear config error; anything else passes through."""
+        if "isn't defined" in str(err) or type(err).__name__ in ("AirflowNotFoundException", "NotFound"):
+            return MediaJobConfigError(
+                f"Airflow connection {self.conn_id!r} does not exist. Create a "
+                f"{self.dialect.display_name} connection (type {self.conn_type!r}) with that id.",
+                provider=self.provider,
+                conn_id=self.conn_id,
+            )
+        return err
+
+    async def aget_config(self) -> ApiConfig:
+        """The connection, read asynchronously and cached on the hook (safe in a trigger)."""
+        if self._async_api is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            try:
+                conn = await get_async_connection(self.conn_id, hook=self)
+            except Exception as err:
+                raise self._lookup_error(err) from None
+            extras = await get_async_extra_dejson(conn)
+            self._async_api = self._api(config_from_connection(self.dialect, conn, extras))
+        return self._async_api.config
+
+    def _api(self, config: ApiConfig) -> JobApi:
+        return JobApi(self.dialect, config, attempts=self.retries)
+
+    @cached_property
+    def api(self) -> JobApi:
+        return self._api(self.config)
+
+    async def _aapi(self) -> JobApi:
+        await self.aget_config()
+        assert self._async_api is not None
+        return self._async_api
+
+    @cached_property
+    def session(self) -> requests.Session:
+        import requests
+
+        return requests.Session()
+
+    # ---- jobs ----------------------------------------------------------------------------------
+    def get_job(self, job_id: str, kind: str | None = None) -> MediaJob:
+        """Read a job's status (sync, retried on transient failures)."""
+        return self.api.get_job(self.session, job_id, kind or self.job_kind)
+
+    async def aget_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
+        """Read a job's status without blocking the event loop."""
+        api = await self._aapi()
+        return await api.aget_job(job_id, kind or self.job_kind, attempts=attempts)
+
+    def submit_job(
+        self, payload: Mapping[str, Any], kind: str | None = None, request_id: str | None = None
+    ) -> str:
+        """Create a job from ``payload`` (the provider's documented body); return its id."""
+        return self.api.submit(self.session, payload, kind or self.job_kind, request_id)
+
+    def cancel_job(self, job_id: str, kind: str | None = None) -> bool:
+        """Cancel a job where the provider allows it; True if it is (now or already) canceled."""
+        return self.api.cancel(self.session, job_id, kind or self.job_kind)
+
+    async def acancel_job(self, job_id: str, kind: str | None = None) -> bool:
+        api = await self._aapi()
+        return await api.acancel(job_id, kind or self.job_kind)
+
+    @property
+    def supports_cancel(self) -> bool:
+        return self.dialect.supports_cancel
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call; never raises (Airflow's Test button)."""
+        secrets: tuple[str, ...] = ()
+        try:
+            secrets = self.config.credentials.secret_texts
+            return True, self.api.test(self.session)
+        except Exception as err:
+            return False, redact(str(err), secrets)
+
+    # ---- connection form (Airflow 3.1; 3.2+ reads the same definitions from provider info) -------
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        behaviour = FORMS[cls.conn_type]["ui-field-behaviour"]
+        return {
+            "hidden_fields": list(behaviour["hidden-fields"]),
+            "relabeling": dict(behaviour["relabeling"]),
+            "placeholders": dict(behaviour["placeholders"]),
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        widgets: dict[str, Any] = {}
+        for name, field in FORMS[cls.conn_type]["conn-fields"].items():
+            secret = field["schema"].get("format") == "password"
+            field_class = PasswordField if secret else StringField
+            widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
+            widgets[name] = field_class(
+                lazy_gettext(field["label"]), widget=widget, description=field["description"]
+            )
+        return widgets

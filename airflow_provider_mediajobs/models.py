@@ -1,0 +1,194 @@
+"""The normalized job model every provider's status response is read into.
+
+A :class:`MediaJob` is what sensors return (as XCom, through :meth:`MediaJob.to_dict`) and what the
+outputs operator reads back (:meth:`MediaJob.from_dict`). It is immutable and provider-neutral; the
+provider's own payload stays available in :attr:`MediaJob.raw`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+class JobState(str, enum.Enum):
+    """Normalized job state. Values are plain strings, so they survive JSON and XCom."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELED})
+
+
+class OutputKind(str, enum.Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, value: object) -> OutputKind:
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            return cls.OTHER
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat()
+
+
+def _parse_iso(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+@dataclass(frozen=True)
+class MediaOutput:
+    """One output file of a job: a (usually signed, short-lived) URL and what it holds."""
+
+    url: str
+    kind: OutputKind = OutputKind.OTHER
+    expires_at: datetime | None = None
+    name: str | None = None
+
+    def is_expired(self, now: datetime | None = None, margin_seconds: float = 0.0) -> bool:
+        if self.expires_at is None:
+            return False
+        now = now or datetime.now(timezone.utc)
+        return (self.expires_at - now).total_seconds() <= margin_seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "kind": self.kind.value,
+            "expires_at": _iso(self.expires_at),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MediaOutput:
+        return cls(
+            url=str(data["url"]),
+            kind=OutputKind.parse(data.get("kind", "other")),
+            expires_at=_parse_iso(data.get("expires_at")),
+            name=data.get("name"),
+        )
+
+
+@dataclass(frozen=True)
+class MediaJob:
+    """A provider job read into one model.
+
+    :param provider: provider key (``goenhance``, ``tensorart``, ``vozo``, ``tensorpix``).
+    :param job_id: the provider's job id, always a string (TAMS ids are 64-bit, TensorPix ids ints).
+    :param state: normalized state.
+    :param provider_status: the raw status value the provider reported (``"success"``, ``2``, ...).
+    :param progress: 0..1 when the provider reports it.
+    :param eta_seconds: provider's estimate of the remaining time.
+    :param queue_position: position in the provider's queue (0 = next).
+    :param outputs: output files, in the provider's order.
+    :param error: the provider's reason when the job failed.
+    :param retryable: whether the provider says resubmitting may help (TAMS ``TRANSITORY_ERROR``).
+    :param cost: what the job cost, in ``cost_unit``, when the API reports it.
+    :param job_kind: the provider's job family when it has several (Vozo ``translate``).
+    :param raw: the provider's job payload as received.
+    """
+
+    provider: str
+    job_id: str
+    state: JobState
+    provider_status: Any = None
+    progress: float | None = None
+    eta_seconds: float | None = None
+    queue_position: int | None = None
+    outputs: tuple[MediaOutput, ...] = ()
+    error: str | None = None
+    retryable: bool = False
+    cost: float | None = None
+    cost_unit: str | None = None
+    job_kind: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state.is_terminal
+
+    @property
+    def output_urls(self) -> list[str]:
+        return [output.url for output in self.outputs]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict (the XCom form), with ``state`` as a plain string."""
+        return {
+            "provider": self.provider,
+            "job_id": self.job_id,
+            "state": self.state.value,
+            "provider_status": self.provider_status,
+            "progress": self.progress,
+            "eta_seconds": self.eta_seconds,
+            "queue_position": self.queue_position,
+            "outputs": [output.to_dict() for output in self.outputs],
+            "output_urls": self.output_urls,
+            "error": self.error,
+            "retryable": self.retryable,
+            "cost": self.cost,
+            "cost_unit": self.cost_unit,
+            "job_kind": self.job_kind,
+            "raw": dict(self.raw),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MediaJob:
+        """Rebuild a job from :meth:`to_dict` output (``output_urls`` is derived, so ignored)."""
+        return cls(
+            provider=str(data["provider"]),
+            job_id=str(data["job_id"]),
+            state=JobState(data["state"]),
+            provider_status=data.get("provider_status"),
+            progress=data.get("progress"),
+            eta_seconds=data.get("eta_seconds"),
+            queue_position=data.get("queue_position"),
+            outputs=tuple(MediaOutput.from_dict(o) for o in data.get("outputs") or ()),
+            error=data.get("error"),
+            retryable=bool(data.get("retryable", False)),
+            cost=data.get("cost"),
+            cost_unit=data.get("cost_unit"),
+            job_kind=data.get("job_kind"),
+            raw=dict(data.get("raw") or {}),
+        )
+
+    def describe(self) -> str:
+        """One human line: state, progress, queue and ETA where known."""
+        parts = [f"{self.provider} job {self.job_id}: {self.state.value}"]
+        if self.provider_status is not None and str(self.provider_status) != self.state.value:
+            parts.append(f"(provider status {self.provider_status!r})")
+        if self.queue_position is not None:
+            parts.append(f"queue position {self.queue_position}")
+        if self.progress is not None:
+            parts.append(f"{self.progress:.0%}")
+        if self.eta_seconds is not None:
+            parts.append(f"ETA {self.eta_seconds:.0f}s")
+        if self.error:
+            parts.append(f"error: {self.error}")
+        return " ".join(parts)
