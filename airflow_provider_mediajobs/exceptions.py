@@ -50,7 +50,12 @@ class MediaJobError(AirflowException):
         self.http_status = status_code
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    @property
+    def summary(self) -> str:
+        """The message without the ``[provider conn_id job_id]`` prefix."""
+        return self._render(with_context=False)
+
+    def _render(self, with_context: bool = True) -> str:
         context = []
         if self.provider:
             context.append(self.provider)
@@ -58,7 +63,7 @@ class MediaJobError(AirflowException):
             context.append(f"conn_id={self.conn_id!r}")
         if self.job_id:
             context.append(f"job_id={self.job_id!r}")
-        prefix = f"[{' '.join(context)}] " if context else ""
+        prefix = f"[{' '.join(context)}] " if context and with_context else ""
         hint = self.hint.format(conn_id=self.conn_id or "<conn_id>") if self.hint else ""
         detail = self.detail.rstrip()
         if hint and detail and detail[-1] not in ".!?":

@@ -8,6 +8,8 @@ safe to call from a trigger. Both go through the same dialect parser.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +18,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_mediajobs.connection_forms import FORMS
 from airflow_provider_mediajobs.dialects import Dialect, get_dialect
 from airflow_provider_mediajobs.engine import ApiConfig, JobApi, config_from_connection
+from airflow_provider_mediajobs.engine.transport import client_lease
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, redact
 from airflow_provider_mediajobs.models import MediaJob
 
@@ -97,6 +100,17 @@ class MediaJobHook(BaseHook):
     @cached_property
     def api(self) -> JobApi:
         return self._api(self.config)
+
+    @asynccontextmanager
+    async def aconnected(self) -> AsyncIterator[ApiConfig]:
+        """Resolve the connection (async, once) and hold the loop's shared HTTP pool open.
+
+        A trigger wraps its whole wait in this, so its polls reuse pooled connections and the
+        pool is closed when the last wait on the endpoint ends.
+        """
+        api = await self._aapi()
+        async with client_lease(api.config):
+            yield api.config
 
     async def _aapi(self) -> JobApi:
         await self.aget_config()

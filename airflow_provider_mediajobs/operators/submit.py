@@ -1,0 +1,221 @@
+"""Create a media job from a payload, then (optionally) wait for it like the sensor does.
+
+The job id is pushed to XCom (key ``job_id``) before any waiting, and kept in Airflow's task
+state store (3.3+) so a retried task re-attaches to the job it created instead of paying for a
+second one. TAMS creates are idempotent by ``requestId``, derived here from the task instance, so
+that holds on every Airflow version for TAMS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_mediajobs.engine.cadence import Cadence
+from airflow_provider_mediajobs.exceptions import MediaJobError, MediaJobNotFoundError
+from airflow_provider_mediajobs.models import JobState
+from airflow_provider_mediajobs.waiter import JobWaiter, seconds
+from airflow_provider_mediajobs.waiting import event_for_timeout, result_for_job
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+STATE_KEY = "mediajobs_job_id"
+DEFAULT_TIMEOUT = timedelta(hours=24)
+
+
+class MediaJobSubmitOperator(JobWaiter, BaseOperator):
+    """Submit a job to a media-job provider and wait for it.
+
+    :param payload: the provider's documented create body (templated), e.g. for TensorPix
+        ``{"url": ..., "ml_models": [...]}``.
+    :param conn_id: Airflow connection id; the provider subclasses default it.
+    :param job_kind: which create endpoint (GoEnhance ``faceswap``/``video2video``; TAMS
+        ``job``/``template``/``workflow``; Vozo ``lipsync``/``translate``/``reusable_lipsync``).
+    :param wait_for_completion: wait for the job (default) or return its id at once.
+    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
+    :param cancel_on_timeout: cancel the remote job when the wait times out (TAMS, TensorPix).
+    :param request_id: TAMS idempotency key; derived from the task instance when not given.
+
+    Returns (XCom) the finished job's dict, or the job id when not waiting.
+    """
+
+    template_fields: Sequence[str] = ("payload", "conn_id", "job_kind", "request_id")
+    template_fields_renderers = {"payload": "json"}
+    ui_color = "#e4f0ff"
+    default_provider: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        payload: Mapping[str, Any],
+        conn_id: str | None = None,
+        job_kind: str | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool = True,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        max_consecutive_failures: int = 10,
+        timeout: float | timedelta = DEFAULT_TIMEOUT,
+        cancel_on_timeout: bool = True,
+        request_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.payload = payload
+        self.wait_for_completion = wait_for_completion
+        self.timeout = timeout
+        self.cancel_on_timeout = cancel_on_timeout
+        self.request_id = request_id
+        self._submitted_job_id: str | None = None
+        self._init_wait(
+            conn_id=conn_id,
+            provider=self.default_provider,
+            job_kind=job_kind,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            max_consecutive_failures=max_consecutive_failures,
+        )
+
+    # ---- submit or re-attach ------------------------------------------------------------------
+    def _base_request_id(self, context: Context) -> str:
+        if self.request_id:
+            return str(self.request_id)
+        ti = context["ti"]
+        seed = f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{getattr(ti, 'map_index', -1)}"
+        return "airflow-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+    def _previous_job(self, store: Any) -> str | None:
+        job_id = store.get(STATE_KEY) if store is not None else None
+        if not job_id:
+            return None
+        try:
+            job = self.hook.get_job(str(job_id))
+        except MediaJobNotFoundError:
+            return None
+        if job.state in (JobState.FAILED, JobState.CANCELED):
+            self.log.info(
+                "The job of the previous try (%s) ended %s; submitting a new one.", job_id, job.state.value
+            )
+            return None
+        self.log.info("Re-attaching to the job of the previous try: %s", job.describe())
+        return str(job_id)
+
+    def _submit(self, context: Context) -> str:
+        hook = self.hook
+        base_id = self._base_request_id(context) if hook.provider == "tensorart" else None
+        job_id = hook.submit_job(self.payload, request_id=base_id)
+        if base_id is not None and not self.request_id:
+            # An idempotent create hands back an earlier try's job; if that one failed, start anew.
+            job = hook.get_job(job_id)
+            if job.state in (JobState.FAILED, JobState.CANCELED):
+                try_number = getattr(context["ti"], "try_number", 1)
+                self.log.info("requestId %s already ran and %s; resubmitting.", base_id, job.state.value)
+                job_id = hook.submit_job(self.payload, request_id=f"{base_id}-try{try_number}")
+        self.log.info("Submitted %s job %s.", hook.provider, job_id)
+        return job_id
+
+    def execute(self, context: Context) -> Any:
+        store = context.get("task_state_store")
+        job_id = self._previous_job(store) or self._submit(context)
+        self._submitted_job_id = job_id
+        if store is not None:
+            store.set(STATE_KEY, job_id)
+        context["ti"].xcom_push(key="job_id", value=job_id)
+        if not self.wait_for_completion:
+            return job_id
+        timeout = self._effective_timeout()
+        if self.deferrable:
+            return self._wait_for(job_id, timeout, cancel_on_kill=True)
+        return self._wait_here(job_id, timeout)
+
+    def _effective_timeout(self) -> float:
+        limits = [seconds(self.timeout), seconds(self.execution_timeout)]
+        return min(v for v in limits if v is not None) if any(v is not None for v in limits) else 86400.0
+
+    # ---- waiting ------------------------------------------------------------------------------
+    def _wait_here(self, job_id: str, timeout: float) -> Any:
+        """Synchronous wait (deferrable=False): same cadence and decision as the trigger."""
+        low, high = self._intervals()
+        cadence = Cadence(low, high)
+        started = time.time()
+        job = None
+        while time.time() - started < timeout:
+            job = self.hook.get_job(job_id)
+            if job.is_terminal:
+                return result_for_job(job, conn_id=self.conn_id)
+            self.log.info("%s", job.describe())
+            time.sleep(min(cadence.next_delay(job, time.time()), max(0.0, timeout - (time.time() - started))))
+        event = event_for_timeout(job, self._resolve_provider(), job_id, time.time() - started)
+        return self._finish(event, job_id, on_timeout=self._cancel_after_timeout)
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
+    ) -> Any:
+        return self._finish(event, str(job_id), on_timeout=self._cancel_after_timeout)
+
+    def _cancel_after_timeout(self, job_id: str) -> None:
+        if self.cancel_on_timeout:
+            self._cancel(job_id, "the wait timed out")
+
+    def _cancel(self, job_id: str, why: str) -> None:
+        hook = self.hook
+        if not hook.supports_cancel:
+            self.log.warning("%s cannot cancel jobs: job %s keeps running (%s).", hook.provider, job_id, why)
+            return
+        try:
+            done = hook.cancel_job(job_id)
+        except MediaJobError as err:
+            self.log.error("Could not cancel %s job %s after %s: %s", hook.provider, job_id, why, err)
+            return
+        self.log.info(
+            "Canceled %s job %s (%s)." if done else "%s job %s had already finished (%s).",
+            hook.provider,
+            job_id,
+            why,
+        )
+
+    def on_kill(self) -> None:
+        # Sync waits only; a deferred wait is canceled by the trigger's on_kill.
+        if self._submitted_job_id:
+            self._cancel(self._submitted_job_id, "the task was killed")
+
+
+class GoEnhanceSubmitJobOperator(MediaJobSubmitOperator):
+    """Create a GoEnhance job (``job_kind`` ``faceswap`` by default, or ``video2video``)."""
+
+    default_provider = "goenhance"
+
+
+class TensorArtSubmitJobOperator(MediaJobSubmitOperator):
+    """Create a TensorArt TAMS job (``job``, ``template`` or ``workflow``); idempotent by requestId."""
+
+    default_provider = "tensorart"
+
+
+class VozoSubmitJobOperator(MediaJobSubmitOperator):
+    """Create a Vozo job: ``lipsync`` (default), ``translate`` or ``reusable_lipsync``."""
+
+    default_provider = "vozo"
+
+
+class TensorPixSubmitJobOperator(MediaJobSubmitOperator):
+    """Create a TensorPix enhancement job from a video URL."""
+
+    default_provider = "tensorpix"
+
+
+__all__ = [
+    "GoEnhanceSubmitJobOperator",
+    "MediaJobSubmitOperator",
+    "TensorArtSubmitJobOperator",
+    "TensorPixSubmitJobOperator",
+    "VozoSubmitJobOperator",
+]

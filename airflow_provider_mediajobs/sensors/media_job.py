@@ -1,0 +1,122 @@
+"""Wait for a job that something else started; return the job (state, progress, outputs) as XCom."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from airflow_provider_mediajobs.waiter import JobWaiter
+from airflow_provider_mediajobs.waiting import result_for_job
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class MediaJobSensor(JobWaiter, BaseSensorOperator):
+    """Wait until a media job finishes; return its :meth:`MediaJob.to_dict` (XCom).
+
+    Works for any of the four connection types: the provider is read from the connection unless a
+    provider-specific subclass sets it.
+
+    :param job_id: the provider's job id (templated).
+    :param conn_id: Airflow connection id (templated); the subclasses default it.
+    :param job_kind: the provider's job family where it has several (Vozo ``translate``).
+    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param poll_interval: shortest time between status reads, seconds (provider default if None).
+    :param max_poll_interval: longest time between status reads while the job is far from done.
+    :param max_consecutive_failures: transient read failures in a row that fail the wait.
+    :param timeout: seconds before the wait fails with ``AirflowSensorTimeout`` (skipped with
+        ``soft_fail=True``); enforced by the trigger's own wall-clock deadline.
+
+    A failed job fails the task with the provider's reason; a canceled job fails it too. With
+    ``soft_fail=True`` only a timeout skips: a job that failed is never silently skipped.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind")
+    ui_color = "#f0e4ff"
+    default_provider: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        conn_id: str | None = None,
+        job_kind: str | None = None,
+        deferrable: bool = True,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        max_consecutive_failures: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        if poll_interval is not None:
+            kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self._init_wait(
+            conn_id=conn_id,
+            provider=self.default_provider,
+            job_kind=job_kind,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            max_consecutive_failures=max_consecutive_failures,
+        )
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        return self._wait_for(str(self.job_id), float(self.timeout))
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        job = self.hook.get_job(str(self.job_id))
+        self.log.info("%s", job.describe())
+        if not job.is_terminal:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=result_for_job(job, conn_id=self.conn_id))
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
+    ) -> Any:
+        return self._finish(event, job_id or str(self.job_id))
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed
+        # media job must fail the task, so only timeouts get the soft_fail treatment here.
+        from airflow.sdk import BaseOperator
+        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferralTimeout
+
+        try:
+            try:
+                return BaseOperator.resume_execution(self, next_method, next_kwargs, context)
+            except TaskDeferralTimeout as err:
+                raise AirflowSensorTimeout(*err.args) from err
+        except AirflowSensorTimeout as err:
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(f"Skipping on timeout (soft_fail): {err}") from err
+            raise
+
+
+class GoEnhanceJobSensor(MediaJobSensor):
+    """Wait for a GoEnhance job (connection ``goenhance_default`` unless ``conn_id`` is given)."""
+
+    default_provider = "goenhance"
+
+
+class TensorArtJobSensor(MediaJobSensor):
+    """Wait for a TensorArt TAMS job (connection ``tensorart_default`` unless ``conn_id`` is given)."""
+
+    default_provider = "tensorart"
+
+
+class VozoJobSensor(MediaJobSensor):
+    """Wait for a Vozo job; ``job_kind="translate"`` for translate & dub tasks."""
+
+    default_provider = "vozo"
+
+
+class TensorPixJobSensor(MediaJobSensor):
+    """Wait for a TensorPix enhancement job (connection ``tensorpix_default`` by default)."""
+
+    default_provider = "tensorpix"

@@ -1,0 +1,164 @@
+"""The waiting behaviour shared by the sensors and the submit operators.
+
+Check once; if the job is already finished, return (or fail) without deferring. Otherwise defer to
+:class:`~airflow_provider_mediajobs.triggers.MediaJobTrigger` with a wall-clock deadline, and a
+slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. With
+``deferrable=False`` the same decision runs on each poke.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
+from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
+from airflow_provider_mediajobs.models import MediaJob
+from airflow_provider_mediajobs.waiting import TIMEOUT, result_for_job, result_or_raise
+
+if TYPE_CHECKING:
+    pass
+
+# The framework's trigger timeout is checked every 15 s by the scheduler; give the trigger's own
+# deadline (which produces a clean "timeout" event) room to fire first.
+BACKSTOP_SECONDS = 120.0
+
+
+def seconds(value: float | timedelta | None) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class JobWaiter:
+    """Mixin for operators that wait on one job. Expects the attributes set in :meth:`_init_wait`."""
+
+    conn_id: str
+    job_kind: str | None
+    deferrable: bool
+    poll_interval: float | None
+    max_poll_interval: float | None
+    max_consecutive_failures: int
+    provider: str | None
+    log: Any
+
+    def _init_wait(
+        self,
+        *,
+        conn_id: str | None,
+        provider: str | None,
+        job_kind: str | None,
+        deferrable: bool,
+        poll_interval: float | None,
+        max_poll_interval: float | None,
+        max_consecutive_failures: int,
+    ) -> None:
+        default_conn = hook_class(provider).default_conn_name if provider else None
+        if not (conn_id or default_conn):
+            raise ValueError("conn_id is required when no provider is set.")
+        self.conn_id = conn_id or str(default_conn)
+        self.provider = provider
+        self.job_kind = job_kind
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.max_consecutive_failures = max_consecutive_failures
+
+    # ---- hook -------------------------------------------------------------------------------
+    def _resolve_provider(self) -> str:
+        if self.provider is None:
+            from airflow.sdk import BaseHook
+
+            from airflow_provider_mediajobs.exceptions import MediaJobConfigError
+
+            conn_type = BaseHook.get_connection(self.conn_id).conn_type
+            try:
+                hook_class(str(conn_type))
+            except MediaJobConfigError:
+                raise MediaJobConfigError(
+                    f"Connection {self.conn_id!r} is of type {conn_type!r}; a media-job connection is "
+                    "one of goenhance, tensorart, vozo, tensorpix.",
+                    conn_id=self.conn_id,
+                ) from None
+            self.provider = str(conn_type)
+        return self.provider
+
+    @property
+    def hook(self) -> MediaJobHook:
+        cached = getattr(self, "_hook", None)
+        if cached is None:
+            cached = hook_class(self._resolve_provider())(conn_id=self.conn_id, job_kind=self.job_kind)
+            self._hook = cached
+        return cached
+
+    def _intervals(self) -> tuple[float, float]:
+        dialect = self.hook.dialect
+        low = self.poll_interval if self.poll_interval is not None else dialect.default_poll_interval
+        high = (
+            self.max_poll_interval
+            if self.max_poll_interval is not None
+            else max(low, dialect.default_max_poll_interval)
+        )
+        return float(low), max(float(low), float(high))
+
+    # ---- the wait ---------------------------------------------------------------------------
+    def _check_once(self, job_id: str) -> MediaJob | None:
+        """One read before deferring; transient trouble is left to the trigger's retries."""
+        try:
+            return self.hook.get_job(job_id)
+        except (MediaJobTransientError, MediaJobBadResponseError) as err:
+            self.log.warning(
+                "First read of job %s failed (%s); waiting in the triggerer anyway.", job_id, err
+            )
+            return None
+
+    def _wait_for(self, job_id: str, timeout: float, *, cancel_on_kill: bool = False) -> Any:
+        """Return the finished job's dict, or defer (raising ``TaskDeferred``)."""
+        from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+        job = self._check_once(job_id)
+        if job is not None:
+            if job.is_terminal:
+                self.log.info("%s: no need to wait.", job.describe())
+                return result_for_job(job, conn_id=self.conn_id)
+            self.log.info("%s; deferring to the triggerer.", job.describe())
+        low, high = self._intervals()
+        now = time.time()
+        trigger = MediaJobTrigger(
+            provider=self._resolve_provider(),
+            conn_id=self.conn_id,
+            job_id=job_id,
+            job_kind=self.job_kind,
+            poll_interval=low,
+            max_poll_interval=high,
+            deadline=now + timeout,
+            max_consecutive_failures=self.max_consecutive_failures,
+            cancel_on_kill=cancel_on_kill,
+            started_at=now,
+        )
+        self.defer(  # type: ignore[attr-defined]
+            trigger=trigger,
+            method_name="execute_complete",
+            kwargs={"job_id": job_id},
+            timeout=timedelta(seconds=timeout + BACKSTOP_SECONDS),
+        )
+
+    def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
+        provider = self._resolve_provider()
+        if isinstance(event, dict):
+            self.log.info(
+                "Wait for %s job %s ended: %s (%s status calls, %ss).",
+                provider,
+                job_id,
+                event.get("message"),
+                event.get("status_calls"),
+                event.get("waited_seconds"),
+            )
+            if event.get("status") == TIMEOUT and on_timeout is not None:
+                on_timeout(job_id)
+        result = result_or_raise(event, provider=provider, conn_id=self.conn_id, job_id=job_id)
+        assert isinstance(event, dict)
+        # How the wait went, for dashboards and the demo; MediaJob.from_dict ignores it.
+        result["wait"] = {"status_calls": event.get("status_calls"), "waited_seconds": event.get("waited_seconds")}
+        return result
