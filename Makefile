@@ -40,7 +40,7 @@ emulator: $(STAMP)
 	$(BIN)/mediajobs-emulator --host 127.0.0.1 --port 8790
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_mediajobs.demo
+	$(BIN)/python scripts/demo.py
 
 # Re-pin the tested set from the current venv (run after changing a dependency on purpose).
 constraints: $(STAMP)

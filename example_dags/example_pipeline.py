@@ -1,0 +1,90 @@
+"""A scheduled media pipeline that fans out over all four providers.
+
+Every morning: swap a face (GoEnhance), generate artwork (TensorArt TAMS), lip-sync a clip
+(Vozo) and upscale a video (TensorPix). Each job is submitted and awaited in the triggerer; the
+last task collects what finished. Inputs come from the DAG params.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_mediajobs.operators import (
+    GoEnhanceSubmitJobOperator,
+    TensorArtSubmitJobOperator,
+    TensorPixSubmitJobOperator,
+    VozoSubmitJobOperator,
+)
+
+MEDIA = "https://example.com/media"
+
+with DAG(
+    dag_id="mediajobs_pipeline",
+    start_date=datetime(2026, 1, 1),
+    schedule="0 6 * * *",
+    catchup=False,
+    max_active_runs=1,
+    tags=["mediajobs", "example"],
+    params={
+        "source_video": f"{MEDIA}/clip.mp4",
+        "voice_over": f"{MEDIA}/voice.mp3",
+        "face": f"{MEDIA}/face.jpg",
+    },
+    default_args={"retries": 1},
+) as dag:
+    face_swap = GoEnhanceSubmitJobOperator(
+        task_id="goenhance_face_swap",
+        payload={"args": {"reference_img": f"{MEDIA}/poster.jpg", "source_img": "{{ params.face }}"}},
+        poll_interval=5,
+        timeout=3600,
+    )
+    artwork = TensorArtSubmitJobOperator(
+        task_id="tensorart_artwork",
+        payload={
+            "stages": [
+                {"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}},
+                {
+                    "type": "DIFFUSION",
+                    "diffusion": {
+                        "width": 512,
+                        "height": 512,
+                        "prompts": [{"text": "poster art"}],
+                        "steps": 20,
+                    },
+                },
+            ]
+        },
+        poll_interval=5,
+        timeout=1800,
+    )
+    lipsync = VozoSubmitJobOperator(
+        task_id="vozo_lipsync",
+        payload={
+            "reference_file_url": "{{ params.source_video }}",
+            "audio_url": "{{ params.voice_over }}",
+            "model": "standard_v1",
+            "reference_file_type": "video",
+        },
+        poll_interval=15,
+        max_poll_interval=120,
+        timeout=4 * 3600,
+    )
+    upscale = TensorPixSubmitJobOperator(
+        task_id="tensorpix_upscale",
+        payload={"url": "{{ params.source_video }}", "ml_models": [1]},
+        poll_interval=10,
+        timeout=6 * 3600,
+    )
+
+    @task(trigger_rule="all_done")
+    def collect(jobs: list[dict | None]) -> list[dict]:
+        finished = [job for job in jobs if job]
+        for job in finished:
+            print(
+                f"{job['provider']:<10} {job['job_id']:<40} {job['state']:<10} {len(job['outputs'])} output(s)"
+            )
+        return finished
+
+    collect([face_swap.output, artwork.output, lipsync.output, upscale.output])
