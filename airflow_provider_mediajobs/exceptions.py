@@ -64,6 +64,8 @@ class MediaJobError(AirflowException):
         if self.job_id:
             context.append(f"job_id={self.job_id!r}")
         prefix = f"[{' '.join(context)}] " if context and with_context else ""
+        if prefix and self.detail.startswith(prefix):  # re-raised from an event that already says it
+            prefix = ""
         hint = self.hint.format(conn_id=self.conn_id or "<conn_id>") if self.hint else ""
         detail = self.detail.rstrip()
         if hint and detail and detail[-1] not in ".!?":

@@ -48,11 +48,12 @@ def event_for_timeout(job: MediaJob | None, provider: str, job_id: str, waited: 
     }
 
 
-def event_for_error(error: Exception, job: MediaJob | None = None) -> dict[str, Any]:
+def event_for_error(error: Exception, job: MediaJob | None = None, note: str = "") -> dict[str, Any]:
+    text = str(error) if isinstance(error, MediaJobError) else f"{type(error).__name__}: {error}"
     return {
         "status": ERROR,
         "job": job.to_dict() if job else None,
-        "message": error.summary if isinstance(error, MediaJobError) else f"{type(error).__name__}: {error}",
+        "message": f"{text} {note}".strip(),
         "error_type": type(error).__name__,
     }
 

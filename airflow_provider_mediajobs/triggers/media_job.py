@@ -27,6 +27,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
+from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
 from airflow_provider_mediajobs.models import MediaJob
 from airflow_provider_mediajobs.waiting import event_for_error, event_for_job, event_for_timeout
 
@@ -96,9 +97,7 @@ class MediaJobTrigger(BaseTrigger):
     def __repr__(self) -> str:
         return f"<MediaJobTrigger {self.provider} job {self.job_id} conn_id={self.conn_id!r}>"
 
-    def _hook(self) -> Any:
-        from airflow_provider_mediajobs.hooks import hook_class
-
+    def _hook(self) -> MediaJobHook:
         return hook_class(self.provider)(conn_id=self.conn_id, job_kind=self.job_kind)
 
     def _remaining(self) -> float:
@@ -115,7 +114,7 @@ class MediaJobTrigger(BaseTrigger):
         event["waited_seconds"] = round(time.time() - self.started_at, 3)
         yield TriggerEvent(event)
 
-    async def _wait(self, hook: Any) -> dict[str, Any]:
+    async def _wait(self, hook: MediaJobHook) -> dict[str, Any]:
         cadence = Cadence(self.poll_interval, self.max_poll_interval)
         job: MediaJob | None = None
         failures = 0
@@ -130,8 +129,9 @@ class MediaJobTrigger(BaseTrigger):
             except RETRYABLE as err:
                 failures += 1
                 if failures >= self.max_consecutive_failures:
-                    self.log.error("Giving up after %d failed reads in a row: %s", failures, err)
-                    return event_for_error(err, job)
+                    note = f"Gave up after {failures} failed status reads in a row."
+                    self.log.error("%s %s", err, note)
+                    return event_for_error(err, job, note)
                 retry_after = err.retry_after if isinstance(err, MediaJobRateLimitedError) else None
                 delay = backoff_delay(
                     failures, base=self.poll_interval, cap=self.max_poll_interval, retry_after=retry_after
