@@ -82,11 +82,6 @@ class MediaJobHook(BaseHook):
     async def aget_config(self) -> ApiConfig:
         """The connection, read asynchronously and cached on the hook (safe in a trigger)."""
         if self._async_api is None:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-
             try:
                 conn = await get_async_connection(self.conn_id, hook=self)
             except Exception as err:

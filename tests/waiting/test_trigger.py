@@ -241,7 +241,7 @@ async def test_unsafe_job_id_is_an_error_before_any_request() -> None:
 
 
 async def test_running_twice_gives_equivalent_events() -> None:
-    path, kwargs = make().serialize()
+    _path, kwargs = make().serialize()
     body = tensorpix_job(42, 2)
     first = await run_once(MediaJobTrigger(**kwargs), Script(ok(body)))
     second = await run_once(MediaJobTrigger(**kwargs), Script(ok(body)))
