@@ -160,5 +160,8 @@ class JobWaiter:
         result = result_or_raise(event, provider=provider, conn_id=self.conn_id, job_id=job_id)
         assert isinstance(event, dict)
         # How the wait went, for dashboards and the demo; MediaJob.from_dict ignores it.
-        result["wait"] = {"status_calls": event.get("status_calls"), "waited_seconds": event.get("waited_seconds")}
+        result["wait"] = {
+            "status_calls": event.get("status_calls"),
+            "waited_seconds": event.get("waited_seconds"),
+        }
         return result
