@@ -9,6 +9,7 @@ queue ranks and URL lifetimes arrive as JSON strings; CREATED/PENDING/WAITING/DE
 from __future__ import annotations
 
 import base64
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -64,12 +65,27 @@ _CREDITS_PROBE = {
 }
 
 
+_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+def _normalize_pem(pem: str) -> str:
+    """Repair the usual paste damage: ``\\n`` typed as two characters, or line breaks turned
+    into spaces by a single-line password field. The base64 body is re-wrapped at 64 columns."""
+    text = pem.strip().replace("\\n", "\n")
+    match = _PEM.search(text)
+    if not match:
+        return text
+    label, body = match.group(1), re.sub(r"\s+", "", match.group(2))
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
+
+
 def load_private_key(pem: str, ctx: CallContext) -> Any:
     """Load a PKCS#1 or PKCS#8 PEM RSA private key; ``\\n`` typed as two characters is accepted."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    text = pem.strip().replace("\\n", "\n")
+    text = _normalize_pem(pem)
     if "-----BEGIN" not in text:
         ctx.fail(
             MediaJobConfigError,
