@@ -1,7 +1,8 @@
-"""Operators: submit a media job and wait for it."""
+"""Operators: submit a media job and wait for it; persist a finished job's outputs."""
 
 from __future__ import annotations
 
+from airflow_provider_mediajobs.operators.outputs import MediaJobOutputsOperator
 from airflow_provider_mediajobs.operators.submit import (
     GoEnhanceSubmitJobOperator,
     MediaJobSubmitOperator,
@@ -12,6 +13,7 @@ from airflow_provider_mediajobs.operators.submit import (
 
 __all__ = [
     "GoEnhanceSubmitJobOperator",
+    "MediaJobOutputsOperator",
     "MediaJobSubmitOperator",
     "TensorArtSubmitJobOperator",
     "TensorPixSubmitJobOperator",
