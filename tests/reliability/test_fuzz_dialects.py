@@ -22,7 +22,9 @@ from airflow_provider_mediajobs.models import MediaJob
 settings.register_profile(
     "fast", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
-settings.register_profile("full", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "full", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 scalars = st.one_of(
@@ -80,10 +82,13 @@ SHAPED: dict[str, st.SearchStrategy[Any]] = {
                 st.fixed_dictionaries(
                     {
                         "id": field(["794323827366354822"]),
-                        "status": field(["DEFAULT", "CREATED", "WAITING", "RUNNING", "SUCCESS", "FAILED", "CANCELED"]),
+                        "status": field(
+                            ["DEFAULT", "CREATED", "WAITING", "RUNNING", "SUCCESS", "FAILED", "CANCELED"]
+                        ),
                         "credits": field([1.5, "2"]),
                         "waitingInfo": st.one_of(
-                            st.fixed_dictionaries({"queueRank": field(["3", 3]), "queueLen": field(["9"])}), anything
+                            st.fixed_dictionaries({"queueRank": field(["3", 3]), "queueLen": field(["9"])}),
+                            anything,
                         ),
                         "failedInfo": st.one_of(
                             st.fixed_dictionaries(
@@ -97,7 +102,10 @@ SHAPED: dict[str, st.SearchStrategy[Any]] = {
                                 {
                                     "images": st.lists(
                                         st.fixed_dictionaries(
-                                            {"url": url, "expiredIn": field(["3600", "1900000000", "-5", "1e400"])}
+                                            {
+                                                "url": url,
+                                                "expiredIn": field(["3600", "1900000000", "-5", "1e400"]),
+                                            }
                                         ),
                                         max_size=3,
                                     ),
@@ -130,15 +138,21 @@ SHAPED: dict[str, st.SearchStrategy[Any]] = {
             "processing_progress": field([0.5, 50, -1]),
             "eta_s": field([12.5, None]),
             "cost_usd": field(["1.2300", "x"]),
-            "output_video": st.one_of(st.none(), st.fixed_dictionaries({"file": url, "name": anything}), anything),
+            "output_video": st.one_of(
+                st.none(), st.fixed_dictionaries({"file": url, "name": anything}), anything
+            ),
         }
     ),
 }
 
-statuses = st.one_of(st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502]), st.integers(100, 599))
+statuses = st.one_of(
+    st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502]), st.integers(100, 599)
+)
 headers = st.one_of(
     st.just({}),
-    st.fixed_dictionaries({"retry-after": st.one_of(st.text(max_size=30), st.sampled_from(["5", "-1", "1e999"]))}),
+    st.fixed_dictionaries(
+        {"retry-after": st.one_of(st.text(max_size=30), st.sampled_from(["5", "-1", "1e999"]))}
+    ),
 )
 
 
@@ -163,7 +177,13 @@ def test_shaped_bodies(provider: str, data: st.DataObject) -> None:
     body = data.draw(SHAPED[provider])
     status = data.draw(statuses)
     kinds = DIALECTS[provider].job_kinds
-    check(provider, status, json.dumps(body, default=str).encode(), data.draw(headers), data.draw(st.sampled_from(kinds)))
+    check(
+        provider,
+        status,
+        json.dumps(body, default=str).encode(),
+        data.draw(headers),
+        data.draw(st.sampled_from(kinds)),
+    )
 
 
 @pytest.mark.parametrize("provider", sorted(DIALECTS))
