@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Any
 
 from airflow_provider_mediajobs import __version__
@@ -15,14 +14,6 @@ _INTEGRATIONS = {
     "TensorPix": "https://docs.tensorpix.ai/",
 }
 _HOOK_MODULES = ("goenhance", "tensorart", "vozo", "tensorpix")
-
-
-def _modules(*names: str) -> list[str]:
-    return [
-        f"airflow_provider_mediajobs.{name}"
-        for name in names
-        if find_spec(f"airflow_provider_mediajobs.{name}")
-    ]
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -42,7 +33,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "connection-types": connection_types(),
     }
-    for section, module in (("sensors", "sensors"), ("operators", "operators"), ("triggers", "triggers")):
-        if modules := _modules(module):
-            info[section] = [{"integration-name": name, "python-modules": modules} for name in _INTEGRATIONS]
+    for section in ("sensors", "operators", "triggers"):
+        modules = [f"airflow_provider_mediajobs.{section}"]
+        info[section] = [{"integration-name": name, "python-modules": modules} for name in _INTEGRATIONS]
     return info

@@ -46,7 +46,8 @@ class StateMap:
         marker = (self.provider, key if isinstance(key, (str, int)) else repr(key))
         with _lock:
             first = marker not in _seen_unknown
-            _seen_unknown.add(marker)
+            if len(_seen_unknown) < 1024:  # bounded: a misbehaving API cannot grow it forever
+                _seen_unknown.add(marker)
         if first:
             log.warning(
                 "%s reported an unknown job status %r; treating it as %s (not finished) and polling on.",

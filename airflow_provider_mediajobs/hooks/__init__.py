@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 from airflow_provider_mediajobs.hooks.base import MediaJobHook
 from airflow_provider_mediajobs.hooks.goenhance import GoEnhanceHook
 from airflow_provider_mediajobs.hooks.tensorart import TensorArtHook
@@ -15,10 +16,12 @@ HOOKS: dict[str, type[MediaJobHook]] = {
 
 def hook_class(provider: str) -> type[MediaJobHook]:
     """The hook class of a provider / connection type."""
-    from airflow_provider_mediajobs.dialects import get_dialect
-
-    get_dialect(provider)  # raises a clear error for an unknown provider
-    return HOOKS[provider]
+    try:
+        return HOOKS[provider]
+    except KeyError:
+        raise MediaJobConfigError(
+            f"Unknown media-job provider {provider!r}; expected one of {sorted(HOOKS)}."
+        ) from None
 
 
 __all__ = [
