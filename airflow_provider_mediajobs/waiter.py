@@ -72,7 +72,20 @@ class JobWaiter:
 
             from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
-            conn_type = BaseHook.get_connection(self.conn_id).conn_type
+            try:
+                conn_type = BaseHook.get_connection(self.conn_id).conn_type
+            except Exception as err:
+                # Same wording as MediaJobHook._lookup_error: a missing connection is a config error.
+                if "isn't defined" in str(err) or type(err).__name__ in (
+                    "AirflowNotFoundException",
+                    "NotFound",
+                ):
+                    raise MediaJobConfigError(
+                        f"Airflow connection {self.conn_id!r} does not exist. Create a media-job "
+                        "connection (type goenhance, tensorart, vozo or tensorpix) with that id.",
+                        conn_id=self.conn_id,
+                    ) from None
+                raise
             try:
                 hook_class(str(conn_type))
             except MediaJobConfigError:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
 from airflow_provider_mediajobs.waiter import JobWaiter
 from airflow_provider_mediajobs.waiting import result_for_job
 
@@ -70,7 +71,21 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         return self._wait_for(str(self.job_id), float(self.timeout))
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        job = self.hook.get_job(str(self.job_id))
+        try:
+            job = self.hook.get_job(str(self.job_id))
+        except (MediaJobTransientError, MediaJobBadResponseError) as err:
+            # Like the trigger: transient trouble is retried until too many reads fail in a row.
+            self._poke_failures = getattr(self, "_poke_failures", 0) + 1
+            if self._poke_failures >= self.max_consecutive_failures:
+                raise
+            self.log.warning(
+                "Read %d of job %s failed (%s); trying again next poke.",
+                self._poke_failures,
+                self.job_id,
+                err,
+            )
+            return False
+        self._poke_failures = 0
         self.log.info("%s", job.describe())
         if not job.is_terminal:
             return False
@@ -84,6 +99,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed
         # media job must fail the task, so only timeouts get the soft_fail treatment here.
+        # never_fail skips on any error, as it does in poke mode.
         from airflow.sdk import BaseOperator
         from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferralTimeout
 
@@ -92,9 +108,15 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
                 return BaseOperator.resume_execution(self, next_method, next_kwargs, context)
             except TaskDeferralTimeout as err:
                 raise AirflowSensorTimeout(*err.args) from err
+        except AirflowSkipException:
+            raise
         except AirflowSensorTimeout as err:
             if self.soft_fail or self.never_fail:
                 raise AirflowSkipException(f"Skipping on timeout (soft_fail): {err}") from err
+            raise
+        except Exception as err:
+            if self.never_fail:
+                raise AirflowSkipException(f"Skipping on error (never_fail): {err}") from err
             raise
 
 
