@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean
+.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean e2e-ui
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
 	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
+	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +36,16 @@ test: lint typecheck unit
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Debian's chromium + chromedriver (installed here if missing; no browser is downloaded), a real
+# Airflow API server and the emulator on 127.0.0.1; screenshots go to docs/screenshots.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+e2e-ui: $(STAMP)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; }
+	MEDIAJOBS_E2E_UI_REQUIRED=1 MEDIAJOBS_E2E_UI_SCREENSHOTS=docs/screenshots \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e_ui
 
 emulator: $(STAMP)
 	$(BIN)/mediajobs-emulator --host 127.0.0.1 --port 8790

@@ -8,6 +8,7 @@ safe to call from a trigger. Both go through the same dialect parser.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
@@ -20,7 +21,7 @@ from airflow_provider_mediajobs.connection_forms import FORMS
 from airflow_provider_mediajobs.dialects import Dialect, get_dialect
 from airflow_provider_mediajobs.engine import ApiConfig, JobApi, config_from_connection
 from airflow_provider_mediajobs.engine.transport import client_lease
-from airflow_provider_mediajobs.exceptions import MediaJobConfigError, redact
+from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobError, redact
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
@@ -154,7 +155,19 @@ class MediaJobHook(BaseHook):
             secrets = self.config.credentials.secret_texts
             return True, self.api.test(self.session)
         except Exception as err:
-            return False, redact(str(err), secrets)
+            return False, redact(self._test_message(err), secrets)
+
+    def _test_message(self, err: Exception) -> str:
+        """The failure as the Test button shows it, without naming the connection id.
+
+        Airflow's UI and REST API test a connection under a random, transient conn id (the
+        user's own id never reaches the hook), so "check connection 'Xy3kQ9aB'" would point at
+        nothing: the connection under test is "this connection".
+        """
+        text = err.summary if isinstance(err, MediaJobError) else str(err)
+        quoted = "|".join(re.escape(q) for q in (repr(self.conn_id), f'"{self.conn_id}"'))
+        text = re.sub(rf"(?:airflow )?connection (?:{quoted})|{quoted}", "this connection", text, flags=re.I)
+        return text[:1].upper() + text[1:]
 
     # ---- connection form (Airflow 3.1; 3.2+ reads the same definitions from provider info) -------
     @classmethod
