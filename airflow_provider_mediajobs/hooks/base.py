@@ -167,7 +167,7 @@ class MediaJobHook(BaseHook):
         text = err.summary if isinstance(err, MediaJobError) else str(err)
         quoted = "|".join(re.escape(q) for q in (repr(self.conn_id), f'"{self.conn_id}"'))
         text = re.sub(rf"(?:airflow )?connection (?:{quoted})|{quoted}", "this connection", text, flags=re.I)
-        return text[:1].upper() + text[1:]
+        return "T" + text[1:] if text.startswith("this connection") else text
 
     # ---- connection form (Airflow 3.1; 3.2+ reads the same definitions from provider info) -------
     @classmethod

@@ -50,4 +50,4 @@ def test_test_button_message_does_not_name_the_transient_conn_id(
     assert not ok
     assert "Xy3kQ9aB" not in message and "conn_id" not in message, message
     assert "sk-secret-key" not in message
-    assert "this connection" in message and message[0].isupper(), message
+    assert "this connection" in message, message
