@@ -1,0 +1,103 @@
+"""``mediajobs-emulator`` / ``python -m airflow_provider_mediajobs.emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .faults import FaultError, parse_spec
+from .server import Emulator
+from .state import PROVIDERS
+
+
+def _rate_limit(text: str) -> tuple[str, float]:
+    provider, sep, qps = text.partition("=")
+    if not sep or provider not in PROVIDERS:
+        raise argparse.ArgumentTypeError(f"expected PROVIDER=QPS with PROVIDER in {', '.join(PROVIDERS)}")
+    try:
+        return provider, float(qps)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad QPS in {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mediajobs-emulator",
+        description="Local emulator of the GoEnhance, TensorArt TAMS, Vozo and TensorPix job APIs.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8790, help="port; 0 picks a free one (default: 8790)")
+    p.add_argument("--seed", type=int, default=0, help="seed of job durations and ids (default: 0)")
+    p.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second (default: 1)")
+    p.add_argument("--tams-qps", type=float, default=5.0, help="TAMS rate limit per key; 0 disables")
+    p.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        action="append",
+        default=[],
+        metavar="PROVIDER=QPS",
+        help="rate limit for another provider (repeatable)",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="PROVIDER:ROUTE:KIND[:key=value,...], e.g. tensorpix:status:http_503:count=3",
+    )
+    p.add_argument("--tams-public-key", metavar="FILE", help="PEM public key for TAMS signatures")
+    p.add_argument("--print-credentials", action="store_true", help="print the credentials JSON")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.speed <= 0:
+        parser().error("--speed must be > 0")
+    try:
+        faults = [parse_spec(spec) for spec in args.fault]
+        emulator = Emulator(
+            host=args.host,
+            port=args.port,
+            seed=args.seed,
+            speed=args.speed,
+            tams_qps=args.tams_qps,
+            rate_limits=dict(args.rate_limit),
+            faults=faults,
+            tams_public_key=args.tams_public_key,
+        )
+    except (FaultError, ValueError, OSError) as err:
+        print(f"mediajobs-emulator: {err}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        emulator.start()
+    except (OSError, RuntimeError) as err:
+        print(f"mediajobs-emulator: cannot start: {err}", file=sys.stderr)
+        return 1
+    try:
+        print(f"mediajobs-emulator listening on {emulator.url}", flush=True)
+        if args.print_credentials:
+            print(json.dumps(emulator.credentials()), flush=True)
+        while not stop.wait(0.5):
+            if not emulator.running:
+                print("mediajobs-emulator: server thread exited", file=sys.stderr)
+                return 1
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

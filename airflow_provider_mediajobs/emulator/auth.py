@@ -1,0 +1,169 @@
+"""Credentials and the auth checks: bearer/token keys and TAMS RSA signatures with a nonce replay cache."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+DEFAULT_KEYS = {
+    "goenhance": "goenhance-emulator-key",
+    "tensorart": "tensorart-emulator-key",
+    "vozo": "vozo-emulator-key",
+    "tensorpix": "tensorpix-emulator-key",
+}
+TAMS_APP_ID = "emulator-app"
+TAMS_SCHEME = "TAMS-SHA256-RSA"
+TIMESTAMP_WINDOW_S = 300
+_NONCE_TTL_S = 2 * TIMESTAMP_WINDOW_S + 60
+
+_KEY_LOCK = threading.Lock()
+_PROCESS_KEY: rsa.RSAPrivateKey | None = None
+
+
+def _generated_key() -> rsa.RSAPrivateKey:
+    """A 2048-bit key pair generated once per process (so many emulators start fast)."""
+    global _PROCESS_KEY
+    with _KEY_LOCK:
+        if _PROCESS_KEY is None:
+            _PROCESS_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return _PROCESS_KEY
+
+
+@dataclass
+class Credentials:
+    keys: dict[str, str]
+    app_id: str
+    public_key: rsa.RSAPublicKey
+    private_key_pem: str | None
+    public_key_pem: str
+
+    @classmethod
+    def create(cls, public_key_file: str | Path | None = None) -> Credentials:
+        if public_key_file is not None:
+            pem = Path(public_key_file).read_bytes()
+            loaded = serialization.load_pem_public_key(pem)
+            if not isinstance(loaded, rsa.RSAPublicKey):
+                raise ValueError(f"{public_key_file}: not an RSA public key")
+            return cls(dict(DEFAULT_KEYS), TAMS_APP_ID, loaded, None, pem.decode())
+        private = _generated_key()
+        private_pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        public = private.public_key()
+        public_pem = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        return cls(dict(DEFAULT_KEYS), TAMS_APP_ID, public, private_pem, public_pem)
+
+    def for_provider(self, provider: str) -> dict[str, Any]:
+        if provider == "tensorart":
+            return {
+                "api_key": self.keys[provider],
+                "app_id": self.app_id,
+                "private_key": self.private_key_pem,
+                "public_key": self.public_key_pem,
+            }
+        return {"api_key": self.keys[provider]}
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {provider: self.for_provider(provider) for provider in self.keys}
+
+
+def scheme_key(header: str | None, scheme: str, expected: str) -> bool:
+    """``Authorization: <scheme> <key>`` with the expected key (constant-time compare)."""
+    if not header:
+        return False
+    got_scheme, _, value = header.strip().partition(" ")
+    if got_scheme.lower() != scheme.lower():
+        return False
+    return hmac.compare_digest(value.strip().encode(), expected.encode())
+
+
+class NonceCache:
+    """Nonces of accepted TAMS signatures, remembered long enough to outlive the timestamp window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, float] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    def add_if_new(self, nonce: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) >= 4096:
+                self._seen = {n: t for n, t in self._seen.items() if now - t < _NONCE_TTL_S}
+            if nonce in self._seen and now - self._seen[nonce] < _NONCE_TTL_S:
+                return False
+            self._seen[nonce] = now
+            return True
+
+
+def parse_tams_header(header: str) -> dict[str, str] | None:
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme != TAMS_SCHEME:
+        return None
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        key, sep, value = part.strip().partition("=")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def verify_tams(
+    header: str,
+    *,
+    method: str,
+    path_and_query: str,
+    body: bytes,
+    creds: Credentials,
+    nonces: NonceCache,
+) -> str | None:
+    """Check a ``TAMS-SHA256-RSA`` header; ``None`` when valid, else the reason it is not."""
+    fields = parse_tams_header(header)
+    if fields is None:
+        return "unsupported authorization scheme"
+    missing = [k for k in ("app_id", "nonce_str", "timestamp", "signature") if not fields.get(k)]
+    if missing:
+        return f"signature header lacks {', '.join(missing)}"
+    if not hmac.compare_digest(fields["app_id"].encode(), creds.app_id.encode()):
+        return "unknown app_id"
+    try:
+        timestamp = int(fields["timestamp"])
+    except ValueError:
+        return "timestamp is not Unix seconds"
+    if abs(time.time() - timestamp) > TIMESTAMP_WINDOW_S:
+        return "timestamp outside the allowed window"
+    try:
+        signature = base64.b64decode(fields["signature"], validate=True)
+    except (binascii.Error, ValueError):
+        return "signature is not base64"
+    message = b"\n".join(
+        [
+            method.upper().encode(),
+            path_and_query.encode(),
+            fields["timestamp"].encode(),
+            fields["nonce_str"].encode(),
+            body,
+        ]
+    )
+    try:
+        creds.public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return "signature does not match"
+    if not nonces.add_if_new(fields["nonce_str"]):
+        return "nonce already used"
+    return None

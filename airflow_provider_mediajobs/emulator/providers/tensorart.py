@@ -1,0 +1,169 @@
+"""TensorArt TAMS: gRPC-gateway style, 64-bit ids as strings, Bearer or RSA-signed requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ..auth import TAMS_SCHEME, scheme_key, verify_tams
+from ..runtime import Ctx, RouteSpec, iso, json_response
+from ..state import Job
+from .base import Provider, retry_headers
+
+URL_LIFETIME_S = 12 * 3600
+IMAGE_META = {"image": {"format": "png", "width": 256, "height": 256}}
+VIDEO_META = {"image": {"format": "mp4", "width": 256, "height": 256}}
+GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
+STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "canceled": "CANCELED", "running": "RUNNING"}
+
+
+def grpc_error(
+    status: int, message: str, code: int | None = None, retry_after: int | None = None
+) -> Response:
+    body = {
+        "code": code if code is not None else GRPC_CODES.get(status, 2),
+        "message": message,
+        "details": [],
+    }
+    return json_response(body, status, retry_headers(retry_after))
+
+
+class TensorArt(Provider):
+    name = "tensorart"
+    auth_scheme = "Bearer"
+
+    def routes(self) -> list[RouteSpec]:
+        return [
+            RouteSpec("GET", "/v1/jobs/{job_id}", "status", self.get_job, job_param="job_id"),
+            RouteSpec("DELETE", "/v1/jobs/{job_id}", "cancel", self.delete_job, job_param="job_id"),
+            RouteSpec("POST", "/v1/jobs", "create", self.create_job),
+            RouteSpec("POST", "/v1/jobs/workflow/template", "create", self.create_template),
+            RouteSpec("POST", "/v1/jobs/credits", "test", self.credits),
+        ]
+
+    def authenticate(self, ctx: Ctx) -> tuple[str | None, str]:
+        header = ctx.request.headers.get("authorization") or ""
+        creds = ctx.rt.creds
+        if not header:
+            return None, "missing Authorization header"
+        if header.strip().startswith(TAMS_SCHEME):
+            raw_path = ctx.request.scope.get("raw_path") or ctx.request.url.path.encode()
+            query = ctx.request.scope.get("query_string") or b""
+            path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+            reason = verify_tams(
+                header,
+                method=ctx.request.method,
+                path_and_query=path,
+                body=ctx.body,
+                creds=creds,
+                nonces=ctx.rt.nonces,
+            )
+            return (creds.app_id, "") if reason is None else (None, reason)
+        if scheme_key(header, "Bearer", creds.keys[self.name]):
+            return creds.keys[self.name], ""
+        return None, "invalid api key"
+
+    def unauthorized(self, reason: str) -> Response:
+        return grpc_error(401, f"unauthenticated: {reason}", 16)
+
+    def error(self, status: int, message: str, retry_after: int | None = None) -> Response:
+        return grpc_error(status, message, retry_after=retry_after)
+
+    def _status(self, state: str, progress: float) -> str:
+        if state == "queued":
+            if progress < 0.1:
+                return "CREATED"
+            return "PENDING" if progress < 0.2 else "WAITING"
+        return STATUS[state]
+
+    def view(self, ctx: Ctx, job: Job) -> dict[str, Any]:
+        phase = job.observe(ctx.now, ctx.flap)
+        status = self._status(phase.state, phase.progress)
+        out: dict[str, Any] = {"id": job.id, "status": status, "credits": job.cost}
+        if status == "WAITING":
+            rank = round(job.queue_rank * (1.0 - (phase.progress - 0.2) / 0.8))
+            out["waitingInfo"] = {
+                "queueRank": str(max(0, min(job.queue_rank, rank))),
+                "queueLen": str(job.queue_rank + 3),
+            }
+        elif status == "RUNNING":
+            progress = round(phase.progress, 4)
+            out["runningInfo"] = {"processingImages": [{"progress": progress} for _ in job.outputs]}
+            if job.kind == "template":
+                out["runningInfo"]["workflowFinishItem"] = {
+                    "status": "RUNNING",
+                    "progress": progress,
+                    "step": int(progress * 10),
+                    "id": job.id,
+                    "ctime": iso(job.created_at),
+                    "mtime": iso(ctx.now),
+                    "nodes": {},
+                    "finishedNodes": {},
+                }
+        elif status == "FAILED":
+            code = job.failure_code if job.failure_code in ("TRANSITORY_ERROR", "FATAL_ERROR") else None
+            out["failedInfo"] = {"reason": job.failure_reason, "code": code or "FATAL_ERROR"}
+        elif status == "SUCCESS" and phase.finished_at is not None:
+            expires = phase.finished_at + URL_LIFETIME_S
+            remaining = str(max(0, int(expires - ctx.now)))
+            images: list[dict[str, Any]] = []
+            videos: list[dict[str, Any]] = []
+            for i, (kind, url) in enumerate(ctx.output_urls(job, expires)):
+                item = {"id": f"{job.id}{i:02d}", "url": url, "expiredIn": remaining}
+                if kind == "image":
+                    images.append({**item, "meta": IMAGE_META})
+                else:
+                    videos.append({**item, "meta": VIDEO_META})
+            out["successInfo"] = {"images": images, "videos": videos}
+        return out
+
+    def _job(self, ctx: Ctx) -> Job | None:
+        return ctx.rt.state.get_job(self.name, ctx.job_id)
+
+    async def get_job(self, ctx: Ctx) -> Response:
+        job = self._job(ctx)
+        if job is None:
+            return grpc_error(404, "job not found", 5)
+        return json_response({"job": self.view(ctx, job)})
+
+    async def delete_job(self, ctx: Ctx) -> Response:
+        job = self._job(ctx)
+        if job is None:
+            return grpc_error(404, "job not found", 5)
+        before = ctx.rt.state.cancel(job)
+        if before.terminal:
+            return grpc_error(400, f"job already finished ({STATUS[before.state]})", 9)
+        return json_response({"jobId": job.id})
+
+    async def _create(self, ctx: Ctx, kind: str, required: tuple[str, ...]) -> Response:
+        body, script = ctx.script()
+        if ctx.json_object() is None:
+            return grpc_error(400, "invalid request body: not a JSON object", 3)
+        request_id = body.get("requestId") or body.get("request_id")
+        missing = [name for name in required if not body.get(name)]
+        if not request_id:
+            missing.insert(0, "requestId")
+        if missing:
+            return grpc_error(400, f"invalid argument: missing {', '.join(missing)}", 3)
+        if kind == "job" and not isinstance(body.get("stages"), list):
+            return grpc_error(400, "invalid argument: stages must be a list", 3)
+        existing = ctx.rt.state.job_by_request_id(str(request_id))
+        if existing is not None:
+            return json_response({"job": {"id": existing.id, "status": self.view(ctx, existing)["status"]}})
+        job = ctx.rt.state.create_job(
+            self.name, kind=kind, script={**script, "kind": kind}, request=body, request_id=str(request_id)
+        )
+        return json_response({"job": {"id": job.id, "status": "CREATED"}})
+
+    async def create_job(self, ctx: Ctx) -> Response:
+        return await self._create(ctx, "job", ("stages",))
+
+    async def create_template(self, ctx: Ctx) -> Response:
+        return await self._create(ctx, "template", ("templateId", "fields"))
+
+    async def credits(self, ctx: Ctx) -> Response:
+        body = ctx.json_object()
+        if body is None or not isinstance(body.get("stages"), list):
+            return grpc_error(400, "invalid argument: stages is required", 3)
+        return json_response({"credits": "1.5"})

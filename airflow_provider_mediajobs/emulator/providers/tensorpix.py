@@ -1,0 +1,230 @@
+"""TensorPix: DRF style, integer ids and statuses, full ``Job`` objects, URLs re-signed on every read."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from starlette.responses import Response
+
+from ..runtime import Ctx, RouteSpec, iso, json_response
+from ..state import Job
+from .base import Provider, retry_headers
+
+URL_LIFETIME_S = 2 * 3600
+STATUS = {"queued": 0, "running": 1, "succeeded": 2, "failed": -1, "canceled": -2}
+RESOLUTIONS = (-1, 640, 720, 854, 1280, 1920, 2048, 2560, 3840)
+CODECS = ("libx264", "libx265", "prores_ks")
+OWNER_EMAIL = "emulator@mediajobs.invalid"
+OWNER_ID = 4242
+BALANCE = 1250.0
+MODELS: dict[int, tuple[str, int, float, int, int]] = {  # id: name, task, cost_weight, upscale, fps
+    1: ("Super Resolution 2x", 1, 1.0, 2, 1),
+    2: ("Super Resolution 4x", 1, 1.5, 4, 1),
+    3: ("Denoise", 3, 0.5, 1, 1),
+    4: ("Sharpen", 4, 0.3, 1, 1),
+    5: ("FPS Boost", 10, 1.0, 1, 2),
+    6: ("Face Enhance", 12, 0.8, 1, 1),
+}
+
+
+def drf_error(status: int, detail: Any, retry_after: int | None = None) -> Response:
+    body = detail if isinstance(detail, dict) else {"detail": detail}
+    return json_response(body, status, retry_headers(retry_after))
+
+
+def _ml_model(model_id: int) -> dict[str, Any]:
+    name, task, weight, upscale, fps = MODELS.get(model_id, (f"Model {model_id}", 1, 1.0, 1, 1))
+    return {
+        "id": model_id,
+        "name": name,
+        "task": task,
+        "cost_weight": weight,
+        "upscale_factor": upscale,
+        "fps_boost_factor": fps,
+        "priority": 10 * task,
+        "max_resolution": 1280 * 720 if upscale >= 4 else 1920 * 1080,
+    }
+
+
+def _size(resolution: int) -> tuple[int, int]:
+    width = 1280 if resolution == -1 else resolution
+    return width, max(64, width * 9 // 16)
+
+
+def _validate(body: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    url = body.get("url")
+    if not url:
+        errors["url"] = ["This field is required."]
+    elif (
+        not isinstance(url, str) or urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc
+    ):
+        errors["url"] = ["Enter a valid URL."]
+    models = body.get("ml_models", [])
+    if not isinstance(models, list) or not all(
+        isinstance(m, int) and not isinstance(m, bool) for m in models
+    ):
+        errors["ml_models"] = ["Expected a list of integer model ids."]
+    if "output_resolution" in body and body["output_resolution"] not in RESOLUTIONS:
+        errors["output_resolution"] = [f'"{body["output_resolution"]}" is not a valid choice.']
+    if "codec" in body and body["codec"] not in CODECS:
+        errors["codec"] = [f'"{body["codec"]}" is not a valid choice.']
+    return errors
+
+
+class TensorPix(Provider):
+    name = "tensorpix"
+    auth_scheme = "Token"
+
+    def routes(self) -> list[RouteSpec]:
+        return [
+            RouteSpec("GET", "/api/jobs/{job_id}/", "status", self.get_job, "job_id"),
+            RouteSpec("DELETE", "/api/jobs/{job_id}/", "cancel", self.delete_job, "job_id"),
+            RouteSpec("POST", "/api/jobs/from-url/", "create", self.create),
+            RouteSpec("GET", "/api/accounts/profile/balance/", "test", self.balance),
+        ]
+
+    def unauthorized(self, reason: str) -> Response:
+        detail = "Authentication credentials were not provided." if "missing" in reason else "Invalid token."
+        return json_response({"detail": detail}, 401, {"WWW-Authenticate": "Token"})
+
+    def error(self, status: int, message: str, retry_after: int | None = None) -> Response:
+        if status == 429:
+            message = f"Request was throttled. Expected available in {max(1, retry_after or 1)} seconds."
+        return drf_error(status, message, retry_after)
+
+    def not_found(self) -> Response:
+        return drf_error(404, "Not found.")
+
+    def _job(self, ctx: Ctx) -> Job | None:
+        if not (ctx.job_id or "").isdigit():
+            return None
+        return ctx.rt.state.get_job(self.name, ctx.job_id)
+
+    def _signed_expiry(self, ctx: Ctx, job: Job) -> int:
+        """A fresh expiry on every read (strictly increasing, so each read gets a new URL)."""
+        with ctx.rt.state.lock:
+            expires = max(int(ctx.now + URL_LIFETIME_S), job.last_expires + 1)
+            job.last_expires = expires
+            return expires
+
+    def view(self, ctx: Ctx, job: Job) -> dict[str, Any]:
+        phase = job.observe(ctx.now, ctx.flap)
+        req = job.request
+        resolution = req.get("output_resolution", 1920)
+        url = str(req.get("url") or "https://example.invalid/input.mp4")
+        if phase.state == "running":
+            progress = round(phase.progress, 4)
+        elif phase.state == "succeeded":
+            progress = 1.0
+        elif phase.finished_at is not None and phase.finished_at > phase.started_at:
+            progress = round(job.phase(phase.finished_at - 1e-6).progress, 4)
+        else:
+            progress = 0.0
+        number = int(job.id)
+        width, height = _size(resolution)
+        output = None
+        if phase.state == "succeeded" and phase.finished_at is not None:
+            name = job.output_names()[0]
+            output = {
+                "id": number * 10 + 1,
+                "job_id": number,
+                "preview_videos": {"before_video": None, "after_video": None},
+                "name": name,
+                "created_at": iso(phase.finished_at, 6),
+                "deleted": None,
+                "framerate": 30.0,
+                "n_frames": 300,
+                "bitrate": 8_000_000,
+                "codec_id": "avc1" if req.get("codec", "libx264") == "libx264" else "hvc1",
+                "bit_depth": 8,
+                "chroma_subsampling": "4:2:0",
+                "color_space": "bt709",
+                "size": max(100, job.output_bytes),
+                "file": ctx.cdn_url(job, name, self._signed_expiry(ctx, job)),
+                "thumbnail": None,
+                "width": width,
+                "height": height,
+                "quality_score": None,
+                "owner": OWNER_ID,
+            }
+        return {
+            "id": number,
+            "started": iso(job.created_at, 6),
+            "preview": bool(req.get("preview", False)),
+            "description": str(req.get("description", "")),
+            "cost_usd": f"{job.cost:.4f}",
+            "status": STATUS[phase.state],
+            "eta_s": round(max(0.0, phase.remaining_s), 1),
+            "finished": iso(phase.finished_at, 6) if phase.finished_at is not None else None,
+            "processing_progress": progress,
+            "input_video": {
+                "id": number * 10,
+                "name": url.rstrip("/").rsplit("/", 1)[-1] or "input.mp4",
+                "width": 1280,
+                "height": 720,
+                "created_at": iso(job.created_at, 6),
+                "n_frames": 300,
+                "framerate": 30.0,
+                "size": None,
+                "file": None,
+                "owner": OWNER_EMAIL,
+                "thumbnail": None,
+                "external_url": url,
+                "bitrate": 4_000_000,
+                "codec_id": "avc1",
+                "bit_depth": 8,
+                "chroma_subsampling": "4:2:0",
+                "color_space": "bt709",
+            },
+            "output_video": output,
+            "ml_models": [_ml_model(m) for m in req.get("ml_models", []) if isinstance(m, int)],
+            "grain": float(req.get("grain", 0.0)),
+            "codec": req.get("codec", "libx264"),
+            "output_resolution": resolution,
+            "comparison": bool(req.get("comparison", False)),
+            "stabilization_smoothing": int(req.get("stabilization_smoothing", 0)),
+            "fps_interpolation_factor": float(req.get("fps_interpolation_factor", 1.0)),
+            "playback_speed": float(req.get("playback_speed", 1.0)),
+            "sharpen_strength": float(req.get("sharpen_strength", 0.0)),
+            "start_frame": req.get("start_frame"),
+            "end_frame": req.get("end_frame"),
+        }
+
+    async def get_job(self, ctx: Ctx) -> Response:
+        job = self._job(ctx)
+        if job is None:
+            return self.not_found()
+        return json_response(self.view(ctx, job))
+
+    async def delete_job(self, ctx: Ctx) -> Response:
+        job = self._job(ctx)
+        if job is None:
+            return self.not_found()
+        before = ctx.rt.state.cancel(job)
+        if before.state == "canceled":
+            return drf_error(409, "Job is already canceled.")
+        if before.terminal:
+            return drf_error(400, "Job is already finished and cannot be stopped.")
+        return Response(status_code=204)
+
+    async def create(self, ctx: Ctx) -> Response:
+        body, script = ctx.script()
+        if ctx.json_object() is None:
+            return drf_error(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
+        errors = _validate(body)
+        if errors:
+            return drf_error(400, errors)
+        for key in ("grain", "fps_interpolation_factor", "playback_speed", "sharpen_strength"):
+            if not isinstance(body.get(key, 0.0), (int, float)) or isinstance(body.get(key), bool):
+                return drf_error(400, {key: ["A valid number is required."]})
+        for key in ("stabilization_smoothing", "start_frame", "end_frame"):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                return drf_error(400, {key: ["A valid integer is required."]})
+        job = ctx.rt.state.create_job(self.name, kind="enhance", script=script, request=body)
+        return json_response(self.view(ctx, job), 201)
+
+    async def balance(self, ctx: Ctx) -> Response:
+        return json_response({"balance": BALANCE})

@@ -1,0 +1,119 @@
+"""The emulator's shared runtime (state, faults, stats, auth) and the per-request context handlers get."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .auth import Credentials, NonceCache
+from .cdn import Signer
+from .faults import FaultSet
+from .protocol import Connections
+from .ratelimit import RateLimiter
+from .state import Job, State
+from .stats import Stats
+
+
+@dataclass
+class Runtime:
+    state: State
+    faults: FaultSet
+    stats: Stats
+    creds: Credentials
+    limiter: RateLimiter
+    default_limits: dict[str, float]
+    signer: Signer = field(default_factory=Signer)
+    nonces: NonceCache = field(default_factory=NonceCache)
+    connections: Connections | None = None
+
+    def reset(self) -> None:
+        self.state.reset()
+        self.faults.clear()
+        self.stats.reset()
+        self.nonces.clear()
+        self.limiter.reset(self.default_limits)
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        return self.stats.snapshot(self.state.job_counts())
+
+
+_NO_BODY = object()
+
+
+@dataclass
+class Ctx:
+    rt: Runtime
+    request: Request
+    body: bytes
+    job_id: str | None = None
+    flap: bool = False
+    _parsed: Any = _NO_BODY
+
+    @property
+    def now(self) -> float:
+        return self.rt.state.now()
+
+    @property
+    def base(self) -> str:
+        return str(self.request.base_url).rstrip("/")
+
+    def json(self) -> Any:
+        """The parsed JSON body, or ``None`` if it is not valid JSON."""
+        if self._parsed is _NO_BODY:
+            try:
+                self._parsed = json.loads(self.body) if self.body else None
+            except (ValueError, UnicodeDecodeError):
+                self._parsed = None
+        return self._parsed
+
+    def json_object(self) -> dict[str, Any] | None:
+        body = self.json()
+        return body if isinstance(body, dict) else None
+
+    def script(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split a create body into (echoable body without ``_emulator``, script fields)."""
+        body = dict(self.json_object() or {})
+        script = body.pop("_emulator", None)
+        return body, (script if isinstance(script, dict) else {})
+
+    def cdn_url(self, job: Job, name: str, expires: float) -> str:
+        return self.rt.signer.url(self.base, job.provider, job.id, name, int(expires))
+
+    def output_urls(self, job: Job, expires: float) -> list[tuple[str, str]]:
+        """(kind, signed url) of each output of ``job``."""
+        return [
+            (kind, self.cdn_url(job, name, expires))
+            for kind, name in zip(job.outputs, job.output_names(), strict=True)
+        ]
+
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str  # below the provider prefix, Starlette syntax
+    route: str  # status | create | cancel | test
+    handler: Handler
+    job_param: str | None = None  # path parameter, or "?name" for a query parameter
+
+
+def iso(epoch: float, digits: int = 3) -> str:
+    """``2024-10-11T10:55:32.596Z`` (``digits`` fractional digits)."""
+    moment = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits:
+        text += f".{moment.microsecond:06d}"[: digits + 1]
+    return text + "Z"
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Response(body, status_code=status, headers=headers, media_type="application/json")

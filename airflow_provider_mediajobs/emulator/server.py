@@ -1,0 +1,223 @@
+"""``Emulator``: the app served by uvicorn in a background thread, plus the Python control API."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from .admin import add_job
+from .app import build_app
+from .auth import Credentials
+from .faults import FaultSet, parse_spec
+from .protocol import Connections, protocol_class
+from .ratelimit import RateLimiter
+from .runtime import Runtime
+from .state import State, check_provider
+from .stats import Stats
+
+START_TIMEOUT_S = 10.0
+
+
+class Emulator:
+    """The four providers' APIs and an output CDN on one local port.
+
+    ``Emulator(port=0)`` picks a free port; use it as a context manager or call ``start()``/``stop()``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int = 0,
+        speed: float = 1.0,
+        tams_qps: float = 5.0,
+        rate_limits: Mapping[str, float] | None = None,
+        faults: Iterable[str | Mapping[str, Any]] = (),
+        tams_public_key: str | Path | None = None,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        limits: dict[str, float] = {}
+        if tams_qps:
+            limits["tensorart"] = float(tams_qps)
+        for provider, qps in (rate_limits or {}).items():
+            limits[check_provider(provider)] = float(qps)
+        self.runtime = Runtime(
+            state=State(seed=seed, speed=speed),
+            faults=FaultSet(seed),
+            stats=Stats(),
+            creds=Credentials.create(tams_public_key),
+            limiter=RateLimiter(limits),
+            default_limits=limits,
+        )
+        for fault in faults:
+            self.inject_fault(**(parse_spec(fault) if isinstance(fault, str) else dict(fault)))
+        self.runtime.connections = Connections(self.runtime.stats.count_connection)
+        self.app = build_app(self.runtime)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._port: int | None = None
+
+    # lifecycle -----------------------------------------------------------------------------------
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self._requested_port))
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def start(self) -> Emulator:
+        if self._thread is not None:
+            return self
+        assert self.runtime.connections is not None
+        sock = self._bind()
+        self._sock = sock
+        self._port = int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self._port,
+            loop="asyncio",
+            http=protocol_class(self.runtime.connections),
+            ws="none",
+            lifespan="off",
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="mediajobs-emulator", daemon=True
+        )
+        self._server, self._thread = server, thread
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the mediajobs emulator failed to start")
+            time.sleep(0.002)
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(timeout=5)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(timeout=5)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # addresses and credentials -------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        if host in ("", "0.0.0.0"):  # noqa: S104 - only the address clients should use
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def base_url(self, provider: str) -> str:
+        return f"{self.url}/{check_provider(provider)}"
+
+    def credentials(self, provider: str | None = None) -> dict[str, Any]:
+        if provider is None:
+            return self.runtime.creds.as_dict()
+        return self.runtime.creds.for_provider(check_provider(provider))
+
+    # control -------------------------------------------------------------------------------------
+    def add_job(self, provider: str, **fields: Any) -> int | str:
+        """Create a job directly (script fields: outcome, queued_s, running_s, outputs, ...)."""
+        return add_job(self.runtime, provider, fields)
+
+    def script(self, provider: str, count: int = 1, **fields: Any) -> None:
+        """Script the next ``count`` jobs created through ``provider``'s create routes."""
+        self.runtime.state.add_script(provider, count, fields)
+
+    def inject_fault(self, **spec: Any) -> str:
+        """Install a fault (``provider``, ``route``, ``kind``, ``count``, ...); returns its id."""
+        return self.runtime.faults.add(spec).id
+
+    def remove_fault(self, fault_id: str) -> bool:
+        return self.runtime.faults.remove(fault_id)
+
+    def clear_faults(self) -> None:
+        self.runtime.faults.clear()
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.runtime.faults.list()
+
+    def set_rate_limit(self, provider: str, qps: float | None) -> None:
+        """Per-key rate limit for ``provider`` (``None`` or 0 disables); reset() restores the defaults."""
+        self.runtime.limiter.set(check_provider(provider), qps)
+
+    def advance(self, seconds: float) -> float:
+        """Move the emulated clock forward; returns the new emulated time (epoch seconds)."""
+        return self.runtime.state.clock.advance(seconds)
+
+    def now(self) -> float:
+        return self.runtime.state.now()
+
+    def job(self, provider: str, job_id: int | str) -> dict[str, Any] | None:
+        """Internal view of a job: its phase now and how it was scripted (None if unknown)."""
+        job = self.runtime.state.get_job(check_provider(provider), job_id)
+        if job is None:
+            return None
+        phase = job.phase(self.now())
+        return {
+            "job_id": job.native_id,
+            "kind": job.kind,
+            "state": phase.state,
+            "outcome": job.outcome,
+            "queued_s": job.queued_s,
+            "running_s": job.running_s,
+            "outputs": list(job.outputs),
+            "request": dict(job.request),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        return self.runtime.stats_snapshot()
+
+    def reset(self) -> None:
+        """Drop jobs, scripts, faults, stats and nonces; restore rate limits; re-seed; clock = real time."""
+        self.runtime.reset()

@@ -1,0 +1,29 @@
+"""pytest plugin: ``pytest_plugins = ["airflow_provider_mediajobs.emulator.testing"]``.
+
+``mediajobs_emulator_session`` is one emulator for the whole session (``speed=1000``, TAMS rate limit
+off); ``mediajobs_emulator`` hands the same emulator to a test after resetting it, so every test starts
+with no jobs, faults, scripts or stats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .server import Emulator
+
+SPEED = 1000.0
+
+
+@pytest.fixture(scope="session")
+def mediajobs_emulator_session() -> Iterator[Emulator]:
+    with Emulator(port=0, seed=0, speed=SPEED, tams_qps=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def mediajobs_emulator(mediajobs_emulator_session: Emulator) -> Iterator[Emulator]:
+    mediajobs_emulator_session.reset()
+    yield mediajobs_emulator_session
+    mediajobs_emulator_session.reset()
