@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -56,7 +55,8 @@ async def fault_response(
     """The response a fault causes (``None``: go on normally) and the stats label to record."""
     kind = fault.kind
     if kind == "latency":
-        await asyncio.sleep(fault.delay_s)
+        if not await rt.sleep(fault.delay_s):  # stopping: do not hold up the shutdown
+            return KillConnection(rt), "reset"
         return None, None
     if kind in ("http_500", "http_502", "http_503"):
         status = int(kind[-3:])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,18 @@ class Runtime:
     signer: Signer = field(default_factory=Signer)
     nonces: NonceCache = field(default_factory=NonceCache)
     connections: Connections | None = None
+    closing: threading.Event = field(default_factory=threading.Event)  # set by Emulator.stop()
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (real); returns False early if the server is stopping."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self.closing.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return True
+            await asyncio.sleep(min(0.05, remaining))
+        return False
 
     def reset(self) -> None:
         self.state.reset()

@@ -84,6 +84,7 @@ class Emulator:
         if self._thread is not None:
             return self
         assert self.runtime.connections is not None
+        self.runtime.closing.clear()
         sock = self._bind()
         self._sock = sock
         self._port = int(sock.getsockname()[1])
@@ -117,6 +118,7 @@ class Emulator:
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
+        self.runtime.closing.set()
         if server is not None and thread is not None:
             server.should_exit = True
             thread.join(timeout=5)
