@@ -23,6 +23,7 @@ from airflow_provider_mediajobs.dialects.base import (
     json_object,
 )
 from airflow_provider_mediajobs.exceptions import (
+    MediaJobApiError,
     MediaJobAuthError,
     MediaJobBadResponseError,
     MediaJobRateLimitedError,
@@ -96,6 +97,8 @@ class VozoDialect(Dialect):
                 ctx.fail(MediaJobRateLimitedError, detail, status_code=400)
             if code in RETRY_CODES:
                 ctx.fail(MediaJobTransientError, detail, status_code=400)
+            if code:  # keep Vozo's code in the message: it tells what to fix (104 credits, 1502 audio...)
+                ctx.fail(MediaJobApiError, detail, status_code=400)
         return super().check_response(response, ctx)
 
     def status_request(self, job_id: str, kind: str) -> ApiRequest:
