@@ -184,6 +184,14 @@ class TensorArtDialect(Dialect):
             raw=job,
         )
 
+    def error_message(self, payload: Any) -> str | None:
+        """gRPC-gateway error bodies ``{code: int, message, details[]}``: the message, with its code."""
+        message = super().error_message(payload)
+        code = payload.get("code") if isinstance(payload, Mapping) else None
+        if message and isinstance(code, int) and not isinstance(code, bool):
+            return f"{message} (gRPC code {code})"
+        return message
+
     def test_request(self) -> ApiRequest:
         return ApiRequest.json("POST", "/v1/jobs/credits", _CREDITS_PROBE)
 
