@@ -1,16 +1,25 @@
 """Stream one output URL into object storage, verified, atomically, without any credentials.
 
-Output URLs are CDN / object-store links signed by the provider: they get no ``Authorization``
-header (the API key must never reach them), only ``http(s)`` is accepted, and a URL that carries
-user:password is refused. Bytes are streamed to a temporary name next to the target and renamed
-into place only once complete, length-checked and hashed, so no partial file is ever visible.
+Output URLs are CDN / object-store links signed by the provider. They are fetched by a client of
+their own that has no ``Authorization`` header, no cookies and no ``.netrc`` (``trust_env=False``):
+the provider's API key never reaches them. Only ``http(s)`` URLs without ``user:password@`` are
+fetched, and every redirect hop is checked the same way.
+
+Bytes are streamed (never held whole in memory) to a temporary name next to the target, counted
+against ``Content-Length`` and ``max_bytes`` and hashed (sha256) on the way, and moved into place
+only when complete: a local file is renamed (``os.replace``, atomic); on an object store the
+temporary key is moved (copy + delete where the store has no rename), so the target key only ever
+appears complete. On any failure the temporary file is removed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +31,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobBadResponseError,
     MediaJobConfigError,
+    MediaJobError,
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
@@ -29,17 +39,44 @@ from airflow_provider_mediajobs.exceptions import (
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
-PROGRESS_EVERY = 64 * 1024 * 1024  # log a line per 64 MiB of a large file
+DEFAULT_PROGRESS_INTERVAL = 30.0  # seconds between progress lines of one download
+LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
 
 
 class OutputExpiredError(MediaJobApiError):
     """The signed URL no longer works (403/410): read the job again for a fresh one."""
 
-    default_hint = "Read the job again for a freshly signed URL (done automatically once)."
+    default_hint = (
+        "The job was read again for a freshly signed URL, which did not work either; run the task "
+        "again soon after the job finishes, before its output URLs expire."
+    )
+
+
+class OutputTooLargeError(MediaJobError):
+    """An output is larger than ``max_bytes``; nothing was written."""
+
+    default_hint = "Raise max_bytes if outputs this large are expected."
+
+
+class OutputExistsError(MediaJobConfigError):
+    """The target exists with different content and ``overwrite`` is off."""
+
+    default_hint = "Set overwrite=True, or use another destination or filename_template."
+
+
+class UnsafeOutputUrlError(MediaJobBadResponseError):
+    """The provider returned an output URL this package refuses to fetch."""
+
+    default_hint = (
+        "Nothing was downloaded. Output URLs must be plain http(s) links without credentials; "
+        "report the job to the provider."
+    )
 
 
 @dataclass(frozen=True)
 class Downloaded:
+    """One persisted output. ``url`` is the source URL without its query (signatures stay out)."""
+
     url: str
     path: str
     bytes: int
@@ -60,40 +97,62 @@ class Downloaded:
         }
 
 
-def check_output_url(url: str, ctx: CallContext) -> str:
-    """Accept only plain http(s) URLs with a host and no embedded credentials."""
+def shown_url(url: str) -> str:
+    """``url`` without query and fragment: signed URLs are bearer tokens, keep them out of logs."""
     try:
-        parts = urlsplit(url)
+        return urlsplit(url)._replace(query="", fragment="").geturl()
+    except ValueError:
+        return "<unparseable URL>"
+
+
+def check_output_url(url: object, ctx: CallContext) -> str:
+    """Accept only plain http(s) URLs with a host and no embedded credentials."""
+    text = url if isinstance(url, str) else ""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError:
         ctx.fail(
-            MediaJobBadResponseError, f"The provider returned an output URL that is not a URL: {url[:80]!r}."
+            UnsafeOutputUrlError,
+            f"The provider returned an output URL that is not a URL: {shown_url(text)[:80]!r}.",
         )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         ctx.fail(
-            MediaJobBadResponseError,
-            f"Refusing output URL with scheme {parts.scheme or 'none'!r}: only http(s) links from the provider "
-            "are downloaded.",
+            UnsafeOutputUrlError,
+            f"Refusing output URL with scheme {parts.scheme or 'none'!r}: only http(s) links are downloaded.",
         )
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         ctx.fail(
-            MediaJobBadResponseError, "Refusing an output URL that embeds credentials (user:password@host)."
+            UnsafeOutputUrlError,
+            f"Refusing an output URL on {parts.hostname} that embeds credentials (user:password@host).",
         )
-    return url
+    return text
 
 
-def _sha256_of(path: Any) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def output_client(timeout: float, ctx: CallContext, user_agent: str, verify: Any = True) -> httpx.Client:
+    """The HTTP client for output URLs: no credentials of any kind, every hop checked."""
+
+    def guard(request: httpx.Request) -> None:
+        check_output_url(str(request.url), ctx)
+        for header in ("authorization", "proxy-authorization", "cookie"):
+            request.headers.pop(header, None)
+
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(30.0, timeout)),
+        follow_redirects=True,
+        max_redirects=5,
+        trust_env=False,  # no .netrc credentials, no proxy from the environment
+        verify=verify,
+        headers={"User-Agent": user_agent},
+        event_hooks={"request": [guard]},
+    )
 
 
-def _classify(response: httpx.Response, url_for_log: str, ctx: CallContext) -> None:
+def _classify(response: httpx.Response, shown: str, ctx: CallContext) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
-    where = f"Download of {url_for_log} answered HTTP {status}"
+    where = f"Download of {shown} answered HTTP {status}"
     if status in (403, 410):
         ctx.fail(
             OutputExpiredError, f"{where}: the signed URL has expired or was revoked.", status_code=status
@@ -103,7 +162,82 @@ def _classify(response: httpx.Response, url_for_log: str, ctx: CallContext) -> N
         ctx.fail(MediaJobRateLimitedError, where + ".", status_code=status, retry_after=retry_after)
     if status >= 500 or status == 408:
         ctx.fail(MediaJobTransientError, where + ".", status_code=status)
-    ctx.fail(MediaJobApiError, where + ".", status_code=status)
+    ctx.fail(
+        MediaJobApiError,
+        where + ".",
+        status_code=status,
+        hint="The output URL was refused; check the job on the provider's side.",
+    )
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    declared = (response.headers.get("content-length") or "").strip()
+    return int(declared) if declared.isdigit() else None
+
+
+def is_local(path: Any) -> bool:
+    return str(getattr(path, "protocol", "") or "") in LOCAL_PROTOCOLS
+
+
+def sha256_of(path: Any) -> str:
+    digest = hashlib.sha256()
+    with path.fs.open(path.path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _size_if_exists(path: Any) -> int | None:
+    fs = path.fs
+    if not fs.exists(path.path):
+        return None
+    return int(fs.size(path.path))
+
+
+def _commit(temp: Any, target: Any) -> None:
+    """Move the complete temporary file into place (replacing an existing target)."""
+    if is_local(target):
+        os.replace(temp.path, target.path)  # atomic on POSIX and Windows
+    else:
+        target.fs.mv(temp.path, target.path)  # object stores: server-side copy + delete
+
+
+def discard(path: Any) -> None:
+    """Remove ``path`` if it exists; never masks the error that made us clean up."""
+    try:
+        fs = path.fs
+        if fs.exists(path.path):
+            fs.rm_file(path.path)
+    except Exception:
+        log.warning("Could not remove the temporary file %s; delete it by hand.", path)
+
+
+class _Progress:
+    """One log line per ``interval`` seconds of a download (so small files log nothing)."""
+
+    def __init__(
+        self, shown: str, expected: int | None, interval: float, logger: logging.Logger | Any
+    ) -> None:
+        self.shown, self.expected, self.interval, self.logger = shown, expected, interval, logger
+        self.started = self.last = time.monotonic()
+
+    def update(self, size: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        rate = size / max(now - self.started, 1e-6) / 2**20
+        if self.expected:
+            self.logger.info(
+                "Downloading %s: %.1f of %.1f MiB (%.0f%%), %.1f MiB/s",
+                self.shown,
+                size / 2**20,
+                self.expected / 2**20,
+                100 * size / self.expected,
+                rate,
+            )
+        else:
+            self.logger.info("Downloading %s: %.1f MiB, %.1f MiB/s", self.shown, size / 2**20, rate)
 
 
 def download(
@@ -115,65 +249,97 @@ def download(
     ctx: CallContext,
     max_bytes: int | None = None,
     overwrite: bool = False,
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+    logger: logging.Logger | Any = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> Downloaded:
-    """Stream ``url`` into ``target`` (an ``ObjectStoragePath``); see the module docstring."""
+    """Stream ``url`` into ``target`` (an ``ObjectStoragePath``); see the module docstring.
+
+    Raises :class:`OutputExpiredError` (403/410: read the job again), a
+    :class:`MediaJobTransientError` for what retrying may fix (5xx, 408, 429, resets, a body shorter
+    than its ``Content-Length``), :class:`OutputTooLargeError` and :class:`OutputExistsError`.
+    ``on_chunk`` (tests, instrumentation) is called with the running byte count after each chunk.
+    """
+    logger = logger or log
     url = check_output_url(url, ctx)
-    shown = urlsplit(url)._replace(query="").geturl()  # signatures stay out of logs
+    shown = shown_url(url)
+    fs = target.fs
+    existing = _size_if_exists(target)
     temp = target.parent / f".{target.name}.part-{uuid.uuid4().hex[:12]}"
     try:
-        with client.stream("GET", url, headers={"Accept": "*/*"}) as response:
+        # identity: the bytes stored are the bytes the provider serves, and Content-Length counts them
+        headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+        with client.stream("GET", url, headers=headers) as response:
             _classify(response, shown, ctx)
-            declared = response.headers.get("content-length")
-            expected = int(declared) if declared and declared.isdigit() else None
+            expected = _declared_length(response)
+            content_type = response.headers.get("content-type")
             if max_bytes is not None and expected is not None and expected > max_bytes:
                 ctx.fail(
-                    MediaJobApiError,
-                    f"{shown} is {expected} bytes, over max_bytes={max_bytes}; nothing written.",
+                    OutputTooLargeError,
+                    f"{shown} is {expected} bytes, over max_bytes={max_bytes}; nothing was written.",
                 )
-            digest, size, next_report = hashlib.sha256(), 0, PROGRESS_EVERY
-            with temp.open("wb") as handle:
+            if existing is not None and expected is not None and expected != existing and not overwrite:
+                ctx.fail(
+                    OutputExistsError,
+                    f"{target} already exists with different content ({existing} bytes, the output has "
+                    f"{expected}); nothing was written.",
+                )
+            digest, size = hashlib.sha256(), 0
+            progress = _Progress(shown, expected, progress_interval, logger)
+            with fs.open(temp.path, "wb") as handle:
                 for chunk in response.iter_bytes(CHUNK):
                     size += len(chunk)
                     if max_bytes is not None and size > max_bytes:
                         ctx.fail(
-                            MediaJobApiError, f"{shown} exceeded max_bytes={max_bytes}; nothing written."
+                            OutputTooLargeError,
+                            f"{shown} exceeded max_bytes={max_bytes} while streaming; nothing was written.",
                         )
                     digest.update(chunk)
                     handle.write(chunk)
-                    if size >= next_report:
-                        log.info(
-                            "%s: %d MiB%s", shown, size >> 20, f" of {expected >> 20} MiB" if expected else ""
-                        )
-                        next_report += PROGRESS_EVERY
-            if expected is not None and size != expected:
-                ctx.fail(MediaJobTransientError, f"{shown} ended after {size} of {expected} bytes.")
-            content_type = response.headers.get("content-type")
+                    progress.update(size)
+                    if on_chunk is not None:
+                        on_chunk(size)
+            received = response.num_bytes_downloaded  # on the wire, before any decoding
+            if expected is not None and received != expected:
+                ctx.fail(
+                    MediaJobTransientError,
+                    f"{shown} ended after {received} of {expected} bytes (Content-Length); nothing was written.",
+                )
     except httpx.HTTPError as err:
-        _discard(temp)
+        discard(temp)
         raise ctx.error(
-            MediaJobTransientError, f"Download of {shown} failed: {type(err).__name__}."
+            MediaJobTransientError, f"Download of {shown} failed: {type(err).__name__}; nothing was written."
         ) from None
     except BaseException:
-        _discard(temp)
+        discard(temp)
         raise
     sha = digest.hexdigest()
-    if target.exists():
-        if _sha256_of(target) == sha:
-            _discard(temp)
-            return Downloaded(url, str(target), size, sha, content_type, kind, skipped=True)
+    path = str(target)
+    if existing is not None:
+        if existing == size and sha256_of(target) == sha:
+            discard(temp)
+            return Downloaded(shown, path, size, sha, content_type, kind, skipped=True)
         if not overwrite:
-            _discard(temp)
+            discard(temp)
             ctx.fail(
-                MediaJobConfigError,
-                f"{target} already exists with different content; set overwrite=True or use another destination.",
+                OutputExistsError, f"{target} already exists with different content; nothing was written."
             )
-    temp.rename(target)  # replaces an existing file in one step where the store allows it
-    return Downloaded(url, str(target), size, sha, content_type, kind)
-
-
-def _discard(path: Any) -> None:
     try:
-        if path.exists():
-            path.unlink()
-    except OSError:  # best effort: never mask the real error
-        log.warning("Could not remove the partial file %s", path)
+        _commit(temp, target)
+    except BaseException:
+        discard(temp)
+        raise
+    return Downloaded(shown, path, size, sha, content_type, kind)
+
+
+__all__ = [
+    "Downloaded",
+    "OutputExistsError",
+    "OutputExpiredError",
+    "OutputTooLargeError",
+    "UnsafeOutputUrlError",
+    "check_output_url",
+    "download",
+    "output_client",
+    "shown_url",
+]

@@ -4,31 +4,46 @@ Output URLs are short-lived (GoEnhance 12 h, TAMS ``expiredIn``, TensorPix re-si
 read, Vozo undocumented): a pipeline that hands raw URLs to tomorrow's task breaks. This operator
 reads the job again right before downloading (fresh URLs), streams every output into any
 Airflow object storage destination (``file://``, ``s3://``, ``gs://``, ...) and returns what it
-wrote.
+wrote. See ``docs/outputs.md``.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from airflow.sdk import BaseOperator
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from airflow_provider_mediajobs.dialects import get_dialect
+from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.engine.backoff import backoff_delay
-from airflow_provider_mediajobs.engine.download import Downloaded, OutputExpiredError, download
+from airflow_provider_mediajobs.engine.download import (
+    DEFAULT_PROGRESS_INTERVAL,
+    Downloaded,
+    OutputExistsError,
+    OutputExpiredError,
+    OutputTooLargeError,
+    UnsafeOutputUrlError,
+    download,
+    is_local,
+    output_client,
+    shown_url,
+)
 from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
 from airflow_provider_mediajobs.exceptions import (
+    MediaJobBadResponseError,
+    MediaJobCanceledError,
     MediaJobConfigError,
+    MediaJobError,
     MediaJobFailedError,
-    MediaJobRateLimitedError,
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
@@ -38,8 +53,25 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
+TEMPLATE_FIELDS = ("provider", "job_id", "index", "kind", "name", "ext")
+EXPIRY_MARGIN_SECONDS = 60.0
 _EXT_BY_KIND = {"image": ".png", "video": ".mp4", "audio": ".mp3"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+# tenacity's sleep, indirect so tests can skip the real backoff without patching time.sleep
+_sleep = time.sleep
+
+
+class JobNotSucceededError(MediaJobError):
+    """The job is still queued or running: it has no outputs yet."""
+
+    default_hint = "Wait for the job first (a sensor or submit operator upstream), then persist its outputs."
+
+
+class NoOutputsError(MediaJobBadResponseError):
+    """The provider reports success but lists no output URL."""
+
+    default_hint = "Check the job on the provider's side; there is nothing to persist."
 
 
 def _clean(text: str) -> str:
@@ -49,29 +81,47 @@ def _clean(text: str) -> str:
 class MediaJobOutputsOperator(BaseOperator):
     """Download every output of a succeeded job into ``destination``.
 
-    :param job_id: the job id (templated), or the job dict a sensor/submit operator returned
+    :param job_id: the job id (templated), or the job dict a sensor / submit operator returned
         (e.g. ``wait.output``); a job dict also tells the provider and job kind.
     :param destination: an ``ObjectStoragePath`` or URL string (``file:///data/renders``,
-        ``s3://bucket/renders``; a plain path means a local folder). Templated.
-    :param conn_id: the provider connection (defaults to the provider's default connection).
+        ``s3://aws_conn@bucket/renders``; a plain path is a local folder, created if missing).
+        Templated.
+    :param conn_id: the provider connection (default: the provider's default connection).
     :param provider: needed only when ``job_id`` is a bare id and ``conn_id`` is not given.
+    :param job_kind: the provider's job family where it has several (Vozo ``translate``).
     :param filename_template: ``str.format`` template with ``provider``, ``job_id``, ``index``,
-        ``kind``, ``name`` and ``ext``.
-    :param max_bytes: refuse any single output larger than this (nothing is written).
-    :param overwrite: replace an existing file whose content differs (identical files are
-        always skipped and reported as such).
-    :param asset: record an Asset event for the destination (sets ``outlets``).
+        ``kind``, ``name`` (the output's own name, cleaned) and ``ext`` (with the dot). Templated.
+    :param max_bytes: refuse any single output larger than this (nothing is written for it).
+    :param overwrite: replace an existing file whose content differs. Identical files are always
+        skipped (``skipped: true`` in the result); without ``overwrite`` a different existing
+        file fails the task.
+    :param asset: record an Airflow Asset event for the destination (adds
+        ``Asset(<destination URI>)`` to ``outlets``; needs a literal, non-templated destination).
+        Any ``Asset`` in ``outlets`` gets the files written as its event's ``extra``.
+    :param download_timeout: seconds without progress before one download is abandoned.
+    :param attempts_per_file: attempts per output for transient failures (5xx, 429, resets,
+        truncated bodies), with capped exponential backoff.
+    :param progress_interval: seconds between progress log lines of one download.
 
-    Returns (XCom) one ``{url, path, bytes, sha256, content_type, kind, skipped}`` per output.
+    Returns (XCom) one ``{url, path, bytes, sha256, content_type, kind, skipped}`` per output,
+    in the provider's order; ``url`` is the source without its signature, ``path`` the written
+    object's URI (``ObjectStoragePath(path)`` opens it).
     """
 
-    template_fields: Sequence[str] = ("job_id", "destination", "conn_id", "filename_template")
+    template_fields: Sequence[str] = (
+        "job_id",
+        "destination",
+        "conn_id",
+        "provider",
+        "job_kind",
+        "filename_template",
+    )
     ui_color = "#e4ffe9"
 
     def __init__(
         self,
         *,
-        job_id: str | Mapping[str, Any],
+        job_id: str | int | Mapping[str, Any],
         destination: Any,
         conn_id: str | None = None,
         provider: str | None = None,
@@ -79,16 +129,19 @@ class MediaJobOutputsOperator(BaseOperator):
         filename_template: str = DEFAULT_TEMPLATE,
         max_bytes: int | None = None,
         overwrite: bool = False,
+        asset: bool = False,
         download_timeout: float = 300.0,
         attempts_per_file: int = 3,
-        asset: bool = False,
+        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
         **kwargs: Any,
     ) -> None:
-        if asset and "outlets" not in kwargs:
+        if asset:
             from airflow.sdk import Asset
 
-            kwargs["outlets"] = [Asset(uri=_as_uri(destination))]
+            kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
         super().__init__(**kwargs)
+        if max_bytes is not None and max_bytes < 0:
+            raise MediaJobConfigError(f"max_bytes must be a positive number of bytes, not {max_bytes}.")
         self.job_id = job_id
         self.destination = destination
         self.conn_id = conn_id
@@ -99,143 +152,337 @@ class MediaJobOutputsOperator(BaseOperator):
         self.overwrite = overwrite
         self.download_timeout = download_timeout
         self.attempts_per_file = max(1, attempts_per_file)
+        self.progress_interval = progress_interval
 
     # ---- inputs -------------------------------------------------------------------------------
-    def _target(self) -> tuple[str, str, str | None]:
-        """(provider, job id, kind) from a job dict or a bare id."""
+    def _target(self) -> tuple[str, str, str | None, str | None]:
+        """(provider, job id, kind, conn_id) from a job dict or a bare id."""
         value: Any = self.job_id
-        if isinstance(value, str) and value.lstrip().startswith("{"):
-            value = json.loads(value)
+        if isinstance(value, str) and value.strip().startswith("{"):
+            value = _parse_mapping(value)
+        conn_id = self.conn_id or None
         if isinstance(value, Mapping):
-            job = MediaJob.from_dict(value)
-            return self.provider or job.provider, job.job_id, self.job_kind or job.job_kind
-        if self.provider is None and self.conn_id is None:
-            raise MediaJobConfigError("Pass conn_id or provider when job_id is a bare id.", job_id=str(value))
-        return self.provider or self._provider_of_connection(), str(value), self.job_kind
+            try:
+                job = MediaJob.from_dict(value)
+            except (KeyError, ValueError, TypeError) as err:
+                raise MediaJobConfigError(
+                    f"job_id is a dict but not a job ({type(err).__name__}: {err}); pass the id, or the "
+                    "dict a media-job sensor or submit operator returned.",
+                    conn_id=conn_id,
+                ) from None
+            if self.provider and self.provider != job.provider:
+                raise MediaJobConfigError(
+                    f"provider={self.provider!r} but the job dict is a {job.provider!r} job.",
+                    provider=job.provider,
+                    conn_id=conn_id,
+                    job_id=job.job_id,
+                )
+            conn_id = conn_id or value.get("conn_id") or None
+            return job.provider, job.job_id, self.job_kind or job.job_kind, conn_id
+        job_id = "" if value is None else str(value).strip()
+        if self.provider:
+            return self.provider, job_id, self.job_kind, conn_id
+        if conn_id is None:
+            raise MediaJobConfigError(
+                "Pass conn_id (or provider) when job_id is a bare id: the provider is read from the "
+                "connection's type.",
+                job_id=job_id,
+            )
+        return self._provider_of_connection(conn_id), job_id, self.job_kind, conn_id
 
-    def _provider_of_connection(self) -> str:
+    @staticmethod
+    def _provider_of_connection(conn_id: str) -> str:
         from airflow.sdk import BaseHook
 
-        return str(BaseHook.get_connection(str(self.conn_id)).conn_type)
+        try:
+            conn = BaseHook.get_connection(conn_id)
+        except Exception as err:
+            raise MediaJobConfigError(
+                f"Airflow connection {conn_id!r} could not be read ({type(err).__name__}); create it, "
+                "or pass provider= as well.",
+                conn_id=conn_id,
+            ) from None
+        return str(conn.conn_type)
 
-    def _hook(self, provider: str, kind: str | None) -> MediaJobHook:
+    def _hook(self, provider: str, kind: str | None, conn_id: str | None) -> MediaJobHook:
         kinds = get_dialect(provider).job_kinds
-        return hook_class(provider)(conn_id=self.conn_id, job_kind=kind if kind in kinds else None)
+        return hook_class(provider)(conn_id=conn_id, job_kind=kind if kind in kinds else None)
 
-    def _filename(self, job: MediaJob, index: int, output: MediaOutput) -> str:
-        path = PurePosixPath(urlsplit(output.url).path)
-        ext = path.suffix.lower() if 1 < len(path.suffix) <= 6 else ""
+    def _filenames(self, job: MediaJob, ctx: CallContext) -> list[str]:
+        names = [self._filename(job, index, output, ctx) for index, output in enumerate(job.outputs)]
+        seen: dict[str, int] = {}
+        for index, name in enumerate(names):
+            if name in seen:
+                ctx.fail(
+                    MediaJobConfigError,
+                    f"filename_template {self.filename_template!r} gives outputs {seen[name]} and {index} "
+                    f"the same name {name!r}; include {{index}} in it.",
+                )
+            seen[name] = index
+        return names
+
+    def _filename(self, job: MediaJob, index: int, output: MediaOutput, ctx: CallContext) -> str:
+        try:
+            path = PurePosixPath(urlsplit(output.url).path)
+        except ValueError:
+            path = PurePosixPath("output")
+        ext = path.suffix.lower() if 1 < len(path.suffix) <= 6 and path.suffix[1:].isalnum() else ""
         ext = ext or _EXT_BY_KIND.get(output.kind.value) or ".bin"
-        name = _clean(output.name or path.stem)
-        rendered = self.filename_template.format(
-            provider=job.provider,
-            job_id=_clean(job.job_id),
-            index=index,
-            kind=output.kind.value,
-            name=name,
-            ext=ext,
-        )
-        if "/" in rendered or rendered in (".", "..") or not rendered:
-            raise MediaJobConfigError(f"filename_template produced an unsafe name {rendered!r}.")
+        try:
+            rendered = self.filename_template.format(
+                provider=job.provider,
+                job_id=_clean(job.job_id),
+                index=index,
+                kind=output.kind.value,
+                name=_clean(output.name or path.stem),
+                ext=ext,
+            )
+        except (KeyError, IndexError, ValueError, AttributeError) as err:
+            ctx.fail(
+                MediaJobConfigError,
+                f"filename_template {self.filename_template!r} cannot be filled ({type(err).__name__}: "
+                f"{err}); it may use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}.",
+            )
+        if (
+            not rendered
+            or "/" in rendered
+            or "\\" in rendered
+            or rendered.startswith(".")
+            or "\x00" in rendered
+        ):
+            ctx.fail(
+                MediaJobConfigError,
+                f"filename_template {self.filename_template!r} produced the unsafe file name {rendered!r} "
+                "(empty, hidden, or with a path separator).",
+            )
         return rendered
 
     # ---- the work -----------------------------------------------------------------------------
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        provider, job_id, kind = self._target()
-        hook = self._hook(provider, kind)
+        provider, job_id, kind, conn_id = self._target()
+        hook = self._hook(provider, kind, conn_id)
+        ctx = hook.config.context(job_id)
         job = self._fresh(hook, job_id)
-        destination = _as_path(self.destination)
-        destination.mkdir(parents=True, exist_ok=True)
-        results: list[dict[str, Any]] = []
-        with httpx.Client(
-            timeout=self.download_timeout,
-            follow_redirects=True,
-            trust_env=False,
-            verify=shared_ssl_context(),
-            headers={"User-Agent": USER_AGENT},
-        ) as client:
-            for index in range(len(job.outputs)):
-                done, job = self._one(client, hook, job, index, destination)
-                results.append(done.to_dict())
+        names = self._filenames(job, ctx)
+        destination = as_storage_path(self.destination)
+        if is_local(destination):
+            destination.fs.makedirs(destination.path, exist_ok=True)
+        results: list[Downloaded] = []
+        with output_client(self.download_timeout, ctx, USER_AGENT, shared_ssl_context()) as client:
+            for index, name in enumerate(names):
+                done, job = self._one(client, hook, job, index, destination / name, ctx)
+                results.append(done)
                 verb = "unchanged, skipped" if done.skipped else "written"
                 self.log.info("%s (%d bytes, sha256 %s) %s", done.path, done.bytes, done.sha256[:12], verb)
+        written = sum(not r.skipped for r in results)
         self.log.info(
-            "%d output(s) of %s job %s persisted to %s.", len(results), provider, job_id, destination
+            "%d output(s) of %s job %s in %s: %d written, %d unchanged.",
+            len(results),
+            provider,
+            job_id,
+            destination,
+            written,
+            len(results) - written,
         )
-        return results
+        self._record_asset_events(context, job, hook.conn_id, results)
+        return [r.to_dict() for r in results]
+
+    def _record_asset_events(
+        self, context: Context, job: MediaJob, conn_id: str, results: list[Downloaded]
+    ) -> None:
+        """Describe the files in the ``extra`` of every Asset outlet's event."""
+        events = context.get("outlet_events") if isinstance(context, Mapping) else None
+        if events is None or not self.outlets:
+            return
+        from airflow.sdk import Asset
+
+        extra: dict[str, Any] = {
+            "provider": job.provider,
+            "conn_id": conn_id,
+            "job_id": job.job_id,
+            "files": [
+                {"path": r.path, "bytes": r.bytes, "sha256": r.sha256, "kind": r.kind, "skipped": r.skipped}
+                for r in results
+            ],
+        }
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                events[outlet].extra.update(extra)
 
     def _fresh(self, hook: MediaJobHook, job_id: str) -> MediaJob:
+        """Read the job now (fresh URLs); fail clearly unless it succeeded with outputs."""
         job = hook.get_job(job_id)
-        if job.state is not JobState.SUCCEEDED:
+        where: dict[str, Any] = {"provider": job.provider, "conn_id": hook.conn_id, "job_id": job.job_id}
+        if job.state is JobState.FAILED:
             raise MediaJobFailedError(
-                f"Job is {job.state.value}, not succeeded: there are no outputs to persist"
-                + (f" ({job.error})" if job.error else "."),
+                "Job failed, there are no outputs to persist" + (f": {job.error}" if job.error else "."),
                 job=job,
-                provider=job.provider,
-                conn_id=hook.conn_id,
-                job_id=job_id,
-                hint="Wait for the job first (a sensor or submit operator upstream).",
+                **where,
             )
+        if job.state is JobState.CANCELED:
+            raise MediaJobCanceledError(
+                "Job was canceled, there are no outputs to persist.", job=job, **where
+            )
+        if job.state is not JobState.SUCCEEDED:
+            raise JobNotSucceededError(
+                f"Job is {job.describe().split(': ', 1)[-1]}, not succeeded: it has no outputs yet.", **where
+            )
+        if not job.outputs:
+            raise NoOutputsError("Job succeeded but the provider lists no output URL.", **where)
         return job
 
     def _one(
-        self, client: httpx.Client, hook: MediaJobHook, job: MediaJob, index: int, destination: Any
+        self,
+        client: Any,
+        hook: MediaJobHook,
+        job: MediaJob,
+        index: int,
+        target: Any,
+        ctx: CallContext,
     ) -> tuple[Downloaded, MediaJob]:
+        """Persist output ``index``; an expired URL is refreshed by one more read of the job."""
         refreshed = False
-        if job.outputs[index].is_expired(margin_seconds=60):
-            job, refreshed = self._fresh(hook, job.job_id), True
+        if job.outputs[index].is_expired(margin_seconds=EXPIRY_MARGIN_SECONDS):
+            self.log.info(
+                "Output %d of job %s expires now; reading the job for a fresh URL.", index, job.job_id
+            )
+            job, refreshed = self._refresh(hook, job, index, ctx), True
         while True:
             output = job.outputs[index]
-            target = destination / self._filename(job, index, output)
-            ctx = hook.config.context(job.job_id)
             try:
-                for attempt in Retrying(
-                    stop=stop_after_attempt(self.attempts_per_file),
-                    wait=lambda s: backoff_delay(
-                        s.attempt_number,
-                        retry_after=getattr(s.outcome.exception(), "retry_after", None)
-                        if s.outcome
-                        else None,
-                    ),
-                    retry=retry_if_exception_type((MediaJobTransientError, MediaJobRateLimitedError)),
-                    reraise=True,
-                ):
-                    with attempt:
-                        done = download(
-                            client,
-                            output.url,
-                            target,
-                            kind=output.kind.value,
-                            ctx=ctx,
-                            max_bytes=self.max_bytes,
-                            overwrite=self.overwrite,
-                        )
-                return done, job
+                return self._download_with_retries(client, output, target, ctx), job
             except OutputExpiredError:
                 if refreshed:
                     raise
                 self.log.info(
-                    "Output %d of job %s expired; reading the job again for a fresh URL.", index, job.job_id
+                    "Output %d of job %s: %s refused the signed URL (expired); reading the job again.",
+                    index,
+                    job.job_id,
+                    shown_url(output.url),
                 )
-                job, refreshed = self._fresh(hook, job.job_id), True
-                if index >= len(job.outputs):
-                    raise
+                job, refreshed = self._refresh(hook, job, index, ctx), True
+
+    def _refresh(self, hook: MediaJobHook, job: MediaJob, index: int, ctx: CallContext) -> MediaJob:
+        fresh = self._fresh(hook, job.job_id)
+        if len(fresh.outputs) != len(job.outputs):
+            ctx.fail(
+                MediaJobBadResponseError,
+                f"The job listed {len(job.outputs)} output(s) and now lists {len(fresh.outputs)}; "
+                "refusing to guess which is which.",
+                hint="Run the task again.",
+            )
+        return fresh
+
+    def _download_with_retries(
+        self, client: Any, output: MediaOutput, target: Any, ctx: CallContext
+    ) -> Downloaded:
+        def wait(state: RetryCallState) -> float:
+            err = state.outcome.exception() if state.outcome else None
+            return backoff_delay(state.attempt_number, retry_after=getattr(err, "retry_after", None))
+
+        def before_sleep(state: RetryCallState) -> None:
+            err = state.outcome.exception() if state.outcome else None
+            summary = err.summary if isinstance(err, MediaJobError) else type(err).__name__
+            delay = state.next_action.sleep if state.next_action else 0.0
+            self.log.warning(
+                "%s (attempt %d of %d); retrying in %.1fs.",
+                summary,
+                state.attempt_number,
+                self.attempts_per_file,
+                delay,
+            )
+
+        done: Downloaded | None = None
+        for attempt in Retrying(
+            stop=stop_after_attempt(self.attempts_per_file),
+            wait=wait,
+            retry=retry_if_exception_type(MediaJobTransientError),
+            before_sleep=before_sleep,
+            sleep=lambda seconds: _sleep(seconds),
+            reraise=True,
+        ):
+            with attempt:
+                done = download(
+                    client,
+                    output.url,
+                    target,
+                    kind=output.kind.value,
+                    ctx=ctx,
+                    max_bytes=self.max_bytes,
+                    overwrite=self.overwrite,
+                    progress_interval=self.progress_interval,
+                    logger=self.log,
+                )
+        assert done is not None
+        return done
 
 
-def _as_uri(destination: Any) -> str:
-    text = str(destination)
-    return text if "://" in text else "file://" + str(PurePosixPath(text))
+# ---- destinations -------------------------------------------------------------------------------
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
-def _as_path(destination: Any) -> Any:
+def _parse_mapping(text: str) -> Any:
+    """A job dict rendered into a string: JSON, or a Python literal (``{{ ti.xcom_pull(...) }}``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise MediaJobConfigError(
+            "job_id looks like a dict but is neither JSON nor a Python literal; pass the sensor's "
+            "output (e.g. job_id=wait.output) or a bare id."
+        ) from None
+
+
+def as_storage_path(destination: Any) -> Any:
+    """An ``ObjectStoragePath`` for a destination given as one, as a URL, or as a local path."""
     from airflow.sdk import ObjectStoragePath
 
     if isinstance(destination, ObjectStoragePath):
         return destination
-    text = str(destination)
+    text = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
+    if not text.strip():
+        raise MediaJobConfigError("destination is empty; give a folder path or an object storage URL.")
     if "://" not in text:
-        text = "file://" + os.path.abspath(text)
+        text = "file://" + os.path.abspath(os.path.expanduser(text))
     return ObjectStoragePath(text)
 
 
-__all__ = ["MediaJobOutputsOperator"]
+def destination_uri(destination: Any) -> str:
+    """The Asset URI of a destination: ``scheme://bucket/key`` (no connection id) or ``file:///abs``."""
+    from airflow.sdk import ObjectStoragePath
+
+    if isinstance(destination, ObjectStoragePath):
+        protocol = destination.protocol or "file"
+        if protocol in ("file", "local"):
+            return "file://" + str(destination.path)
+        return f"{protocol}://{destination.bucket}/{destination.key}".rstrip("/")
+    raw = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
+    if "{{" in raw or "{%" in raw:
+        raise MediaJobConfigError(
+            f"asset=True needs a literal destination, not the template {raw!r} (an Asset URI is fixed "
+            "when the DAG is parsed); pass outlets=[Asset(...)] yourself instead."
+        )
+    if "://" not in raw:
+        return "file://" + os.path.abspath(os.path.expanduser(raw))
+    parts = urlsplit(raw)
+    netloc = parts.netloc.rpartition("@")[2]  # ObjectStoragePath puts the conn id in the userinfo
+    return parts._replace(netloc=netloc).geturl().rstrip("/")
+
+
+__all__ = [
+    "JobNotSucceededError",
+    "MediaJobOutputsOperator",
+    "NoOutputsError",
+    "OutputExistsError",
+    "OutputExpiredError",
+    "OutputTooLargeError",
+    "UnsafeOutputUrlError",
+    "as_storage_path",
+    "destination_uri",
+]
