@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from airflow_provider_mediajobs.dialects.base import CallContext, Credentials, Dialect, as_float
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
@@ -63,6 +63,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _shown_url(parts: SplitResult) -> str:
+    """The URL as safe to show: no userinfo, no query, no fragment."""
+    try:
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # an unparsable port
+        host, port = parts.netloc.rpartition("@")[2], ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else f"{host}{port}{parts.path}"
+
+
 def build_base_url(
     dialect: Dialect, host: str | None, port: int | None, schema: str | None, ctx: CallContext
 ) -> str:
@@ -79,12 +89,19 @@ def build_base_url(
         scheme = "http" if _is_loopback(host) else "https"
         host = f"{scheme}://{host}{f':{port}' if port else ''}{'/' + schema.strip('/') if schema else ''}"
     parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        ctx.fail(MediaJobConfigError, f"The connection's host {host!r} is not an http(s) base URL.")
-    if parts.username or parts.password:
+    # Checked first, and the host is only ever shown without userinfo, query and fragment: a key
+    # pasted into the URL must not end up in the error message.
+    if parts.username or parts.password or "@" in parts.netloc:
         ctx.fail(MediaJobConfigError, "Put the API key in the password field, not in the host URL.")
+    shown = _shown_url(parts)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        ctx.fail(MediaJobConfigError, f"The connection's host {shown!r} is not an http(s) base URL.")
     if parts.query or parts.fragment:
-        ctx.fail(MediaJobConfigError, f"The connection's host {host!r} must not carry a query or fragment.")
+        ctx.fail(
+            MediaJobConfigError,
+            f"The connection's host {shown!r} must not carry a query or fragment (put the API key in "
+            "the password field).",
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         log.warning(
             "Connection %r sends its %s API key over plain http to %s; use https.",
