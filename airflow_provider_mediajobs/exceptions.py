@@ -62,7 +62,9 @@ class MediaJobError(AirflowException):
         if self.conn_id:
             context.append(f"conn_id={self.conn_id!r}")
         if self.job_id:
-            context.append(f"job_id={self.job_id!r}")
+            # an invalid id can be anything (a whole rendered template): never echo more than a line
+            shown = self.job_id if len(self.job_id) <= 80 else self.job_id[:77] + "..."
+            context.append(f"job_id={shown!r}")
         prefix = f"[{' '.join(context)}] " if context and with_context else ""
         if prefix and self.detail.startswith(prefix):  # re-raised from an event that already says it
             prefix = ""
