@@ -1,0 +1,61 @@
+"""The hooks against the emulator over real HTTP on 127.0.0.1.
+
+One emulator for the module, its clock all but frozen (``speed=1e-6``): time moves only through
+``advance()``, so every read lands at an exact point of a scripted job's life. Connections are
+``AIRFLOW_CONN_*`` JSON pointing at the emulator, as a user would set them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_mediajobs.emulator import Emulator
+
+PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
+FROZEN = 1e-6  # emulated seconds per real second: the clock moves only through advance()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(port=0, seed=11, speed=FROZEN, tams_qps=0) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
+def connections_for(emu: Emulator) -> dict[str, dict[str, Any]]:
+    """Connection id -> connection JSON; TensorArt in both auth modes."""
+    conns: dict[str, dict[str, Any]] = {}
+    for provider in PROVIDERS:
+        creds = emu.credentials(provider)
+        conns[f"{provider}_emu"] = {
+            "conn_type": provider,
+            "host": emu.base_url(provider),
+            "password": creds["api_key"],
+            # no client-side limiter: the emulator's own limit is off too
+            "extra": {"rate_limit": 0},
+        }
+    tams = emu.credentials("tensorart")
+    conns["tensorart_rsa"] = {
+        "conn_type": "tensorart",
+        "host": emu.base_url("tensorart"),
+        "extra": {"app_id": tams["app_id"], "private_key": tams["private_key"], "rate_limit": 0},
+    }
+    return conns
+
+
+@pytest.fixture
+def connections(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    conns = connections_for(emu)
+    for conn_id, conn in conns.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    return conns
