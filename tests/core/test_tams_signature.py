@@ -229,6 +229,7 @@ async def test_signature_mode_against_the_emulator(
 
 
 # ---- keys that cannot be used ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
 def bad_keys(key: rsa.RSAPrivateKey) -> dict[str, tuple[dict[str, Any], str]]:
     pkcs8 = pem_variants(key)["pkcs8"]
     lines = pkcs8.splitlines()
@@ -256,13 +257,13 @@ def bad_keys(key: rsa.RSAPrivateKey) -> dict[str, tuple[dict[str, Any], str]]:
 )
 async def test_an_unusable_key_is_a_clear_config_error_without_key_material(
     wire: Wire,
-    key: rsa.RSAPrivateKey,
+    bad_keys: dict[str, tuple[dict[str, Any], str]],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     name: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    extra, text = bad_keys(key)[name]
+    extra, text = bad_keys[name]
     set_tams_conn(monkeypatch, "tams_bad", **extra)
     with pytest.raises(MediaJobConfigError) as info:
         await wire.get_job(make_hook("tensorart", conn_id="tams_bad"), "784512339871236541")
