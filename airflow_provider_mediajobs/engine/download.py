@@ -299,7 +299,10 @@ def download(
                     progress.update(size)
                     if on_chunk is not None:
                         on_chunk(size)
-            received = response.num_bytes_downloaded  # on the wire, before any decoding
+            # Content-Length counts the bytes on the wire: decoded bytes differ if the server
+            # compressed anyway (identity was asked for)
+            encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+            received = size if encoding == "identity" else response.num_bytes_downloaded
             if expected is not None and received != expected:
                 ctx.fail(
                     MediaJobTransientError,
