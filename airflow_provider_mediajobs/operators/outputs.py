@@ -262,11 +262,9 @@ class MediaJobOutputsOperator(BaseOperator):
         provider, job_id, kind, conn_id = self._target()
         hook = self._hook(provider, kind, conn_id)
         ctx = hook.config.context(job_id)
+        destination = self._destination(ctx)  # before any request: a bad destination costs nothing
         job = self._fresh(hook, job_id)
         names = self._filenames(job, ctx)
-        destination = as_storage_path(self.destination)
-        if is_local(destination):
-            destination.fs.makedirs(destination.path, exist_ok=True)
         results: list[Downloaded] = []
         with output_client(self.download_timeout, ctx, USER_AGENT, shared_ssl_context()) as client:
             for index, name in enumerate(names):
@@ -286,6 +284,25 @@ class MediaJobOutputsOperator(BaseOperator):
         )
         self._record_asset_events(context, job, hook.conn_id, results)
         return [r.to_dict() for r in results]
+
+    def _destination(self, ctx: CallContext) -> Any:
+        try:
+            destination = as_storage_path(self.destination)
+            fs = destination.fs  # resolves the store (and its Airflow connection) now
+            if is_local(destination):
+                fs.makedirs(destination.path, exist_ok=True)
+        except MediaJobError:
+            raise
+        except Exception as err:
+            ctx.fail(
+                MediaJobConfigError,
+                f"destination {str(self.destination)!r} cannot be used ({type(err).__name__}: {str(err)[:200]}).",
+                hint=(
+                    "Use a local folder or an object storage URL whose Airflow provider is installed "
+                    "(s3:// needs apache-airflow-providers-amazon, gs:// -google, abfs:// -microsoft-azure)."
+                ),
+            )
+        return destination
 
     def _record_asset_events(
         self, context: Context, job: MediaJob, conn_id: str, results: list[Downloaded]
@@ -382,13 +399,13 @@ class MediaJobOutputsOperator(BaseOperator):
 
         def before_sleep(state: RetryCallState) -> None:
             err = state.outcome.exception() if state.outcome else None
-            summary = err.summary if isinstance(err, MediaJobError) else type(err).__name__
+            summary = err.detail if isinstance(err, MediaJobError) else type(err).__name__
             delay = state.next_action.sleep if state.next_action else 0.0
             self.log.warning(
-                "%s (attempt %d of %d); retrying in %.1fs.",
-                summary,
+                "Attempt %d of %d: %s Retrying in %.1fs.",
                 state.attempt_number,
                 self.attempts_per_file,
+                summary,
                 delay,
             )
 

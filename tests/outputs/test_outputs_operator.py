@@ -227,3 +227,19 @@ def test_object_storage_destination(emulator, finished, served, memory_store) ->
     assert [r["sha256"] for r in results] == [
         hashlib.sha256(memory_store.cat_file(k)).hexdigest() for k in keys
     ]
+
+
+def test_unusable_destination_fails_before_any_request(emulator, finished) -> None:
+    job = finished("tensorpix")
+    before = emulator.stats()["requests"]
+
+    with pytest.raises(MediaJobConfigError) as caught:
+        MediaJobOutputsOperator(
+            task_id="p", job_id=job.job_id, provider="tensorpix", destination="nosuchstore://bucket/renders"
+        ).execute({})
+
+    message = str(caught.value)
+    assert message.startswith(f"[tensorpix conn_id='tensorpix_default' job_id='{job.job_id}']")
+    assert "destination 'nosuchstore://bucket/renders' cannot be used" in message
+    assert "provider is installed" in message
+    assert emulator.stats()["requests"] == before
