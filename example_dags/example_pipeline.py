@@ -1,24 +1,32 @@
 """A scheduled media pipeline that fans out over all four providers.
 
 Every morning: swap a face (GoEnhance), generate artwork (TensorArt TAMS), lip-sync a clip
-(Vozo) and upscale a video (TensorPix). Each job is submitted and awaited in the triggerer; the
-last task collects what finished. Inputs come from the DAG params.
+(Vozo) and upscale a video (TensorPix). Each job is submitted and awaited in the triggerer, then
+its outputs are persisted (their URLs expire) to ``params.output_dir`` (default: the environment's
+``MEDIAJOBS_OUTPUT_DIR``, else ``$AIRFLOW_HOME/mediajobs-outputs``), one folder per day; the last
+task collects what finished. Inputs come from the DAG params.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_mediajobs.operators import (
     GoEnhanceSubmitJobOperator,
+    MediaJobOutputsOperator,
     TensorArtSubmitJobOperator,
     TensorPixSubmitJobOperator,
     VozoSubmitJobOperator,
 )
 
 MEDIA = "https://example.com/media"
+OUTPUT_DIR = os.path.abspath(
+    os.environ.get("MEDIAJOBS_OUTPUT_DIR")
+    or os.path.join(os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow"), "mediajobs-outputs")
+)
 
 with DAG(
     dag_id="mediajobs_pipeline",
@@ -31,6 +39,7 @@ with DAG(
         "source_video": f"{MEDIA}/clip.mp4",
         "voice_over": f"{MEDIA}/voice.mp3",
         "face": f"{MEDIA}/face.jpg",
+        "output_dir": OUTPUT_DIR,
     },
     default_args={"retries": 1},
 ) as dag:
@@ -86,5 +95,16 @@ with DAG(
                 f"{job['provider']:<10} {job['job_id']:<40} {job['state']:<10} {len(job['outputs'])} output(s)"
             )
         return finished
+
+    # Persist each job's files before their signed URLs expire (identical files are skipped on a
+    # re-run); every success records an event on the outputs Asset, with the files in its extra.
+    for submit in (face_swap, artwork, lipsync, upscale):
+        MediaJobOutputsOperator(
+            task_id=f"{submit.task_id}_outputs",
+            job_id=submit.output,
+            destination="{{ params.output_dir }}/{{ ds }}",
+            max_bytes=2 * 2**30,
+            outlets=[Asset(name="mediajobs_outputs", uri=f"file://{OUTPUT_DIR}")],
+        )
 
     collect([face_swap.output, artwork.output, lipsync.output, upscale.output])

@@ -4,7 +4,8 @@
 2. points the four default connections at it (environment variables, nothing persisted),
 3. runs ``airflow dags test mediajobs_pipeline`` on a throw-away SQLite metadata DB (the
    deferrable tasks go through MediaJobTrigger, run in-process by ``dags test``),
-4. prints one line per job: provider, job id, final state, wait time, status calls, outputs.
+4. prints one line per job: provider, job id, final state, wait time, status calls, outputs,
+   then the files the pipeline persisted (under ``.demo/outputs``): path, bytes, sha256.
 
 Exits non-zero when the DAG run or any job did not succeed.
 """
@@ -37,6 +38,7 @@ def airflow_env(emulator: Any, home: Path) -> dict[str, str]:
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
+        MEDIAJOBS_OUTPUT_DIR=str(WORK / "outputs"),  # where the pipeline persists the job outputs
     )
     for provider in ("goenhance", "tensorart", "vozo", "tensorpix"):
         creds = emulator.credentials(provider)
@@ -137,7 +139,20 @@ def main() -> int:
         for url in urls[1:]:
             print(f"{'':<71}  {url}")
         failed = failed or job["state"] != "succeeded"
-    others = [t for t in summary["tasks"] if t not in jobs]
+    persisted = [t for t in summary["tasks"] if t["task_id"].endswith("_outputs")]
+    print()
+    print(f"{'files persisted (path)':<84} {'bytes':>9}  sha256")
+    for task in sorted(persisted, key=lambda t: t["task_id"]):
+        files = task["value"] if isinstance(task["value"], list) else []
+        if task["state"] != "success" or not files:
+            print(f"{task['task_id']}: {task['state']}, no files")
+            failed = True
+        for item in files:
+            path = Path(str(item["path"]).removeprefix("file://"))
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            note = " (unchanged, skipped)" if item.get("skipped") else ""
+            print(f"{shown!s:<84} {item['bytes']:>9}  {item['sha256'][:12]}{note}")
+    others = [t for t in summary["tasks"] if t not in jobs and t not in persisted]
     for task in others:
         print(f"task {task['task_id']}: {task['state']}")
     requests = stats.get("requests", {})
@@ -147,7 +162,7 @@ def main() -> int:
         f"DAG run {summary['run_state']} in {elapsed:.1f}s; the emulator answered {status_calls} status calls "
         f"and accepted {stats.get('connections')} TCP connections. Logs: {log.relative_to(ROOT)}"
     )
-    return 1 if failed or len(jobs) != 4 else 0
+    return 1 if failed or len(jobs) != 4 or len(persisted) != 4 else 0
 
 
 if __name__ == "__main__":
