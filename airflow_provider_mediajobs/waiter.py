@@ -157,6 +157,19 @@ class JobWaiter:
             timeout=timedelta(seconds=timeout + BACKSTOP_SECONDS),
         )
 
+    @staticmethod
+    def _resumed_job_id(event: dict[str, Any] | None, job_id: str | None) -> str | None:
+        """The job id of a resumed wait: the deferral's kwarg, else the trigger's event.
+
+        A triggerer adds the event to the kwargs given to ``defer``; ``airflow dags test``
+        (``dag.test()``, Airflow 3.3) resumes with ``{"event": ...}`` only, so the event names
+        the job as well.
+        """
+        if job_id is None and isinstance(event, dict):
+            job = event.get("job")
+            job_id = event.get("job_id") or (job.get("job_id") if isinstance(job, dict) else None)
+        return None if job_id is None else str(job_id)
+
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()
         if isinstance(event, dict):

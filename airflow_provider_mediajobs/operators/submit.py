@@ -17,8 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_mediajobs.engine.cadence import Cadence
-from airflow_provider_mediajobs.exceptions import MediaJobError, MediaJobNotFoundError
-from airflow_provider_mediajobs.models import JobState
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobBadResponseError,
+    MediaJobError,
+    MediaJobNotFoundError,
+    MediaJobTransientError,
+)
+from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.waiter import JobWaiter, seconds
 from airflow_provider_mediajobs.waiting import event_for_timeout, result_for_job
 
@@ -114,8 +119,13 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         job_id = hook.submit_job(self.payload, request_id=base_id)
         if base_id is not None and not self.request_id:
             # An idempotent create hands back an earlier try's job; if that one failed, start anew.
-            job = hook.get_job(job_id)
-            if job.state in (JobState.FAILED, JobState.CANCELED):
+            try:
+                job: MediaJob | None = hook.get_job(job_id)
+            except (MediaJobTransientError, MediaJobBadResponseError) as err:
+                # The job exists; a status blip must not fail the task (the wait retries reads).
+                self.log.warning("Could not check job %s after submitting it (%s).", job_id, err)
+                job = None
+            if job is not None and job.state in (JobState.FAILED, JobState.CANCELED):
                 try_number = getattr(context["ti"], "try_number", 1)
                 self.log.info("requestId %s already ran and %s; resubmitting.", base_id, job.state.value)
                 job_id = hook.submit_job(self.payload, request_id=f"{base_id}-try{try_number}")
@@ -159,7 +169,11 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> Any:
-        return self._finish(event, str(job_id), on_timeout=self._cancel_after_timeout)
+        resumed = self._resumed_job_id(event, job_id)
+        if resumed is None:
+            ti = context["ti"]
+            resumed = ti.xcom_pull(task_ids=ti.task_id, key="job_id", map_indexes=ti.map_index)
+        return self._finish(event, str(resumed), on_timeout=self._cancel_after_timeout)
 
     def _cancel_after_timeout(self, job_id: str) -> None:
         if self.cancel_on_timeout:

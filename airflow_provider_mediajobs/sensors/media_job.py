@@ -94,7 +94,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> Any:
-        return self._finish(event, job_id or str(self.job_id))
+        return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed

@@ -110,6 +110,7 @@ class MediaJobTrigger(BaseTrigger):
                 event = await self._wait(hook)
         except MediaJobError as err:  # connection problems found before the first read
             event = event_for_error(err)
+        event["job_id"] = self.job_id  # `airflow dags test` resumes with the event alone
         event["status_calls"] = self.status_calls
         event["waited_seconds"] = round(time.time() - self.started_at, 3)
         yield TriggerEvent(event)
