@@ -3,7 +3,8 @@
 Output URLs are CDN / object-store links signed by the provider. They are fetched by a client of
 their own that has no ``Authorization`` header, no cookies and no ``.netrc`` (``trust_env=False``):
 the provider's API key never reaches them. Only ``http(s)`` URLs without ``user:password@`` are
-fetched, and every redirect hop is checked the same way.
+fetched (nor link-local addresses such as a cloud metadata service), and every redirect hop is
+checked the same way.
 
 Bytes are streamed (never held whole in memory) to a temporary name next to the target, counted
 against ``Content-Length`` and ``max_bytes`` and hashed (sha256) on the way, and moved into place
@@ -15,6 +16,7 @@ appears complete. On any failure the temporary file is removed.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import os
 import time
@@ -126,7 +128,20 @@ def check_output_url(url: object, ctx: CallContext) -> str:
             UnsafeOutputUrlError,
             f"Refusing an output URL on {parts.hostname} that embeds credentials (user:password@host).",
         )
+    if _is_link_local(parts.hostname):
+        ctx.fail(
+            UnsafeOutputUrlError,
+            f"Refusing an output URL on the link-local address {parts.hostname} (cloud metadata services "
+            "live there; no provider serves outputs from it).",
+        )
     return text
+
+
+def _is_link_local(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_link_local
+    except ValueError:
+        return False
 
 
 def output_client(timeout: float, ctx: CallContext, user_agent: str, verify: Any = True) -> httpx.Client:

@@ -95,6 +95,8 @@ URL = "https://cdn.example/outputs/4242/out.mp4?Expires=4102444800&Signature=abc
         "https://tensorpix-key@backend.tensorpix.ai/api/jobs/1/",
         "http://[::1/broken",
         "https://cdn.example:99999/out.mp4",
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://[fe80::1]/x",
     ],
 )
 def test_refused_urls(url: str) -> None:
@@ -152,7 +154,13 @@ def test_redirect_to_another_host_is_followed_and_each_hop_checked(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "location", ["https://user:pw@evil.example/out.mp4", "file:///etc/passwd", "ftp://evil.example/x"]
+    "location",
+    [
+        "https://user:pw@evil.example/out.mp4",
+        "file:///etc/passwd",
+        "ftp://evil.example/x",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
 )
 def test_redirect_to_an_unsafe_url_is_refused(tmp_path: Path, location: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
