@@ -288,12 +288,22 @@ def download(
             _classify(response, shown, ctx)
             expected = _declared_length(response)
             content_type = response.headers.get("content-type")
+            # Content-Length counts the bytes on the wire: decoded bytes differ if the server
+            # compressed anyway (identity was asked for)
+            encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+            identity = encoding == "identity"
             if max_bytes is not None and expected is not None and expected > max_bytes:
                 ctx.fail(
                     OutputTooLargeError,
                     f"{shown} is {expected} bytes, over max_bytes={max_bytes}; nothing was written.",
                 )
-            if existing is not None and expected is not None and expected != existing and not overwrite:
+            if (
+                identity
+                and existing is not None
+                and expected is not None
+                and expected != existing
+                and not overwrite
+            ):
                 ctx.fail(
                     OutputExistsError,
                     f"{target} already exists with different content ({existing} bytes, the output has "
@@ -314,10 +324,7 @@ def download(
                     progress.update(size)
                     if on_chunk is not None:
                         on_chunk(size)
-            # Content-Length counts the bytes on the wire: decoded bytes differ if the server
-            # compressed anyway (identity was asked for)
-            encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
-            received = size if encoding == "identity" else response.num_bytes_downloaded
+            received = size if identity else response.num_bytes_downloaded
             if expected is not None and received != expected:
                 ctx.fail(
                     MediaJobTransientError,

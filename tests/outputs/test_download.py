@@ -181,6 +181,8 @@ def test_a_server_that_compresses_anyway_is_measured_on_the_wire(tmp_path: Path)
     done = download(client, URL, local(tmp_path), kind="video", ctx=CTX)
     assert listing(tmp_path) == {"out.mp4": BODY}
     assert done.sha256 == hashlib.sha256(BODY).hexdigest()
+    # the compressed Content-Length is not mistaken for the stored file's size
+    assert download(client, URL, local(tmp_path), kind="video", ctx=CTX).skipped is True
 
 
 # ---- broken or refused downloads -----------------------------------------------------------------
