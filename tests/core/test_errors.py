@@ -11,7 +11,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from conftest import CONN_IDS, PROVIDERS, SENTINEL, Reply, Wire, assert_error_context, make_hook
+from core_support import CONN_IDS, PROVIDERS, SENTINEL, Reply, Wire, assert_error_context, make_hook
 from seed_examples import tensorpix_job
 
 from airflow_provider_mediajobs import waiting

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from conftest import CONN_IDS, PROVIDERS, SENTINEL, Reply, Wire, make_hook
+from core_support import CONN_IDS, PROVIDERS, SENTINEL, Reply, Wire, make_hook
 from seed_examples import tensorpix_job
 
 from airflow_provider_mediajobs.dialects.base import MAX_JOB_ID_LENGTH

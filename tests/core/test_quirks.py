@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import BASE_URLS, CONN_IDS, Reply, Wire, assert_error_context, make_hook
+from core_support import BASE_URLS, CONN_IDS, Reply, Wire, assert_error_context, make_hook
 from seed_examples import GOENHANCE_PENDING, GOENHANCE_SUCCESS, tensorpix_job
 
 from airflow_provider_mediajobs.exceptions import (

@@ -8,15 +8,14 @@ fully specified :class:`MediaJob` (``==`` compares every field but ``raw``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import BASE_URLS, CONN_IDS, SENTINEL, Reply, Wire, assert_error_context, make_hook
+from core_support import BASE_URLS, CONN_IDS, SENTINEL, Reply, Wire, assert_error_context, make_hook
 from seed_examples import (
+    CASES,
     GOENHANCE_401,
     GOENHANCE_500,
     GOENHANCE_PENDING,
@@ -25,14 +24,11 @@ from seed_examples import (
     TAMS_ERROR_EXAMPLE,
     TAMS_JOB_EXAMPLE,
     TAMS_STATUSES,
-    TENSORPIX_OUTPUT_URL,
     VOZO_DONE,
     VOZO_ERROR,
     VOZO_FAILED,
     VOZO_PENDING,
     VOZO_PROCESSING,
-    VOZO_VIDEO_URL,
-    tams_example_with_status,
     tensorpix_job,
 )
 
@@ -44,202 +40,8 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
-
-
-@dataclass(frozen=True)
-class Case:
-    provider: str
-    job_id: str
-    body: Any
-    expected: MediaJob
-    path: str  # path + query the hook must request, below the base URL
-    kind: str | None = None
-
-
-def _tams(status: str) -> MediaJob:
-    state = {
-        "RUNNING": JobState.RUNNING,
-        "SUCCESS": JobState.SUCCEEDED,
-        "FAILED": JobState.FAILED,
-        "CANCELED": JobState.CANCELED,
-    }.get(status, JobState.QUEUED)
-    outputs = (
-        (
-            MediaOutput(url="string", kind=OutputKind.IMAGE, name="string"),
-            MediaOutput(url="string", kind=OutputKind.VIDEO, name="string"),
-        )
-        if state is JobState.SUCCEEDED
-        else ()
-    )
-    return MediaJob(
-        provider="tensorart",
-        job_id="string",
-        state=state,
-        provider_status=status,
-        # the example's runningInfo.processingImages[0].progress is 0; a success is complete
-        progress=1.0 if state is JobState.SUCCEEDED else 0.0,
-        queue_position=None,  # queueRank "string" is not a number
-        outputs=outputs,
-        error="string" if state is JobState.FAILED else None,  # failedInfo.reason
-        retryable=False,  # failedInfo.code DEFAULT
-        cost=0.0,
-        cost_unit="credits",
-        job_kind="job",
-    )
-
-
-def _vozo(state: JobState, status: str, outputs: tuple[MediaOutput, ...] = (), **kw: Any) -> MediaJob:
-    return MediaJob(
-        provider="vozo",
-        job_id="6f1c2a",
-        state=state,
-        provider_status=status,
-        outputs=outputs,
-        job_kind="lipsync",
-        **kw,
-    )
-
-
-def _tensorpix(state: JobState, status: int, **kw: Any) -> MediaJob:
-    return MediaJob(
-        provider="tensorpix",
-        job_id="4242",
-        state=state,
-        provider_status=status,
-        cost=1.25,
-        cost_unit="usd",
-        job_kind="enhance",
-        **kw,
-    )
-
-
-CASES: dict[str, Case] = {
-    "goenhance-pending": Case(
-        "goenhance",
-        "5334c57d-8443-4b79-ba24-8539c2163c74",
-        GOENHANCE_PENDING,
-        MediaJob(
-            provider="goenhance",
-            job_id="5334c57d-8443-4b79-ba24-8539c2163c74",
-            state=JobState.QUEUED,
-            provider_status="pending",
-            job_kind="mx-v2v",
-        ),
-        "/api/v1/jobs/detail?img_uuid=5334c57d-8443-4b79-ba24-8539c2163c74",
-    ),
-    "goenhance-success": Case(
-        "goenhance",
-        "37c82d82-8765-4031-8cb3-722df8a668e6",
-        GOENHANCE_SUCCESS,
-        MediaJob(
-            provider="goenhance",
-            job_id="37c82d82-8765-4031-8cb3-722df8a668e6",
-            state=JobState.SUCCEEDED,
-            provider_status="success",
-            progress=1.0,
-            outputs=(
-                MediaOutput(
-                    url=GOENHANCE_SUCCESS_URL,
-                    kind=OutputKind.IMAGE,
-                    # q-sign-time=1728644159;1728687359: the URL's own end, = end_time + 12 h
-                    expires_at=datetime.fromtimestamp(1728687359, tz=timezone.utc),
-                ),
-            ),
-            job_kind="mx-image-face-swap",
-        ),
-        "/api/v1/jobs/detail?img_uuid=37c82d82-8765-4031-8cb3-722df8a668e6",
-    ),
-    **{
-        f"tams-{status.lower()}": Case(
-            "tensorart", "string", tams_example_with_status(status), _tams(status), "/v1/jobs/string"
-        )
-        for status in TAMS_STATUSES
-    },
-    "vozo-pending": Case(
-        "vozo",
-        "6f1c2a",
-        VOZO_PENDING,
-        _vozo(JobState.QUEUED, "pending"),
-        "/v1/video_generation/6f1c2a",
-    ),
-    "vozo-processing": Case(
-        "vozo",
-        "6f1c2a",
-        VOZO_PROCESSING,
-        _vozo(JobState.RUNNING, "processing"),
-        "/v1/video_generation/6f1c2a",
-    ),
-    "vozo-done": Case(
-        "vozo",
-        "6f1c2a",
-        VOZO_DONE,
-        _vozo(
-            JobState.SUCCEEDED,
-            "done",
-            (MediaOutput(url=VOZO_VIDEO_URL, kind=OutputKind.VIDEO),),
-            progress=1.0,
-        ),
-        "/v1/video_generation/6f1c2a",
-    ),
-    "vozo-failed": Case(
-        "vozo",
-        "6f1c2a",
-        VOZO_FAILED,
-        _vozo(JobState.FAILED, "failed", error="Vozo reported 'failed' without a reason"),
-        "/v1/video_generation/6f1c2a",
-    ),
-    "tensorpix-0-in-queue": Case(
-        "tensorpix",
-        "4242",
-        tensorpix_job(0, eta=600.0),
-        _tensorpix(JobState.QUEUED, 0, progress=0.0, eta_seconds=600.0),
-        "/api/jobs/4242/",
-    ),
-    "tensorpix-1-processing": Case(
-        "tensorpix",
-        "4242",
-        tensorpix_job(1, progress=0.42, eta=37.5),
-        _tensorpix(JobState.RUNNING, 1, progress=0.42, eta_seconds=37.5),
-        "/api/jobs/4242/",
-    ),
-    "tensorpix-2-finished": Case(
-        "tensorpix",
-        "4242",
-        tensorpix_job(2, progress=1.0, output=True),
-        _tensorpix(
-            JobState.SUCCEEDED,
-            2,
-            progress=1.0,
-            outputs=(
-                MediaOutput(
-                    url=TENSORPIX_OUTPUT_URL,
-                    kind=OutputKind.VIDEO,
-                    # X-Amz-Date=20260101T000000Z + X-Amz-Expires=3600
-                    expires_at=datetime(2026, 1, 1, 1, 0, tzinfo=timezone.utc),
-                    name="in_enhanced.mp4",
-                ),
-            ),
-        ),
-        "/api/jobs/4242/",
-    ),
-    "tensorpix-minus1-failed": Case(
-        "tensorpix",
-        "4242",
-        tensorpix_job(-1, progress=0.3),
-        _tensorpix(JobState.FAILED, -1, progress=0.3, error="TensorPix reported status -1 (Failed)"),
-        "/api/jobs/4242/",
-    ),
-    "tensorpix-minus2-canceled": Case(
-        "tensorpix",
-        "4242",
-        tensorpix_job(-2, progress=0.3),
-        _tensorpix(JobState.CANCELED, -2, progress=0.3),
-        "/api/jobs/4242/",
-    ),
-}
 
 
 @pytest.mark.parametrize("name", list(CASES))

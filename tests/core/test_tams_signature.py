@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import SENTINEL, TAMS_HOST, Reply, Sent, Wire, make_hook
+from core_support import SENTINEL, TAMS_HOST, Reply, Sent, Wire, make_hook
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
