@@ -115,12 +115,88 @@ def tune_waits(dag: Any, poll: tuple[float, float] = POLL, **attributes: Any) ->
                 setattr(task, name, value)
 
 
+def last_trigger_id() -> int:
+    from airflow.models.trigger import Trigger
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(select(func.max(Trigger.id))) or 0
+
+
+def latest_run_id(dag_id: str) -> str:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run_id = session.scalar(
+            select(DagRun.run_id).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
+        )
+    assert run_id, f"no run of {dag_id}"
+    return str(run_id)
+
+
+def collect_run(dag_id: str, run_id: str, last_trigger: int, log: str, seconds: float) -> DagResult:
+    """A finished run as the metadata DB records it (plus the output captured while it ran)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import Trigger
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        assert run is not None
+        tis = session.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+        ).all()
+        # Task XComs arrive through the Execution API and are stored as JSON, which SQLAlchemy
+        # decodes; XComModel.deserialize_value would decode a str once more ("753165" -> 753165).
+        xcoms = {
+            (row.task_id, row.key): row.value
+            for row in session.scalars(
+                select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id)
+            )
+        }
+        triggers = [
+            {"classpath": t.classpath, "raw": t.encrypted_kwargs, "kwargs": t.kwargs}
+            for t in session.scalars(select(Trigger).where(Trigger.id > last_trigger))
+        ]
+        next_kwargs = [json.dumps(ti.next_kwargs, default=str) for ti in tis]
+        return DagResult(
+            dag_id=dag_id,
+            run_id=run_id,
+            state=str(getattr(run.state, "value", run.state)),
+            tasks={ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in tis},
+            tries={ti.task_id: ti.try_number for ti in tis},
+            xcoms=xcoms,
+            triggers=triggers,
+            log=log + "\n" + "\n".join(next_kwargs),
+            seconds=seconds,
+        )
+
+
+def check_no_secrets(sentinels: Sentinels, result: DagResult, started: float) -> None:
+    """No credential in the run's trigger rows (raw and decrypted), XComs, next_kwargs, output
+    or the log files written since it started."""
+    texts = [result.log, json.dumps({str(k): v for k, v in result.xcoms.items()}, default=str)]
+    for trigger in result.triggers:
+        texts += [str(trigger["raw"]), json.dumps(trigger["kwargs"], default=str)]
+    logs = Path(os.environ["AIRFLOW_HOME"], "logs")
+    for path in logs.rglob("*") if logs.is_dir() else ():
+        if path.is_file() and path.stat().st_mtime >= started - 1:
+            texts.append(path.read_text(errors="replace"))
+    hits = sentinels.find("\n".join(texts))
+    assert not hits, f"credentials leaked into the run's DB rows or logs: {hits}"
+
+
 class DagRunner:
     """``dag.test()`` an example DAG; return what the metadata DB and the logs say about the run.
 
-    Every run is also searched for the sentinel credentials: the trigger rows it created (raw and
-    decrypted kwargs), its XComs, the task instances' ``next_kwargs`` and everything Airflow
-    printed or wrote to log files. A hit fails the test.
+    Every run is also searched for the sentinel credentials (:func:`check_no_secrets`): a hit
+    fails the test.
     """
 
     def __init__(self, capfd: pytest.CaptureFixture[str], env: SentinelEmulator) -> None:
@@ -130,76 +206,21 @@ class DagRunner:
     def run(
         self, dag_id: str, conf: dict[str, Any] | None = None, tune: Callable[[Any], None] | None = None
     ) -> DagResult:
-        from airflow.models.trigger import Trigger
-        from airflow.utils.session import create_session
-        from sqlalchemy import func, select
-
         dag = load_dag(dag_id)
         tune_waits(dag)
         for task in dag.tasks:  # a retry must not wait for the default 5 minutes
             task.retry_delay = timedelta(0)
         if tune is not None:
             tune(dag)
-        with create_session() as session:
-            last_trigger = session.scalar(select(func.max(Trigger.id))) or 0
+        last_trigger = last_trigger_id()
         self.capfd.readouterr()
         started = time.time()
         run = dag.test(run_conf=conf)
         seconds = time.time() - started
         out, err = self.capfd.readouterr()
-        result = self._collect(dag_id, str(run.run_id), last_trigger, out + err, seconds)
-        self._check_no_secrets(result, started)
+        result = collect_run(dag_id, str(run.run_id), last_trigger, out + err, seconds)
+        check_no_secrets(self.env.sentinels, result, started)
         return result
-
-    def _collect(self, dag_id: str, run_id: str, last_trigger: int, log: str, seconds: float) -> DagResult:
-        from airflow.models.dagrun import DagRun
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.models.trigger import Trigger
-        from airflow.models.xcom import XComModel
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        with create_session() as session:
-            run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-            assert run is not None
-            tis = session.scalars(
-                select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-            ).all()
-            xcoms = {
-                (row.task_id, row.key): XComModel.deserialize_value(row)
-                for row in session.scalars(
-                    select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id)
-                )
-            }
-            triggers = [
-                {"classpath": t.classpath, "raw": t.encrypted_kwargs, "kwargs": t.kwargs}
-                for t in session.scalars(select(Trigger).where(Trigger.id > last_trigger))
-            ]
-            next_kwargs = [json.dumps(ti.next_kwargs, default=str) for ti in tis]
-            result = DagResult(
-                dag_id=dag_id,
-                run_id=run_id,
-                state=str(run.state.value if hasattr(run.state, "value") else run.state),
-                tasks={ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in tis},
-                tries={ti.task_id: ti.try_number for ti in tis},
-                xcoms=xcoms,
-                triggers=triggers,
-                log=log,
-                seconds=seconds,
-            )
-        result.log += "\n" + "\n".join(next_kwargs)
-        return result
-
-    def _check_no_secrets(self, result: DagResult, started: float) -> None:
-        texts = [result.log, json.dumps({str(k): v for k, v in result.xcoms.items()}, default=str)]
-        for trigger in result.triggers:
-            texts += [str(trigger["raw"]), json.dumps(trigger["kwargs"], default=str)]
-        logs = Path(os.environ["AIRFLOW_HOME"], "logs")
-        for path in logs.rglob("*") if logs.is_dir() else ():
-            if path.is_file() and path.stat().st_mtime >= started - 1:
-                texts.append(path.read_text(errors="replace"))
-        hits = self.env.sentinels.find("\n".join(texts))
-        assert not hits, f"credentials leaked into the run's DB rows or logs: {hits}"
 
 
 def error_lines(log: str, pattern: str) -> list[str]:
