@@ -1,0 +1,88 @@
+"""Fixtures of the real-Airflow triggerer tests: sentinel credentials and an emulator that accepts them.
+
+These tests start real Airflow 3 processes (api-server, scheduler with the LocalExecutor,
+triggerers) and are marked ``airflow_processes``: ``pytest -m "not airflow_processes"`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from mediajobs_cluster import PROVIDERS, SentinelEmulator, Sentinels
+
+_TIMINGS: list[tuple[str, dict[str, float]]] = []
+
+
+@pytest.fixture(scope="session")
+def record_timings() -> Callable[[str, dict[str, float]], None]:
+    """Scenario timings, printed in pytest's terminal summary (the figures in docs/operations.md)."""
+
+    def record(label: str, timings: dict[str, float]) -> None:
+        _TIMINGS.append((label, dict(timings)))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _TIMINGS:
+        return
+    terminalreporter.section("mediajobs: real-Airflow triggerer timings")
+    for label, timings in _TIMINGS:
+        figures = ", ".join(
+            f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in timings.items()
+        )
+        terminalreporter.write_line(f"{label}: {figures}")
+
+
+def _sentinel_credentials(tmp: Path) -> tuple[dict[str, str], str, Path]:
+    keys = {p: f"mjsentinel-{p}-{secrets.token_hex(16)}" for p in PROVIDERS}
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = tmp / "tams-public.pem"
+    public.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return keys, pem, public
+
+
+@pytest.fixture(scope="module")
+def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelEmulator]:
+    """The emulator (real time, ``speed=1``) accepting a distinctive key per provider and a fresh
+    TAMS key pair; the four default connections point at it, TAMS in signature (RSA) mode."""
+    from airflow_provider_mediajobs.emulator import Emulator
+
+    tmp = tmp_path_factory.mktemp("sentinels")
+    keys, pem, public = _sentinel_credentials(tmp)
+    with Emulator(port=0, seed=11, speed=1.0, tams_public_key=public) as emu:
+        # The emulator's documented keys are fixed; these tests need keys nobody else uses, so the
+        # running emulator is told to expect the sentinels instead (auth reads them per request).
+        emu.runtime.creds.keys.update(keys)
+        connections: dict[str, dict[str, Any]] = {}
+        sentinels = Sentinels()
+        for provider in PROVIDERS:
+            conn: dict[str, Any] = {
+                "conn_type": provider,
+                "host": emu.base_url(provider),
+                "password": keys[provider],
+            }
+            if provider == "tensorart":
+                conn = {
+                    "conn_type": provider,
+                    "host": emu.base_url(provider),
+                    "extra": {"app_id": emu.credentials("tensorart")["app_id"], "private_key": pem},
+                }
+            else:  # TAMS signs with the private key; its API key is configured nowhere
+                sentinels.add_key(f"{provider} API key", keys[provider])
+            connections[f"{provider}_default"] = conn
+        sentinels.add_pem("TAMS private key", pem)
+        yield SentinelEmulator(emu, connections, sentinels)
