@@ -1,0 +1,161 @@
+"""Packaging: the entry point Airflow discovers, and the real ``airflow`` CLI finding the provider
+and its four connection types (two subprocesses, started together to keep the wall time down)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import import_module, metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from core_support import PROVIDERS, SENTINEL
+
+from airflow_provider_mediajobs.emulator import Emulator
+
+AIRFLOW = Path(sys.executable).with_name("airflow")
+PACKAGE = "airflow-provider-mediajobs"
+
+
+def provider_info() -> dict[str, Any]:
+    eps = [
+        ep
+        for ep in metadata.entry_points(group="apache_airflow_provider")
+        if ep.value.startswith("airflow_provider_mediajobs.")
+    ]
+    assert len(eps) == 1, eps
+    assert eps[0].dist is not None and eps[0].dist.name == PACKAGE
+    return eps[0].load()()
+
+
+def test_entry_point_declares_the_four_connection_types_with_importable_hooks() -> None:
+    info = provider_info()
+    assert info["package-name"] == PACKAGE
+    assert info["versions"][0] == metadata.version(PACKAGE)
+    types = {t["connection-type"]: t for t in info["connection-types"]}
+    assert sorted(types) == sorted(PROVIDERS)
+    for conn_type, spec in types.items():
+        module, _, name = spec["hook-class-name"].rpartition(".")
+        hook = getattr(import_module(module), name)
+        assert hook.conn_type == conn_type and hook.provider == conn_type
+        assert hook.hook_name == spec["hook-name"]
+        assert hook.default_conn_name == f"{conn_type}_default"
+        assert hook.conn_name_attr == "conn_id"
+        # the form Airflow 3.2+ renders without importing the hook
+        assert spec["ui-field-behaviour"]["relabeling"]["password"].startswith("API key")
+        assert {"rate_limit", "timeout"} <= set(spec["conn-fields"])
+    assert types["tensorart"]["conn-fields"]["private_key"]["schema"]["format"] == "password"
+
+
+def test_provider_info_passes_airflows_own_schema() -> None:
+    from airflow.providers_manager import _create_provider_info_schema_validator
+
+    _create_provider_info_schema_validator().validate(provider_info())
+
+
+# ---- the real CLI --------------------------------------------------------------------------------
+DRIVER = """
+import sys
+from airflow.__main__ import main
+for argv in sys.argv[1:]:
+    sys.argv = ["airflow", *argv.split()]
+    print(f"=== {argv}", flush=True)
+    try:
+        main()
+        print("=== exit 0", flush=True)
+    except SystemExit as err:
+        print(f"=== exit {err.code}", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """``airflow providers list`` as its own process; ``providers hooks`` and one
+    ``connections test`` per connection type (against an emulator) in the CLI's ``main`` in a second
+    process; both run at the same time. Returns each command's output."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    with Emulator(port=0, seed=3, speed=1000, tams_qps=0) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+        env |= {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        }
+        commands = ["providers hooks -o json"]
+        for provider in PROVIDERS:
+            creds = emu.credentials(provider)
+            conn: dict[str, Any] = {"conn_type": provider, "host": emu.base_url(provider)}
+            if provider == "tensorart":
+                conn["extra"] = {"app_id": creds["app_id"], "private_key": creds["private_key"]}
+            else:
+                conn["password"] = creds["api_key"]
+            env[f"AIRFLOW_CONN_MJ_{provider.upper()}"] = json.dumps(conn)
+            commands.append(f"connections test mj_{provider}")
+        env["AIRFLOW_CONN_MJ_WRONG"] = json.dumps(
+            {"conn_type": "tensorpix", "host": emu.base_url("tensorpix"), "password": SENTINEL}
+        )
+        commands.append("connections test mj_wrong")
+
+        listing = subprocess.Popen(
+            [str(AIRFLOW), "providers", "list", "-o", "json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        driver = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, *commands],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        list_out, list_err = listing.communicate(timeout=180)
+        driver_out, driver_err = driver.communicate(timeout=180)
+    assert listing.returncode == 0, list_err[-2000:]
+    assert driver.returncode == 0, driver_err[-2000:]
+    outputs = {"providers list -o json": list_out}
+    last = ""
+    for chunk in driver_out.split("=== ")[1:]:
+        command, _, rest = chunk.partition("\n")
+        if command.startswith("exit "):
+            outputs[last] += f"EXIT {command[5:]}"
+        else:
+            last = command
+            outputs[last] = rest
+    outputs["stderr"] = list_err + driver_err
+    yield outputs
+
+
+def _json(text: str) -> Any:
+    return json.loads(text[text.index("[") : text.rindex("]") + 1])
+
+
+def test_airflow_providers_list_shows_the_provider(cli: dict[str, str]) -> None:
+    listed = {p["package_name"]: p for p in _json(cli["providers list -o json"])}
+    assert PACKAGE in listed
+    assert listed[PACKAGE]["version"] == metadata.version(PACKAGE)
+
+
+def test_airflow_knows_the_four_connection_types(cli: dict[str, str]) -> None:
+    hooks = {h["connection_type"]: h for h in _json(cli["providers hooks -o json"])}
+    for provider in PROVIDERS:
+        assert hooks[provider]["package_name"] == PACKAGE
+        assert hooks[provider]["class"].startswith(f"airflow_provider_mediajobs.hooks.{provider}.")
+        assert hooks[provider]["conn_id_attribute_name"] == "conn_id"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_airflow_connections_test_uses_the_hook(cli: dict[str, str], provider: str) -> None:
+    output = cli[f"connections test mj_{provider}"]
+    assert "Connection success!" in output and output.endswith("EXIT 0"), output
+
+
+def test_airflow_connections_test_reports_a_wrong_key_without_it(cli: dict[str, str]) -> None:
+    output = cli["connections test mj_wrong"]
+    assert "Connection failed!" in output and "HTTP 401" in output and output.endswith("EXIT 1"), output
+    assert SENTINEL not in output and SENTINEL not in cli["stderr"]
