@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean e2e-ui
+.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean e2e-ui triggerer-ha
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
 	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
 	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
+	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,11 @@ e2e-ui: $(STAMP)
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; }
 	MEDIAJOBS_E2E_UI_REQUIRED=1 MEDIAJOBS_E2E_UI_SCREENSHOTS=docs/screenshots \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e_ui
+
+# Real Airflow processes (tests/reliability/airflow, also part of make test): the triggerer SIGKILLed
+# and replaced on SQLite, two triggerers on a throwaway PostgreSQL (skipped without one), secret scan.
+triggerer-ha: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m airflow_processes tests/reliability/airflow
 
 emulator: $(STAMP)
 	$(BIN)/mediajobs-emulator --host 127.0.0.1 --port 8790

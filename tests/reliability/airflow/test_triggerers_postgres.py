@@ -153,6 +153,11 @@ def outcome(
         wait_until(all_done, 300, "every DAG run to finish", diagnose=cluster.diagnose)
         t["runs_done_after_jobs_end_s"] = time.monotonic() - advanced
         t["total_s"] = time.monotonic() - began
+        stats = emu.stats()
+        t["emulator_status_calls"] = sum(
+            sum(codes.values()) for route, codes in stats["requests"].items() if route.endswith(" status")
+        )
+        t["emulator_429s"] = stats["rate_limited"]
         record_timings("postgres, two triggerers, the busier one SIGKILLed", t)
         yield Outcome(cluster, waits, victim, survivor, before, db_while_deferred, t)
     finally:
