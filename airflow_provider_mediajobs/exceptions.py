@@ -100,9 +100,10 @@ class InvalidJobIdError(MediaJobConfigError):
 class MediaJobAuthError(MediaJobError):
     """HTTP 401/403 or a signature the provider rejected."""
 
+    # Each dialect passes its own hint (where its key lives, how it is sent); this is the fallback.
     default_hint = (
-        "Check the API key (password field) of Airflow connection '{conn_id}' (TensorArt signature "
-        "mode: its app id and private key) and that the account's plan includes API access."
+        "Check the API key in the password field of connection '{conn_id}' and that the account's "
+        "plan includes API access."
     )
 
 

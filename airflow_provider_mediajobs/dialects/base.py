@@ -112,6 +112,8 @@ class Dialect:
     default_max_poll_interval: ClassVar[float] = 60.0
     job_kinds: ClassVar[tuple[str, ...]] = ("default",)
     supports_cancel: ClassVar[bool] = False
+    #: what to check when the provider refuses the credentials (401/403 or its auth codes)
+    auth_hint: ClassVar[str] = MediaJobAuthError.default_hint
 
     # ---- connection -> credentials -------------------------------------------------------
     def build_credentials(
@@ -174,6 +176,10 @@ class Dialect:
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         raise NotImplementedError
 
+    def new_request_id(self) -> str | None:
+        """An idempotency key for a create the caller gave none for; None when the API has none."""
+        return None
+
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         raise NotImplementedError
 
@@ -181,7 +187,7 @@ class Dialect:
         raise MediaJobConfigError(f"{self.display_name} has no API to cancel a job.", provider=self.name)
 
     def parse_cancel(self, response: ApiResponse, ctx: CallContext) -> bool:
-        """True when the job is (now or already) canceled."""
+        """True when this call canceled the job; False when it had already finished (any end state)."""
         self.check_response(response, ctx)
         return True
 
@@ -204,7 +210,7 @@ class Dialect:
         message = self.error_message(payload) or _snippet(response)
         detail = f"{self.display_name} answered HTTP {status}: {message}"
         if status in (401, 403):
-            ctx.fail(MediaJobAuthError, detail, status_code=status)
+            ctx.fail(MediaJobAuthError, detail, status_code=status, hint=self.auth_hint)
         if status == 404:
             ctx.fail(MediaJobNotFoundError, detail, status_code=status)
         if status == 429:

@@ -62,6 +62,10 @@ class GoEnhanceDialect(Dialect):
     default_poll_interval = 5.0  # the provider's best-practices page
     default_max_poll_interval = 60.0
     job_kinds: ClassVar[tuple[str, ...]] = ("faceswap", "video2video")
+    auth_hint = (
+        "Check the GoEnhance API key in the password field of connection '{conn_id}' (it is sent as "
+        "'Authorization: Bearer <key>') and that the GoEnhance account has API access."
+    )
 
     def status_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("GET", "/api/v1/jobs/detail", query=(("img_uuid", job_id),))
@@ -76,7 +80,7 @@ class GoEnhanceDialect(Dialect):
         detail = f"GoEnhance answered code {code}: {msg}"
         code_text = str(code)
         if code_text in ("401", "403"):
-            ctx.fail(MediaJobAuthError, detail)
+            ctx.fail(MediaJobAuthError, detail, hint=self.auth_hint)
         if code_text == "404" or "not found" in msg.lower():
             ctx.fail(MediaJobNotFoundError, detail)
         if code_text == "429":

@@ -31,12 +31,14 @@ from airflow_provider_mediajobs.dialects.base import (
     encode_segment,
     expiry_after,
     expiry_from_signed_url,
+    json_object,
 )
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 AUTH_SCHEME = "TAMS-SHA256-RSA"
+FAILED_PRECONDITION = 9  # gRPC status code: the job is in a state that does not allow the call
 
 STATES = StateMap(
     "tensorart",
@@ -168,6 +170,11 @@ class TensorArtDialect(Dialect):
     default_max_poll_interval = 60.0
     job_kinds: ClassVar[tuple[str, ...]] = ("job", "template", "workflow")
     supports_cancel = True
+    auth_hint = (
+        "Check connection '{conn_id}': in signature mode its App ID and private key (the key's public "
+        "half must be the one uploaded for that app on the TAMS console) and that the host is that "
+        "app's endpoint; in Bearer mode the API key in the password field."
+    )
 
     def build_credentials(
         self, api_key: str | None, extras: Mapping[str, Any], ctx: CallContext
@@ -242,9 +249,13 @@ class TensorArtDialect(Dialect):
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         body = dict(payload)
-        if request_id and not (body.get("requestId") or body.get("request_id")):
-            body["requestId"] = request_id
+        if not (body.get("requestId") or body.get("request_id")):
+            # required by TAMS (HTTP 400 without it); it also makes the create idempotent
+            body["requestId"] = request_id or self.new_request_id()
         return ApiRequest.json("POST", CREATE_PATHS[kind], body)
+
+    def new_request_id(self) -> str | None:
+        return uuid.uuid4().hex
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         payload = self.expect_object(self.check_response(response, ctx), "response", ctx)
@@ -258,7 +269,10 @@ class TensorArtDialect(Dialect):
         return ApiRequest("DELETE", f"/v1/jobs/{encode_segment(job_id)}")
 
     def parse_cancel(self, response: ApiResponse, ctx: CallContext) -> bool:
-        if response.status_code in (400, 409):  # already finished: nothing left to cancel
+        # A finished job (succeeded, failed or already canceled) answers 400 with gRPC code 9
+        # FAILED_PRECONDITION: this call canceled nothing. Any other 400 is a real error.
+        code = json_object(response.body).get("code")
+        if response.status_code == 409 or (response.status_code == 400 and code == FAILED_PRECONDITION):
             return False
         self.check_response(response, ctx)
         return True

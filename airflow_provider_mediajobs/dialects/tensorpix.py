@@ -55,6 +55,10 @@ class TensorPixDialect(Dialect):
     default_max_poll_interval = 60.0
     job_kinds: ClassVar[tuple[str, ...]] = ("enhance",)
     supports_cancel = True
+    auth_hint = (
+        "Check the TensorPix API token in the password field of connection '{conn_id}' (it is sent as "
+        "'Authorization: Token <key>', not Bearer) and that the TensorPix plan includes API access."
+    )
 
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         return {"Authorization": f"Token {creds.api_key}"}
@@ -139,9 +143,8 @@ class TensorPixDialect(Dialect):
         return ApiRequest("DELETE", f"/api/jobs/{job_id}/")
 
     def parse_cancel(self, response: ApiResponse, ctx: CallContext) -> bool:
-        if response.status_code == 409:  # already canceled
-            return True
-        if response.status_code == 400:  # finished: nothing to cancel
+        # 409: already canceled; 400: already finished. Either way this call canceled nothing.
+        if response.status_code in (400, 409):
             return False
         self.check_response(response, ctx)
         return True

@@ -84,6 +84,11 @@ class VozoDialect(Dialect):
     default_poll_interval = 15.0  # jobs queue 1-120 min and run ~10-20 min
     default_max_poll_interval = 120.0
     job_kinds: ClassVar[tuple[str, ...]] = ("lipsync", "translate", "reusable_lipsync")
+    auth_hint = (
+        "Check the Vozo API key in the password field of connection '{conn_id}' (it is sent as "
+        "'Authorization: Bearer <key>') and that the Vozo plan includes API access (codes 7, 814, "
+        "1302, 1305 and 1503 are permission, membership and plan errors)."
+    )
 
     def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
         if response.status_code == 400:
@@ -92,7 +97,7 @@ class VozoDialect(Dialect):
             message = as_str(payload.get("message")) or "(no message)"
             detail = f"Vozo answered HTTP 400 code {code or '?'}: {message}"
             if code in AUTH_CODES:
-                ctx.fail(MediaJobAuthError, detail, status_code=400)
+                ctx.fail(MediaJobAuthError, detail, status_code=400, hint=self.auth_hint)
             if code in BUSY_CODES:
                 ctx.fail(MediaJobRateLimitedError, detail, status_code=400)
             if code in RETRY_CODES:

@@ -133,16 +133,45 @@ class MediaJobHook(BaseHook):
     def submit_job(
         self, payload: Mapping[str, Any], kind: str | None = None, request_id: str | None = None
     ) -> str:
-        """Create a job from ``payload`` (the provider's documented body); return its id."""
+        """Create a job from ``payload`` (the provider's documented body); return its id.
+
+        ``request_id`` is TAMS's idempotency key (``requestId``): the same id again returns the same
+        job. Without one (and without a ``requestId`` in ``payload``) a random one is generated, so
+        the create is still valid and can be retried safely; other providers have no such key.
+        """
+        request_id = request_id or self.dialect.new_request_id()
         return self.api.submit(self.session, payload, kind or self.job_kind, request_id)
 
     def cancel_job(self, job_id: str, kind: str | None = None) -> bool:
-        """Cancel a job where the provider allows it; True if it is (now or already) canceled."""
+        """Ask the provider to cancel a job (TAMS, TensorPix; see :attr:`supports_cancel`).
+
+        :return: True when this call stopped the job (it was queued or running); False when the
+            job had already finished — succeeded, failed or already canceled — so there was nothing
+            to cancel: TAMS answers a second cancel (or a cancel of a finished job) with HTTP 400,
+            gRPC code 9; TensorPix with 409 (already canceled) or 400 (finished).
+        :raises MediaJobConfigError: for a provider without a cancel API (GoEnhance, Vozo), or an
+            invalid job id, before any request.
+        :raises MediaJobError: as :meth:`get_job` does (unknown job, refused key, ...).
+        """
+        if not self.supports_cancel:
+            raise self._cannot_cancel(self.config, job_id)
         return self.api.cancel(self.session, job_id, kind or self.job_kind)
 
     async def acancel_job(self, job_id: str, kind: str | None = None) -> bool:
+        """:meth:`cancel_job` without blocking the event loop; same return value and errors."""
         api = await self._aapi()
+        if not self.supports_cancel:
+            raise self._cannot_cancel(api.config, job_id)
         return await api.acancel(job_id, kind or self.job_kind)
+
+    def _cannot_cancel(self, config: ApiConfig, job_id: object) -> MediaJobError:
+        ctx = config.context(None if job_id is None else str(job_id))
+        safe_id = self.dialect.validate_job_id(job_id, ctx)
+        return ctx.error(
+            MediaJobConfigError,
+            f"{self.dialect.display_name} has no API to cancel a job: job {safe_id} runs until it finishes.",
+            hint="Check the hook's supports_cancel before canceling.",
+        )
 
     @property
     def supports_cancel(self) -> bool:
