@@ -366,7 +366,7 @@ def test_tensorpix_submit_and_cancel(emu: Emulator) -> None:
     assert emu.job("tensorpix", int(job_id))["request"]["url"] == "https://example.com/in.mp4"
     assert hook.cancel_job(job_id) is True
     assert hook.get_job(job_id).state is JobState.CANCELED
-    assert hook.cancel_job(job_id) is True  # 409 "already canceled": canceled is what was asked
+    assert hook.cancel_job(job_id) is False  # 409 "already canceled": this call canceled nothing (as TAMS)
 
     done = str(emu.add_job("tensorpix", outcome="succeeded", queued_s=1, running_s=1))
     emu.advance(5)
