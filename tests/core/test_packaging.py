@@ -1,5 +1,6 @@
 """Packaging: the entry point Airflow discovers, and the real ``airflow`` CLI finding the provider
-and its four connection types (two subprocesses, started together to keep the wall time down)."""
+and its four connection types (one subprocess runs the CLI's ``main`` for every command: each
+``airflow`` process costs seconds of imports)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from importlib import import_module, metadata
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from core_support import PROVIDERS, SENTINEL
 
 from airflow_provider_mediajobs.emulator import Emulator
 
-AIRFLOW = Path(sys.executable).with_name("airflow")
+MARK = "@@mediajobs-cli@@ "
 PACKAGE = "airflow-provider-mediajobs"
 
 
@@ -57,26 +57,31 @@ def test_provider_info_passes_airflows_own_schema() -> None:
     _create_provider_info_schema_validator().validate(provider_info())
 
 
+def test_the_airflow_script_is_the_cli_main_the_driver_below_calls() -> None:
+    scripts = [ep for ep in metadata.entry_points(group="console_scripts") if ep.name == "airflow"]
+    assert [ep.value for ep in scripts] == ["airflow.__main__:main"]
+
+
 # ---- the real CLI --------------------------------------------------------------------------------
 DRIVER = """
 import sys
 from airflow.__main__ import main
 for argv in sys.argv[1:]:
     sys.argv = ["airflow", *argv.split()]
-    print(f"=== {argv}", flush=True)
+    print(f"@@mediajobs-cli@@ {argv}", flush=True)
     try:
         main()
-        print("=== exit 0", flush=True)
+        print("@@mediajobs-cli@@ exit 0", flush=True)
     except SystemExit as err:
-        print(f"=== exit {err.code}", flush=True)
+        print(f"@@mediajobs-cli@@ exit {err.code}", flush=True)
 """
 
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """``airflow providers list`` as its own process; ``providers hooks`` and one
-    ``connections test`` per connection type (against an emulator) in the CLI's ``main`` in a second
-    process; both run at the same time. Returns each command's output."""
+    """``airflow providers list``, ``providers hooks`` and one ``connections test`` per connection
+    type (against an emulator) through ``airflow.__main__.main`` — what the ``airflow`` script
+    runs — in one fresh process with its own AIRFLOW_HOME. Returns each command's output."""
     home = tmp_path_factory.mktemp("airflow-home")
     with Emulator(port=0, seed=3, speed=1000, tams_qps=0) as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
@@ -100,34 +105,25 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         )
         commands.append("connections test mj_wrong")
 
-        listing = subprocess.Popen(
-            [str(AIRFLOW), "providers", "list", "-o", "json"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        driver = subprocess.Popen(
+        commands.insert(0, "providers list -o json")
+        driver = subprocess.run(
             [sys.executable, "-c", DRIVER, *commands],
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
+            timeout=300,
         )
-        list_out, list_err = listing.communicate(timeout=180)
-        driver_out, driver_err = driver.communicate(timeout=180)
-    assert listing.returncode == 0, list_err[-2000:]
-    assert driver.returncode == 0, driver_err[-2000:]
-    outputs = {"providers list -o json": list_out}
+    assert driver.returncode == 0, driver.stderr[-2000:]
+    outputs: dict[str, str] = {}
     last = ""
-    for chunk in driver_out.split("=== ")[1:]:
+    for chunk in driver.stdout.split(MARK)[1:]:
         command, _, rest = chunk.partition("\n")
         if command.startswith("exit "):
             outputs[last] += f"EXIT {command[5:]}"
         else:
             last = command
             outputs[last] = rest
-    outputs["stderr"] = list_err + driver_err
+    outputs["stderr"] = driver.stderr
     yield outputs
 
 
