@@ -18,6 +18,12 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+# At import, not inside load_private_key/sign: the first TAMS wait in a triggerer would otherwise
+# import cryptography's serialization package (~30 ms) on the event loop.
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from airflow_provider_mediajobs.dialects.base import (
     ApiRequest,
     ApiResponse,
@@ -95,10 +101,6 @@ _KEY_CACHE_SIZE = 32
 
 def load_private_key(pem: str, ctx: CallContext) -> Any:
     """Load a PKCS#1 or PKCS#8 PEM RSA private key; ``\\n`` typed as two characters is accepted."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     text = _normalize_pem(pem)
     if "-----BEGIN" not in text:
         ctx.fail(
@@ -154,9 +156,6 @@ def _consistent(key: Any) -> bool:
 
 def sign(private_key: Any, method: str, path_and_query: str, timestamp: str, nonce: str, body: bytes) -> str:
     """Base64 SHA256withRSA over ``METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nBODY``."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
     message = "\n".join([method.upper(), path_and_query, timestamp, nonce]).encode() + b"\n" + body
     return base64.b64encode(private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
