@@ -17,6 +17,7 @@ from airflow_provider_mediajobs.dialects.base import (
     ApiResponse,
     CallContext,
     Dialect,
+    _snippet,
     as_str,
     encode_segment,
     expiry_from_signed_url,
@@ -160,6 +161,14 @@ class VozoDialect(Dialect):
     def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
         if response.status_code in (400, 404):
             payload = json_object(response.body)
+            if "code" not in payload and "message" not in payload:
+                # not Vozo's {code, message} error: any web server answers 404 to this path
+                ctx.fail(
+                    MediaJobBadResponseError,
+                    f"Vozo answered HTTP {response.status_code} without a Vozo error body "
+                    f"({_snippet(response)!r}); the host does not look like the Vozo API.",
+                    status_code=response.status_code,
+                )
             if as_str(payload.get("code")) not in AUTH_CODES:
                 return "Connected to Vozo: the API key was accepted."
         self.check_response(response, ctx)

@@ -121,6 +121,15 @@ def test_vozo_tells_a_wrong_key_from_a_right_one(requests_mock: Any) -> None:
     assert make_hook("vozo").test_connection()[0] is False
 
 
+@pytest.mark.parametrize("answer", [{"text": "<html>Not Found</html>"}, {"json": {}}, {"text": ""}])
+def test_vozo_a_404_from_some_other_server_is_not_success(requests_mock: Any, answer: dict[str, Any]) -> None:
+    """Any web server answers 404 to the probe path: only Vozo's own {code, message} counts."""
+    requests_mock.get(BASE_URLS["vozo"] + CHEAP_CALL["vozo"][1], status_code=404, **answer)
+    ok, message = make_hook("vozo").test_connection()
+    assert ok is False and "does not look like the Vozo API" in message
+    assert "host of this connection" in message  # what to check
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_against_the_emulator(
     mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, provider: str
