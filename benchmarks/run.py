@@ -1,0 +1,203 @@
+"""Orchestrates the benchmark: emulator process, one client process per (scenario, N, variant), report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.emulator_proc import Admin, EmulatorProcess
+from benchmarks.report import evaluate, markdown, table, write_markdown
+from benchmarks.workload import mixed, short_tams
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def aiohttp_version() -> str | None:
+    try:
+        import aiohttp
+    except ImportError:
+        return None
+    return str(aiohttp.__version__)
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import httpx
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+        "httpx": httpx.__version__,
+        "aiohttp": aiohttp_version(),
+        "commit": commit,
+    }
+
+
+def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="mediajobs-bench-") as tmp:
+        spec_path, result_path, log_path = (Path(tmp) / name for name in ("spec.json", "result.json", "client.log"))
+        spec_path.write_text(json.dumps(spec))
+        with open(log_path, "w") as log:
+            proc = subprocess.run(
+                [sys.executable, "-m", "benchmarks.client", str(spec_path), str(result_path)],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False,
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            )
+        if proc.returncode != 0 or not result_path.exists():
+            tail = log_path.read_text()[-3000:]
+            return {"variant": spec["variant"], "n": len(spec["jobs"]), "error": f"client exited {proc.returncode}: {tail}"}
+        result: dict[str, Any] = json.loads(result_path.read_text())
+        warnings = [line for line in log_path.read_text().splitlines() if "ERROR" in line or "Traceback" in line]
+        result["log_errors"] = warnings[:5]
+        return result
+
+
+def scale_runs(emu: EmulatorProcess, ns: list[int], variants: list[str], compare_max: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    admin = Admin(emu.url)
+    out = []
+    for n in ns:
+        jobs = [j.as_dict() for j in mixed(n, args.seed)]
+        ramp_batch = 50
+        ramp_tick = ramp_batch / args.ramp_rate
+        hold = n / args.ramp_rate + args.hold
+        schedule = None
+        for variant in variants:
+            if variant != "mediajobs" and n > compare_max:
+                continue
+            if variant == "floor" and schedule is None:
+                continue
+            admin.reset()
+            spec = {
+                "variant": variant, "url": emu.url, "speed": emu.speed, "jobs": jobs, "hold_s": hold,
+                "ramp_batch": ramp_batch, "ramp_tick": ramp_tick, "deadline_s": args.deadline,
+                "record_schedule": variant == "mediajobs" and "floor" in variants and n <= compare_max,
+                "schedule": schedule, "log_level": args.log_level,
+            }
+            print(f"[bench] scale N={n} {variant} ...", flush=True)
+            t0 = time.time()
+            result = run_client(spec, timeout=args.deadline + 600)
+            result["scenario"] = "scale"
+            if variant == "mediajobs":
+                schedule = result.pop("schedule", None)
+            else:
+                result.pop("schedule", None)
+            print(f"[bench]   done in {time.time() - t0:.0f}s: {short(result)}", flush=True)
+            out.append(result)
+    admin.close()
+    return out
+
+
+def tams_run(emu: EmulatorProcess, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    admin = Admin(emu.url)
+    admin.reset()
+    admin.set_rate_limit("tensorart", 5)
+    jobs = [j.as_dict() for j in short_tams(n, args.seed)]
+    spec = {
+        "variant": "mediajobs", "url": emu.url, "speed": emu.speed, "jobs": jobs, "hold_s": 0.0,
+        "ramp_batch": 50, "ramp_tick": 50 / args.ramp_rate, "deadline_s": args.deadline,
+        "rate_limits": {"tensorart": None}, "log_level": args.log_level,
+    }
+    print(f"[bench] tams-5qps N={n} ...", flush=True)
+    t0 = time.time()
+    result = run_client(spec, timeout=args.deadline + 600)
+    result.pop("schedule", None)
+    result["scenario"] = "tams_5qps"
+    print(f"[bench]   done in {time.time() - t0:.0f}s: {short(result)}", flush=True)
+    admin.set_rate_limit("tensorart", None)
+    admin.close()
+    return result
+
+
+def short(r: dict[str, Any]) -> str:
+    if "error" in r or "skipped" in r:
+        return r.get("error") or r.get("skipped") or ""
+    return (
+        f"cpu/call {r['cpu_ms_per_call']} ms, {r['status_calls']} calls ({r['calls_per_s']}/s), "
+        f"conns {r['connections']}, lag p99 {r['loop_lag_ms']['p99']} ms, rss/wait {r['rss_kb_per_wait']} KB, "
+        f"failed {r['failed_waits']}, 429s {r['http_429']}"
+    )
+
+
+def import_times(repeat: int = 5) -> dict[str, Any]:
+    """-X importtime of the sensors module over airflow.sdk (best of ``repeat``); DAG parse times."""
+    from benchmarks.imports import dag_parse_times, import_overhead
+
+    return {"import": import_overhead(repeat), "dag_parse": dag_parse_times()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="CI-sized: N=200, TAMS N=200")
+    p.add_argument("--n", default=None, help="comma-separated N (default 1000,5000,10000; quick: 200)")
+    p.add_argument("--variants", default="mediajobs,floor,fixed,baseline")
+    p.add_argument("--compare-max", type=int, default=None, help="run fixed/baseline/floor only up to this N (default 1000; quick: all)")
+    p.add_argument("--tams-n", type=int, default=None, help="TAMS 5 QPS scenario size (default 1000; quick: 200; 0 = skip)")
+    p.add_argument("--speed", type=float, default=20.0, help="emulator speed (emulated s per real s)")
+    p.add_argument("--seed", type=int, default=8)
+    p.add_argument("--ramp-rate", type=float, default=500.0, help="waits started per second")
+    p.add_argument("--hold", type=float, default=3.0, help="real seconds every job stays queued after the ramp")
+    p.add_argument("--deadline", type=float, default=900.0)
+    p.add_argument("--log-level", default="INFO")
+    p.add_argument("--no-imports", action="store_true", help="skip the import-time measurement")
+    p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/<mode>-<date>.json)")
+    p.add_argument("--markdown", default=None, help="write the report into this markdown file (between markers)")
+    args = p.parse_args(argv)
+    ns = [int(x) for x in (args.n or ("200" if args.quick else "1000,5000,10000")).split(",") if x]
+    compare_max = args.compare_max if args.compare_max is not None else (max(ns) if args.quick else 1000)
+    tams_n = args.tams_n if args.tams_n is not None else (200 if args.quick else 1000)
+    variants = [v for v in args.variants.split(",") if v]
+    info = machine()
+    if info["aiohttp"] is None:
+        print("[bench] aiohttp is NOT installed: the baseline and floor variants are skipped "
+              "(install with: pip install -c constraints/constraints-3.11.txt -e '.[bench]').", flush=True)
+    print(f"[bench] {info['date']} {info['nproc']} CPUs ({info['cpu']}), load {info['load_avg_start']}", flush=True)
+    report: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": info, "params": vars(args), "runs": []}
+    with EmulatorProcess(speed=args.speed, seed=args.seed, tams_qps=0) as emu:
+        report["runs"] += scale_runs(emu, ns, variants, compare_max, args)
+        if tams_n:
+            report["runs"].append(tams_run(emu, tams_n, args))
+    if not args.no_imports:
+        report["imports"] = import_times()
+    report["targets"] = evaluate(report)
+    print(table(report), flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out else RESULTS / f"{report['mode']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=1))
+    print(f"[bench] wrote {out}", flush=True)
+    if args.markdown:
+        write_markdown(Path(args.markdown), markdown(report))
+        print(f"[bench] wrote {args.markdown}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
