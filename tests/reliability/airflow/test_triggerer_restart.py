@@ -139,7 +139,9 @@ def outcome(
         t["total_s"] = time.monotonic() - began
         slow = cluster.slow_trigger_callbacks()
         t["trigger_callbacks_over_100ms"] = len(slow)
-        t["slowest_trigger_callback_s"] = max((s for _, s in slow), default=0.0)
+        name, seconds = max(slow, key=lambda item: item[1], default=("-", 0.0))
+        t["slowest_trigger_callback_s"] = seconds
+        t["slowest_trigger_callback"] = name
         record_timings("sqlite, one triggerer SIGKILLed and replaced", t)
         yield Outcome(
             cluster=cluster,
