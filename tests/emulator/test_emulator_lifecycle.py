@@ -555,10 +555,11 @@ def test_admin_jobs_route_creates_a_scripted_job(emu, api, provider, kind):
 
 def test_high_speed_moves_jobs_without_advance():
     with Emulator(port=0, seed=1, speed=1000, tams_qps=0) as fast:
-        job_id = fast.add_job("tensorpix", outcome="succeeded", queued_s=100, running_s=200)
+        # 1 s queued and 2 s running in real time: long enough for a loaded machine to see both
+        job_id = fast.add_job("tensorpix", outcome="succeeded", queued_s=1000, running_s=2000)
         headers = {"Authorization": "Token tensorpix-emulator-key"}
         seen = []
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             status = httpx.get(f"{fast.url}/tensorpix/api/jobs/{job_id}/", headers=headers).json()["status"]
             seen.append(status)
