@@ -140,51 +140,45 @@ class Postgres:
             return ["runuser", "-u", "postgres", "--", *args]
         return list(args)
 
+    def _run(self, *args: str, timeout: float) -> None:
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+        result = subprocess.run(
+            self._cmd(*args), env=env, capture_output=True, timeout=timeout, check=False, text=True
+        )
+        if result.returncode != 0:
+            log = tail(self.log) if self.log.exists() else ""
+            raise RuntimeError(
+                f"{Path(args[0]).name} failed ({result.returncode}): {result.stdout[-2000:]}"
+                f"{result.stderr[-2000:]}\n{log}"
+            )
+
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
+        if os.geteuid() == 0:  # the server runs as postgres: it must own its directory
             shutil.chown(self.root, "postgres", "postgres")
-        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-        subprocess.run(
-            self._cmd(
-                str(self.bindir / "initdb"),
-                "-D",
-                str(self.data),
-                "-U",
-                self.user,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ),
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        initdb = str(self.bindir / "initdb")
+        self._run(
+            initdb, "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--locale=C",
+            "--no-sync", timeout=120,
+        )  # fmt: skip
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self.started = True
-        subprocess.run(
-            self._cmd(
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.log),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ),
-            env=env,
-            check=True,
-            capture_output=True,
+        pg_ctl = str(self.bindir / "pg_ctl")
+        self._run(
+            pg_ctl,
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
             timeout=90,
         )
         import psycopg2
