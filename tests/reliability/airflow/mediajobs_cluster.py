@@ -93,7 +93,12 @@ def _marked_pids(marker: str) -> list[int]:
 
 # ---- PostgreSQL -------------------------------------------------------------------------------
 def postgres_bindir() -> Path | None:
-    """The directory of the OS's ``initdb``/``pg_ctl`` (PATH first, then Debian's versioned dirs)."""
+    """The directory of ``initdb``/``pg_ctl``: ``MEDIAJOBS_POSTGRES_BINDIR`` if set, else PATH, else
+    Debian's versioned dirs."""
+    override = os.environ.get("MEDIAJOBS_POSTGRES_BINDIR")
+    if override:
+        found = Path(override)
+        return found if (found / "initdb").is_file() and (found / "pg_ctl").is_file() else None
     initdb = shutil.which("initdb")
     if initdb and shutil.which("pg_ctl"):
         return Path(initdb).resolve().parent
@@ -104,7 +109,10 @@ def postgres_bindir() -> Path | None:
 def postgres_unavailable() -> str | None:
     """Why the PostgreSQL test cannot run here, or None."""
     if postgres_bindir() is None:
-        return "PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)"
+        return (
+            "PostgreSQL is not installed (apt-get install postgresql, or point MEDIAJOBS_POSTGRES_BINDIR "
+            "at the directory of initdb and pg_ctl; .ci/run installs it)"
+        )
     try:
         import asyncpg  # noqa: F401  (Airflow 3 opens an async engine on the metadata DB too)
         import psycopg2  # noqa: F401
