@@ -151,7 +151,13 @@ class Postgres:
     def _run(self, *args: str, timeout: float) -> None:
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         result = subprocess.run(
-            self._cmd(*args), env=env, capture_output=True, timeout=timeout, check=False, text=True
+            self._cmd(*args),
+            env=env,
+            cwd=self.root,  # the server's user may not be allowed into the caller's directory
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            text=True,
         )
         if result.returncode != 0:
             log = tail(self.log) if self.log.exists() else ""
@@ -209,6 +215,7 @@ class Postgres:
         self.started = False
         result = subprocess.run(
             self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
+            cwd=self.root,
             capture_output=True,
             timeout=60,
             check=False,
