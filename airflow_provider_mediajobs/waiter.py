@@ -13,16 +13,30 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
-from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
 from airflow_provider_mediajobs.models import MediaJob
 from airflow_provider_mediajobs.waiting import TIMEOUT, result_for_job, result_or_raise
 
 if TYPE_CHECKING:
-    pass
+    from airflow_provider_mediajobs.hooks import MediaJobHook
 
 # The framework's trigger timeout is checked every 15 s by the scheduler; give the trigger's own
 # deadline (which produces a clean "timeout" event) room to fire first.
 BACKSTOP_SECONDS = 120.0
+
+
+# The hooks (and through them the dialects, the HTTP engine and cryptography) are imported when a
+# task runs, not when a DAG file that uses a sensor is parsed: the default connection id of each
+# provider is known without them (the hooks' ``default_conn_name``, checked by a test).
+DEFAULT_CONN_NAMES = {p: f"{p}_default" for p in ("goenhance", "tensorart", "vozo", "tensorpix")}
+
+
+def _default_conn_name(provider: str) -> str:
+    name = DEFAULT_CONN_NAMES.get(provider)
+    if name is None:
+        from airflow_provider_mediajobs.hooks import hook_class
+
+        return hook_class(provider).default_conn_name  # raises the unknown-provider error
+    return name
 
 
 def seconds(value: float | timedelta | None) -> float | None:
@@ -54,7 +68,7 @@ class JobWaiter:
         max_poll_interval: float | None,
         max_consecutive_failures: int,
     ) -> None:
-        default_conn = hook_class(provider).default_conn_name if provider else None
+        default_conn = _default_conn_name(provider) if provider else None
         if not (conn_id or default_conn):
             raise ValueError("conn_id is required when no provider is set.")
         self.conn_id = conn_id or str(default_conn)
@@ -86,6 +100,8 @@ class JobWaiter:
                         conn_id=self.conn_id,
                     ) from None
                 raise
+            from airflow_provider_mediajobs.hooks import hook_class
+
             try:
                 hook_class(str(conn_type))
             except MediaJobConfigError:
@@ -101,6 +117,8 @@ class JobWaiter:
     def hook(self) -> MediaJobHook:
         cached = getattr(self, "_hook", None)
         if cached is None:
+            from airflow_provider_mediajobs.hooks import hook_class
+
             cached = hook_class(self._resolve_provider())(conn_id=self.conn_id, job_kind=self.job_kind)
             self._hook = cached
         return cached

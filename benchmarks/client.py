@@ -55,9 +55,9 @@ def instantiate(classpath: str, kwargs: dict[str, Any]) -> Any:
 
 def make_trigger(variant: str, job: JobSpec, job_id: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Serialize a trigger as the deferring task would; the loop rebuilds it from these kwargs."""
-    speed = spec["speed"]
+    cadence_speed = spec.get("cadence_speed") or spec["speed"]
     low, high = CADENCE[job.provider]
-    low, high = low / speed, high / speed
+    low, high = low / cadence_speed, high / cadence_speed
     deadline = time.time() + spec["deadline_s"]
     if variant in ("mediajobs", "fixed"):
         from airflow_provider_mediajobs.triggers import MediaJobTrigger

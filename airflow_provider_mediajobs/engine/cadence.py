@@ -1,8 +1,9 @@
 """When to read a job next: adaptive between ``poll_interval`` and ``max_poll_interval``.
 
 The idea: spend status calls where they buy detection latency. Far from the end (a long ETA, a
-deep queue, slow progress) poll rarely; close to the end poll at ``poll_interval``; with no hint
-at all back off gently while nothing changes. Every delay is jittered so thousands of waits
+deep queue, slow progress) poll rarely, halving the distance to the predicted end; once the end
+is less than two ``poll_interval`` away, read just after it; with no hint at all back off gently
+while nothing changes. Every delay is jittered so thousands of waits
 started together drift apart instead of hitting the API in lockstep.
 """
 
@@ -16,6 +17,7 @@ from airflow_provider_mediajobs.models import JobState, MediaJob
 JITTER = 0.1  # +-10 %
 IDLE_GROWTH = 1.25  # per unchanged read without any hint
 ETA_SHARE = 0.5  # poll again after this share of the remaining time
+END_MARGIN = 0.05  # the last read lands this share of the remaining time after the predicted end
 
 
 @dataclass
@@ -32,18 +34,22 @@ class Cadence:
         self.max_poll_interval = max(self.poll_interval, float(self.max_poll_interval))
 
     def remaining_estimate(self, job: MediaJob, now: float) -> float | None:
-        """Seconds until the job likely ends: the provider's ETA, else a progress-rate estimate."""
-        if job.eta_seconds is not None and job.eta_seconds >= 0:
-            return job.eta_seconds
+        """Seconds until the job likely ends: the shorter of the provider's ETA and the estimate
+        from the progress rate seen so far (the rate is measured on our clock, so it holds even
+        when a provider's ETA is off)."""
+        eta = job.eta_seconds if job.eta_seconds is not None and job.eta_seconds >= 0 else None
+        rate_estimate = None
         if job.state is JobState.RUNNING and job.progress is not None:
             if self._progress_at is None or job.progress < self._progress_at[0]:
                 self._progress_at = (job.progress, now)
-                return None
-            first_progress, first_time = self._progress_at
-            gained, elapsed = job.progress - first_progress, now - first_time
-            if gained > 0.01 and elapsed > 0:
-                return (1.0 - job.progress) * elapsed / gained
-        return None
+            else:
+                first_progress, first_time = self._progress_at
+                gained, elapsed = job.progress - first_progress, now - first_time
+                if gained > 0.01 and elapsed > 0:
+                    rate_estimate = (1.0 - job.progress) * elapsed / gained
+        if eta is None:
+            return rate_estimate
+        return eta if rate_estimate is None else min(eta, rate_estimate)
 
     def next_delay(self, job: MediaJob, now: float) -> float:
         key = (job.state, job.queue_position, job.progress, job.provider_status)
@@ -52,7 +58,11 @@ class Cadence:
 
         remaining = self.remaining_estimate(job, now)
         if remaining is not None:
-            target = remaining * ETA_SHARE
+            if remaining * ETA_SHARE >= self.poll_interval:
+                target = remaining * ETA_SHARE  # far: halve the distance, re-estimate
+            else:
+                # close: aim just past the predicted end (no jitter: the ends are spread already)
+                return min(self.max_poll_interval, max(self.poll_interval, remaining * (1 + END_MARGIN)))
         elif job.queue_position is not None and job.queue_position > 0:
             target = self.poll_interval * (1 + job.queue_position)
         else:
