@@ -264,26 +264,33 @@ def _snippet(response: ApiResponse, limit: int = 120) -> str:
 
 
 _DRF_WAIT = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+# Longest Retry-After honoured. A wait sleeps at least this long and a 429 pauses every wait on the
+# connection as long, so an absurd value ("1e999", a date in 2999) must not freeze them for good.
+MAX_RETRY_AFTER = 3600.0
 
 
 def parse_retry_after(header: str | None, message: str | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta or HTTP date), else from a DRF throttle message."""
+    """Seconds from a ``Retry-After`` header (delta or HTTP date), else from a DRF throttle message;
+    within ``0..MAX_RETRY_AFTER``, or None when neither says anything usable."""
+    seconds: float | None = None
     if header:
         header = header.strip()
         try:
-            return max(0.0, float(header))
+            seconds = float(header)
         except ValueError:
             try:
                 when = parsedate_to_datetime(header)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):
                 when = None
             if when is not None:
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=timezone.utc)
-                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-    if message and (match := _DRF_WAIT.search(message)):
-        return float(match.group(1))
-    return None
+                seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    if (seconds is None or seconds != seconds) and message and (match := _DRF_WAIT.search(message)):
+        seconds = float(match.group(1))
+    if seconds is None or seconds != seconds:  # absent, or NaN
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 # ---- small typed readers used by the dialects ------------------------------------------------

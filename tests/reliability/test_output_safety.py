@@ -1,0 +1,205 @@
+"""Output safety, end to end: what a provider's status answer says about outputs cannot make the
+outputs operator fetch a non-http URL, send credentials, or carry the API key anywhere.
+
+A succeeded job whose output URL (in each provider's own response shape, read by the real hook)
+points at ``file:``, ``ftp:``, ``javascript:``, ``data:``, a link-local metadata address or at the
+API host with ``user:key@`` is refused before any download request (the HTTP transport is never
+reached), with a typed error naming provider, connection and job, and nothing written. Against the
+emulator: every download reaches the CDN without an ``Authorization`` header, and an output URL
+that points back at the provider's API is fetched without the key (the API answers 401).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from reliability_support import PROVIDERS, connection
+
+from airflow_provider_mediajobs.emulator import Emulator
+from airflow_provider_mediajobs.engine.download import UnsafeOutputUrlError
+from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobError
+from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
+
+KEY = "live-key-OUTPUT-SAFETY-0123456789"
+TAMS_HOST = "https://tams.example"
+API_HOSTS = {
+    "goenhance": "api.goenhance.ai",
+    "tensorart": "tams.example",
+    "vozo": "api.vozo.ai",
+    "tensorpix": "backend.tensorpix.ai",
+}
+JOB_IDS = {
+    "goenhance": "5334c57d-8443-4b79-ba24-8539c2163c74",
+    "tensorart": "794323827366354822",
+    "vozo": "4f65d4d9259f4329e6f4590b",
+    "tensorpix": "4242",
+}
+
+
+def unsafe_urls(provider: str) -> dict[str, str]:
+    host = API_HOSTS[provider]
+    return {
+        "file": "file:///etc/passwd",
+        "file_no_slashes": "file:etc/passwd",
+        "ftp": f"ftp://{host}/out.mp4",
+        "javascript": "javascript:alert(document.cookie)",
+        "javascript_mixed_case": "JavaScript:alert(1)",
+        "javascript_obfuscated": " jav\tascript:alert(1)",
+        "data": "data:video/mp4;base64,AAAAIGZ0eXBpc29t",
+        "scheme_relative": "//evil.example/out.mp4",
+        "no_host": "https:///out.mp4",
+        "api_host_with_key": f"https://{KEY}@{host}/out.mp4",
+        "api_host_with_user_and_key": f"https://user:{KEY}@{host}/out.mp4",
+        "api_host_empty_user": f"https://:{KEY}@{host}/out.mp4",
+        "link_local_metadata": "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+    }
+
+
+def status_url(provider: str, job_id: str) -> str:
+    return {
+        "goenhance": f"https://api.goenhance.ai/api/v1/jobs/detail?img_uuid={job_id}",
+        "tensorart": f"{TAMS_HOST}/v1/jobs/{job_id}",
+        "vozo": f"https://api.vozo.ai/v1/video_generation/{job_id}",
+        "tensorpix": f"https://backend.tensorpix.ai/api/jobs/{job_id}/",
+    }[provider]
+
+
+def succeeded_body(provider: str, job_id: str, url: str) -> dict[str, Any]:
+    """A succeeded job with one output at ``url``, in the provider's documented shape."""
+    if provider == "goenhance":
+        data = {
+            "img_uuid": job_id,
+            "status": "success",
+            "json": [{"type": "video", "value": url}],
+            "img_url": url,
+        }
+        return {"code": 0, "msg": "success", "data": data}
+    if provider == "tensorart":
+        image = {"id": "1", "url": url, "expiredIn": "3600"}
+        return {"job": {"id": job_id, "status": "SUCCESS", "successInfo": {"images": [image]}}}
+    if provider == "vozo":
+        return {"status": "done", "video_url": url}
+    return {"id": int(job_id), "status": 2, "output_video": {"file": url, "name": "out.mp4"}}
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every request that reaches an httpx transport (none may, for a refused URL)."""
+    seen: list[str] = []
+
+    def refuse(self: Any, request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        raise httpx.ConnectError("no network in this test", request=request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
+    return seen
+
+
+@pytest.fixture
+def provider_conns(monkeypatch: pytest.MonkeyPatch) -> None:
+    for provider in PROVIDERS:
+        conn: dict[str, Any] = {"conn_type": provider, "password": KEY}
+        if provider == "tensorart":
+            conn["host"] = TAMS_HOST
+        monkeypatch.setenv(f"AIRFLOW_CONN_SAFE_{provider.upper()}", json.dumps(conn))
+
+
+def _context() -> dict[str, Any]:
+    class TI:
+        dag_id, task_id, run_id, map_index, try_number = "d", "persist", "r", -1, 1
+
+        def xcom_push(self, key: str, value: Any) -> None:
+            pass
+
+    return {"ti": TI(), "task_instance": TI()}
+
+
+CASES = [(p, name) for p in PROVIDERS for name in unsafe_urls(p)]
+
+
+@pytest.mark.usefixtures("provider_conns")
+@pytest.mark.parametrize(("provider", "case"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
+def test_unsafe_output_urls_are_refused_before_any_request(
+    requests_mock: Any, sent: list[str], tmp_path: Path, provider: str, case: str
+) -> None:
+    job_id = JOB_IDS[provider]
+    url = unsafe_urls(provider)[case]
+    requests_mock.get(status_url(provider, job_id), json=succeeded_body(provider, job_id, url))
+    destination = tmp_path / "renders"
+    operator = MediaJobOutputsOperator(
+        task_id="persist", job_id=job_id, conn_id=f"safe_{provider}", destination=str(destination)
+    )
+    with pytest.raises(MediaJobError) as caught:
+        operator.execute(_context())
+    err = caught.value
+    assert isinstance(err, UnsafeOutputUrlError), f"{type(err).__name__}: {err}"
+    text = f"{err} {err!r}"
+    for needed in (provider, f"safe_{provider}", job_id):
+        assert needed in text
+    assert KEY not in text, "the key in a refused URL was repeated in the error"
+    assert sent == [], f"a refused URL was requested: {sent}"
+    assert requests_mock.call_count == 1  # the one status read; nothing else went to the API
+    leftovers = list(destination.rglob("*")) if destination.exists() else []
+    assert leftovers == [], leftovers
+
+
+# ---- against the emulator: the key never leaves for an output URL ---------------------------------
+@pytest.fixture
+def emulator_conns(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    for provider in PROVIDERS:
+        conn = connection(mediajobs_emulator, provider)
+        monkeypatch.setenv(f"AIRFLOW_CONN_EMU_{provider.upper()}", json.dumps(conn))
+    return mediajobs_emulator
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_downloads_reach_the_cdn_without_the_key(
+    emulator_conns: Emulator, tmp_path: Path, provider: str
+) -> None:
+    emu = emulator_conns
+    kind = "translate" if provider == "vozo" else None
+    job_id = str(
+        emu.add_job(
+            provider, outcome="succeeded", queued_s=0, running_s=0, **({"kind": kind} if kind else {})
+        )
+    )
+    operator = MediaJobOutputsOperator(
+        task_id="persist",
+        job_id=job_id,
+        conn_id=f"emu_{provider}",
+        job_kind=kind,
+        destination=str(tmp_path),
+    )
+    written = operator.execute(_context())
+    assert len(written) == len(emu.job(provider, job_id)["outputs"]) >= 1
+    assert all(Path(w["path"].removeprefix("file://")).stat().st_size == w["bytes"] > 0 for w in written)
+    stats = emu.stats()
+    assert stats["cdn_authorization_headers"] == 0
+    assert stats["requests"]["cdn"] == {"200": len(written)}
+    assert all(KEY not in json.dumps(w) and "sig=" not in w["url"] for w in written)
+
+
+def test_an_output_url_on_the_api_itself_is_fetched_without_the_key(
+    emulator_conns: Emulator, requests_mock: Any, tmp_path: Path
+) -> None:
+    """A status answer (a compromised proxy, a provider bug) names an API URL as the output: the
+    download goes there without the key, so the API refuses it (401) and nothing is written."""
+    emu = emulator_conns
+    requests_mock.real_http = False
+    job_id = str(emu.add_job("tensorpix", outcome="succeeded", queued_s=0, running_s=0))
+    api_url = f"{emu.base_url('tensorpix')}/api/jobs/{job_id}/"
+    status = f"{emu.base_url('tensorpix')}/api/jobs/{job_id}/"
+    requests_mock.get(status, json=succeeded_body("tensorpix", job_id, api_url))  # the sync status read
+    operator = MediaJobOutputsOperator(
+        task_id="persist", job_id=job_id, conn_id="emu_tensorpix", destination=str(tmp_path / "out")
+    )
+    with pytest.raises(MediaJobApiError) as caught:
+        operator.execute(_context())
+    assert "401" in str(caught.value)
+    # the download (httpx, not mocked) reached the real API and was refused for lack of a key
+    assert emu.stats()["requests"]["tensorpix status"] == {"401": 1}
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
