@@ -1,0 +1,382 @@
+"""Issue 4: the trigger never blocks the event loop.
+
+50 ``MediaJobTrigger.run()`` at once — all four providers, TAMS signing every request with an RSA
+key, Vozo both job families, a mix of outcomes and transient faults (503, 429 with Retry-After,
+latency, connection resets) — on one event loop in asyncio debug mode with
+``slow_callback_duration = 0.05``. A blocking call on the loop shows as an asyncio "Executing
+<...> took N seconds" warning; there must be none that the trigger caused.
+
+This machine is shared: the OS may deschedule the whole process in the middle of a 1 ms callback,
+and asyncio then reports it as slow. So every callback is also measured here: its wall time, the
+CPU time the loop thread spent in it, and how often a sampler thread (every 2 ms) saw the loop
+thread inside it. A callback that blocked the loop either burned CPU (CPU time >= half the
+threshold) or waited with the GIL released (the sampler saw it waiting, >= 5 samples); one that
+did neither was not running at all (descheduled), which is reported but not held against the
+trigger; nor is a pause of Python's garbage collector. Two control tests prove the watch catches
+a sleeping and a CPU-bound trigger.
+
+The measured run includes everything a triggerer does on its loop: each trigger resolves its
+connection asynchronously from ``AIRFLOW_CONN_*`` (its first lookup in this loop), loads the TAMS
+private key (a PEM this process has never parsed), builds the shared TLS context (reset here, so
+it is created during the run, while all 50 start) and the pooled clients, signs, sends, parses,
+backs off. Only Airflow's triggerer module is imported beforehand, as in a triggerer process.
+
+The emulator runs in its own process (``python -m airflow_provider_mediajobs.emulator``), as the
+real APIs would, so its request handling never holds this process's GIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import gc
+import importlib
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_mediajobs.engine import transport
+from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+pytestmark = pytest.mark.e2e
+
+SPEED = 20.0  # emulated seconds per real second
+SLOW = 0.05  # seconds: any callback slower than this is a blocking call
+TRIGGERS = 50
+
+
+@dataclass
+class EmulatorProcess:
+    url: str
+    credentials: dict[str, Any]
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}{path}", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def stats(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/_emulator/stats", timeout=10).json())
+
+
+@pytest.fixture(scope="module")
+def emulator_process() -> Iterator[EmulatorProcess]:
+    cmd = [sys.executable, "-m", "airflow_provider_mediajobs.emulator", "--port", "0", "--seed", "3"]
+    cmd += ["--speed", str(SPEED), "--tams-qps", "0", "--print-credentials"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        listening = proc.stdout.readline()
+        assert "listening on" in listening, listening + (proc.stderr.read() if proc.stderr else "")
+        credentials = json.loads(proc.stdout.readline())
+        yield EmulatorProcess(listening.rsplit(" ", 1)[1].strip(), credentials)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class SlowCallbacks(logging.Handler):
+    """Collects asyncio's debug-mode "Executing <handle> took N seconds" warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Executing") and " took " in message:
+            self.messages.append(message)
+
+
+@dataclass
+class Slow:
+    wall: float
+    cpu: float
+    gc: float  # of which Python's cyclic garbage collector
+    samples: int
+    handle: str
+    stacks: collections.Counter[str]
+
+    @property
+    def blocked(self) -> bool:
+        """Burned CPU on the loop (beyond a GC pass), or waited with the GIL released."""
+        return self.cpu - self.gc >= SLOW / 2 or self.samples >= 5
+
+    @property
+    def kind(self) -> str:
+        if self.blocked:
+            return "BLOCKED"
+        return "GC pause" if self.gc >= self.wall / 2 else "descheduled"
+
+    def __str__(self) -> str:
+        where = "; ".join(f"{n}x {stack}" for stack, n in self.stacks.most_common(2)) or "-"
+        return (
+            f"{self.kind}: {self.wall * 1000:.0f} ms wall, {self.cpu * 1000:.0f} ms CPU, {self.gc * 1000:.0f} ms GC, "
+            f"{self.samples} samples: {self.handle} at {where}"
+        )
+
+
+class LoopWatch:
+    """Times every callback of the loop (wall and loop-thread CPU) and samples where it is.
+
+    A full garbage collection of a process this size takes ~150-200 ms and runs inside whatever
+    callback happens to allocate; its time is measured (``gc.callbacks``) and not counted
+    against the callback: it is the interpreter's pause, not a blocking call.
+    """
+
+    def __init__(self) -> None:
+        self.slow: list[Slow] = []
+        self.gc_pauses: list[float] = []
+        self.worst = 0.0
+        self._current: tuple[float, collections.Counter[str]] | None = None
+        self._samples = 0
+        self._gc_in_callback = 0.0
+        self._gc_started = 0.0
+        self._stop = threading.Event()
+        self.asyncio_warnings = SlowCallbacks()
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if threading.get_ident() != self._loop_thread:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._gc_started
+        self.gc_pauses.append(pause)
+        if self._current is not None:
+            self._gc_in_callback += pause
+
+    def __enter__(self) -> LoopWatch:
+        self._original = asyncio.events.Handle._run
+        watch = self
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            watch._timed(handle)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        logging.getLogger("asyncio").addHandler(self.asyncio_warnings)
+        self._loop_thread = threading.get_ident()
+        gc.callbacks.append(self._on_gc)
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._sampler.join()
+        asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+        logging.getLogger("asyncio").removeHandler(self.asyncio_warnings)
+        gc.callbacks.remove(self._on_gc)
+
+    def _timed(self, handle: asyncio.events.Handle) -> None:
+        stacks: collections.Counter[str] = collections.Counter()
+        self._samples = 0
+        self._gc_in_callback = 0.0
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        self._current = (wall0, stacks)
+        try:
+            self._original(handle)
+        finally:
+            self._current = None
+            wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
+            self.worst = max(self.worst, wall)
+            if wall >= SLOW:
+                self.slow.append(
+                    Slow(wall, cpu, self._gc_in_callback, self._samples, repr(handle)[:120], stacks)
+                )
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            current = self._current
+            frame = sys._current_frames().get(self._loop_thread)
+            if current is None or frame is None or current is not self._current:
+                continue
+            self._samples += 1
+            if time.perf_counter() - current[0] >= 0.01:
+                stack = traceback.StackSummary.extract(
+                    traceback.walk_stack(frame), limit=12, lookup_lines=False
+                )
+                current[1][" <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in stack)] += 1
+
+    @property
+    def blocking(self) -> list[Slow]:
+        return [s for s in self.slow if s.blocked]
+
+    def report(self) -> str:
+        gc_worst = max(self.gc_pauses, default=0.0)
+        lines = [f"slowest callback {self.worst * 1000:.1f} ms; slowest GC pause {gc_worst * 1000:.1f} ms"]
+        lines += [f"  {s}" for s in self.slow]
+        return "\n".join(lines)
+
+
+def run_watched(coro: Any) -> tuple[Any, LoopWatch]:
+    """Run ``coro`` on a fresh debug-mode loop under a :class:`LoopWatch`."""
+    loop = asyncio.new_event_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW
+    try:
+        with LoopWatch() as watch:
+            result = loop.run_until_complete(coro)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+    # asyncio's own warnings and this watch see the same slow callbacks
+    assert len(watch.asyncio_warnings.messages) <= len(watch.slow), watch.asyncio_warnings.messages
+    return result, watch
+
+
+def plan(
+    emu: EmulatorProcess, monkeypatch: pytest.MonkeyPatch, count: int = TRIGGERS, faults: bool = True
+) -> list[tuple[MediaJobTrigger, str]]:
+    """``count`` triggers on scripted jobs, with the outcome each must report (and faults)."""
+    emu.post("/_emulator/reset", {})
+    tams = emu.credentials["tensorart"]
+    connections = {
+        "goenhance_loop": {"password": emu.credentials["goenhance"]["api_key"]},
+        "vozo_loop": {"password": emu.credentials["vozo"]["api_key"]},
+        "tensorpix_loop": {"password": emu.credentials["tensorpix"]["api_key"]},
+        "tensorart_loop": {"extra": {"app_id": tams["app_id"], "private_key": tams["private_key"]}},
+    }
+    for conn_id, fields in connections.items():
+        provider = conn_id.removesuffix("_loop")
+        conn = {"conn_type": provider, "host": f"{emu.url}/{provider}", **fields}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+
+    outcomes = ("succeeded", "succeeded", "failed", "canceled")
+    status_of = {"succeeded": "success", "failed": "failed", "canceled": "canceled"}
+    deadline = time.time() + 120
+    planned = []
+    for i in range(count):
+        provider = ("tensorart", "tensorpix", "goenhance", "vozo")[i % 4]
+        kind = ("lipsync", "translate")[i // 4 % 2] if provider == "vozo" else None
+        outcome = outcomes[i // 4 % 4]
+        script: dict[str, Any] = {
+            "provider": provider,
+            "outcome": outcome,
+            "queued_s": 10 + (i * 7) % 30,  # emulated: 0.5 to 2 s real
+            "running_s": 20 + (i * 11) % 40,
+        }
+        if kind:
+            script["kind"] = kind
+        job_id = str(emu.post("/_emulator/jobs", script)["job_id"])
+        expected = status_of[outcome]
+        if outcome == "canceled" and provider in ("goenhance", "vozo"):
+            expected = "failed"  # neither API has a canceled state
+        trigger = MediaJobTrigger(
+            provider=provider,
+            conn_id=f"{provider}_loop",
+            job_id=job_id,
+            job_kind=kind,
+            poll_interval=0.05,
+            max_poll_interval=0.2,
+            deadline=deadline,
+        )
+        planned.append((trigger, expected))
+    # transient trouble on the way: retries, backoff and Retry-After run on the loop too
+    trouble = (
+        ("tensorpix", "http_503", 6, {}),
+        ("goenhance", "http_429", 3, {"retry_after": 1}),
+        ("vozo", "latency", 6, {"delay_s": 0.3}),
+        ("tensorart", "reset", 3, {}),
+        ("tensorart", "truncated", 2, {}),
+    )
+    for provider, kind, times, extra in trouble if faults else ():
+        emu.post(
+            "/_emulator/faults",
+            {"provider": provider, "route": "status", "kind": kind, "count": times, **extra},
+        )
+    return planned
+
+
+async def first_event(trigger: MediaJobTrigger) -> dict[str, Any]:
+    events = [event.payload async for event in trigger.run()]
+    assert len(events) == 1
+    return events[0]
+
+
+async def run_all(triggers: list[MediaJobTrigger]) -> list[dict[str, Any]]:
+    tasks = []
+    for trigger in triggers:  # one per loop iteration, as a triggerer starts them
+        tasks.append(asyncio.create_task(first_event(trigger)))
+        await asyncio.sleep(0)
+    return list(await asyncio.gather(*tasks))
+
+
+def test_fifty_triggers_never_block_the_loop(
+    emulator_process: EmulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The process a triggerer runs triggers in has Airflow's triggerer machinery imported (the
+    # supervisor comms that an async connection lookup uses); nothing of this provider is warmed.
+    importlib.import_module("airflow.jobs.triggerer_job_runner")
+    planned = plan(emulator_process, monkeypatch)
+    monkeypatch.setattr(transport, "_ssl_context", None)  # the TLS context is built during the run
+    started = time.monotonic()
+
+    events, watch = run_watched(run_all([t for t, _ in planned]))
+
+    print(f"{TRIGGERS} triggers in {time.monotonic() - started:.1f}s; {watch.report()}")
+    assert watch.blocking == [], f"blocking calls on the event loop:\n{watch.report()}"
+    assert [e["status"] for e in events] == [expected for _, expected in planned], [
+        e["message"] for e in events
+    ]
+    assert transport._ssl_context is not None  # built (off the loop) by the run
+    requests = emulator_process.stats()["requests"]
+    assert requests["tensorpix status"]["503"] == 6
+    assert requests["goenhance status"]["429"] == 3
+    assert requests["tensorart status"].get("reset") == 3
+    # every read the triggers made reached the emulator (a connection it reset or cut short may
+    # be re-sent once by the HTTP client)
+    served = sum(sum(codes.values()) for route, codes in requests.items() if route.endswith(" status"))
+    reads = sum(e["status_calls"] for e in events)
+    assert reads <= served <= reads + 5, (reads, served)
+
+
+def _blocking_hook(kind: str) -> Any:
+    """An ``aget_job`` that blocks the loop the way a careless hook would."""
+    from airflow_provider_mediajobs.hooks import MediaJobHook
+
+    original = MediaJobHook.aget_job
+
+    async def aget_job(self: Any, job_id: str, kind_: str | None = None, attempts: int | None = None) -> Any:
+        if kind == "sleep":
+            time.sleep(0.12)  # noqa: ASYNC251  (blocking: the GIL is released, the loop is not)
+        else:
+            end = time.thread_time() + 0.12  # CPU on the loop
+            while time.thread_time() < end:
+                pass
+        return await original(self, job_id, kind_, attempts)
+
+    return aget_job
+
+
+@pytest.mark.parametrize("kind", ["sleep", "cpu"])
+def test_the_watch_catches_a_blocking_trigger(
+    emulator_process: EmulatorProcess, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    from airflow_provider_mediajobs.hooks import MediaJobHook
+
+    planned = plan(emulator_process, monkeypatch, count=2, faults=False)
+    monkeypatch.setattr(MediaJobHook, "aget_job", _blocking_hook(kind))
+
+    events, watch = run_watched(run_all([t for t, _ in planned]))
+
+    assert len(events) == 2
+    assert watch.blocking, watch.report()
+    assert watch.asyncio_warnings.messages  # asyncio's debug mode saw them too
+    if kind == "sleep":
+        assert any("test_trigger_event_loop.py" in str(s) for s in watch.blocking), watch.report()
