@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean e2e-ui triggerer-ha
+.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean e2e-ui triggerer-ha reliability
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
@@ -13,6 +13,7 @@ help:
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
 	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
+	@echo "make reliability - fault matrix, 2,000-wait triggerer SIGKILL, 10k-example fuzzing (full profile); figures to docs/reliability.md"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +54,15 @@ e2e-ui: $(STAMP)
 # and replaced on SQLite, two triggerers on a throwaway PostgreSQL (skipped without one), secret scan.
 triggerer-ha: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m airflow_processes tests/reliability/airflow
+
+# tests/reliability in the full profile (make test runs the fast one); the real-Airflow processes
+# are make triggerer-ha. Figures: docs/reliability-results.json and the table in docs/reliability.md.
+RELIABILITY_RESULTS := build/reliability-results
+reliability: $(STAMP)
+	rm -rf $(RELIABILITY_RESULTS)
+	HYPOTHESIS_PROFILE=full MEDIAJOBS_RELIABILITY=full MEDIAJOBS_RELIABILITY_RESULTS=$(RELIABILITY_RESULTS) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --timeout 1800 -m "not airflow_processes" tests/reliability
+	$(BIN)/python tests/reliability/report.py $(RELIABILITY_RESULTS) docs/reliability.md docs/reliability-results.json
 
 emulator: $(STAMP)
 	$(BIN)/mediajobs-emulator --host 127.0.0.1 --port 8790
