@@ -113,7 +113,12 @@ class DbtStyleTrigger(BaseTrigger):
             while await self.is_still_running(hook):
                 if self.end_time < time.time():
                     yield TriggerEvent(
-                        {"status": "error", "message": "timeout", "job_id": self.job_id, "status_calls": hook.calls}
+                        {
+                            "status": "error",
+                            "message": "timeout",
+                            "job_id": self.job_id,
+                            "status_calls": hook.calls,
+                        }
                     )
                     return
                 await asyncio.sleep(self.poll_interval)

@@ -74,7 +74,9 @@ def make_trigger(variant: str, job: JobSpec, job_id: str, spec: dict[str, Any]) 
     else:
         from benchmarks.baseline import DbtStyleTrigger
 
-        trigger = DbtStyleTrigger(job.provider, CONN_IDS[job.provider], job_id, job.trigger_kind, low, deadline)
+        trigger = DbtStyleTrigger(
+            job.provider, CONN_IDS[job.provider], job_id, job.trigger_kind, low, deadline
+        )
     classpath, kwargs = trigger.serialize()
     return classpath, json.loads(json.dumps(kwargs))  # what the trigger table stores
 
@@ -107,8 +109,14 @@ async def run_trigger(i: int, classpath: str, kwargs: dict[str, Any], rec: Recor
 
 
 async def floor_wait(
-    i: int, session: Any, method: str, url: str, headers: dict[str, str], offsets: list[float],
-    rec: Recorder, probe: Probe,
+    i: int,
+    session: Any,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    offsets: list[float],
+    rec: Recorder,
+    probe: Probe,
 ) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -122,13 +130,20 @@ async def floor_wait(
             async with session.request(method, url, headers=headers) as response:
                 body = await response.read()
             state = json.loads(body)
-        rec.events[i] = {"t": time.time(), "status": "replayed", "state": None, "calls": len(offsets),
-                         "message": "" if state is not None else "no call"}
+        rec.events[i] = {
+            "t": time.time(),
+            "status": "replayed",
+            "state": None,
+            "calls": len(offsets),
+            "message": "" if state is not None else "no call",
+        }
     finally:
         probe.alive -= 1
 
 
-def floor_requests(jobs: list[JobSpec], ids: list[str], url: str, creds: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+def floor_requests(
+    jobs: list[JobSpec], ids: list[str], url: str, creds: dict[str, Any]
+) -> list[tuple[str, str, dict[str, str]]]:
     """The same status requests the trigger sends (path and auth from the dialects), built once."""
     from airflow_provider_mediajobs.dialects import get_dialect
     from airflow_provider_mediajobs.engine.config import build_config
@@ -136,13 +151,19 @@ def floor_requests(jobs: list[JobSpec], ids: list[str], url: str, creds: dict[st
 
     out = []
     configs = {}
-    for job, job_id in zip(jobs, ids):
+    for job, job_id in zip(jobs, ids, strict=True):
         dialect = get_dialect(job.provider)
         config = configs.get(job.provider)
         if config is None:
             config = configs[job.provider] = build_config(
-                dialect, conn_id="floor", conn_type=job.provider, host=f"{url}/{job.provider}", port=None,
-                schema=None, password=creds[job.provider]["api_key"], extras={},
+                dialect,
+                conn_id="floor",
+                conn_type=job.provider,
+                host=f"{url}/{job.provider}",
+                port=None,
+                schema=None,
+                password=creds[job.provider]["api_key"],
+                extras={},
             )
         request = dialect.status_request(job_id, dialect.normalize_kind(job.trigger_kind, config.context()))
         prepared = prepare(dialect, config, request)
@@ -170,7 +191,15 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
     # Warm-up outside the window: one already finished job per provider through the same code path,
     # so imports, TLS/connection setup code and caches are paid before RSS/CPU are sampled.
-    warm = [JobSpec(p, k, 0.0, 0.0, "succeeded") for p, k in (("tensorart", "job"), ("goenhance", "faceswap"), ("vozo", "lipsync"), ("tensorpix", "enhance"))]
+    warm = [
+        JobSpec(p, k, 0.0, 0.0, "succeeded")
+        for p, k in (
+            ("tensorart", "job"),
+            ("goenhance", "faceswap"),
+            ("vozo", "lipsync"),
+            ("tensorpix", "enhance"),
+        )
+    ]
     if variant != "floor":
         for job in warm:
             job_id, _ = admin.add_job(job.provider, **job.script(0.0))
@@ -206,7 +235,11 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
         MediaJobHook.aget_job = recorded  # type: ignore[method-assign]
 
-    triggers = [] if variant == "floor" else [make_trigger(variant, job, job_id, spec) for job, job_id in zip(jobs, ids)]
+    triggers = (
+        []
+        if variant == "floor"
+        else [make_trigger(variant, job, job_id, spec) for job, job_id in zip(jobs, ids, strict=True)]
+    )
     gc.collect()
     rss0 = rss_bytes()
     probe_task = asyncio.create_task(probe.run())
@@ -220,7 +253,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             if variant == "floor":
                 method, url, headers = floor_reqs[i]
                 offsets = schedule.get(str(i), [])
-                tasks.append(asyncio.create_task(floor_wait(i, session, method, url, headers, offsets, rec, probe)))
+                tasks.append(
+                    asyncio.create_task(floor_wait(i, session, method, url, headers, offsets, rec, probe))
+                )
             else:
                 classpath, kwargs = triggers[i]
                 tasks.append(asyncio.create_task(run_trigger(i, classpath, kwargs, rec, probe)))
@@ -240,14 +275,16 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     calls = delta["status_calls"]
     latencies = []
     failed_waits = []
-    for i, (job, event) in enumerate(zip(jobs, rec.events)):
+    for i, (job, event) in enumerate(zip(jobs, rec.events, strict=True)):
         if event is None:
             failed_waits.append({"job": i, "why": "no event"})
             continue
         if variant != "floor":
             expected = job.outcome
             if event["state"] != expected:
-                failed_waits.append({"job": i, "why": f"{event['status']} {event['state']} {event['message']}"})
+                failed_waits.append(
+                    {"job": i, "why": f"{event['status']} {event['state']} {event['message']}"}
+                )
                 continue
         latencies.append(event["t"] - finish[i])
     peak = max(probe.rss_samples, key=lambda s: s[1]) if probe.rss_samples else (0, rss0, 0)
@@ -256,7 +293,11 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     if rec.calls:
         starts = {ids[i]: rec.started[i] for i in range(n)}
         index = {job_id: i for i, job_id in enumerate(ids)}
-        schedule_out = {str(index[job_id]): [round(t - starts[job_id], 4) for t in ts] for job_id, ts in rec.calls.items() if job_id in index}
+        schedule_out = {
+            str(index[job_id]): [round(t - starts[job_id], 4) for t in ts]
+            for job_id, ts in rec.calls.items()
+            if job_id in index
+        }
     calls_per_job = [e["calls"] for e in rec.events if e and e.get("calls") is not None]
     return {
         "variant": variant,
@@ -287,7 +328,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "p50": round(percentile(latencies, 50) or 0, 3),
             "p95": round(percentile(latencies, 95) or 0, 3),
             "max": round(max(latencies, default=0), 3),
-        } if variant != "floor" else None,
+        }
+        if variant != "floor"
+        else None,
         "http_429": delta["status_429"],
         "rate_limited": delta["rate_limited"],
         "failed_waits": len(failed_waits),

@@ -18,7 +18,9 @@ LISTENING = re.compile(r"mediajobs-emulator listening on (http://[^\s]+)")
 class EmulatorProcess:
     """``python -m airflow_provider_mediajobs.emulator --port 0 ...`` as a child process."""
 
-    def __init__(self, *, speed: float, seed: int, tams_qps: float = 0.0, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self, *, speed: float, seed: int, tams_qps: float = 0.0, start_timeout: float = 30.0
+    ) -> None:
         self.args = [
             sys.executable,
             "-m",
@@ -157,7 +159,9 @@ def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         diff = {code: n - old.get(code, 0) for code, n in codes.items() if n - old.get(code, 0)}
         if diff:
             requests[key] = diff
-    status_calls = sum(n for key, codes in requests.items() if key.endswith(" status") for n in codes.values())
+    status_calls = sum(
+        n for key, codes in requests.items() if key.endswith(" status") for n in codes.values()
+    )
     http_429 = sum(codes.get("429", 0) for key, codes in requests.items() if key.endswith(" status"))
     return {
         "connections": after["connections"] - before["connections"],

@@ -65,7 +65,13 @@ def import_overhead(repeat: int = 5) -> dict[str, Any]:
             started = True
             continue
         if started and cumulative >= 3000 and depth <= 8:
-            heavy.append({"module": name, "cumulative_ms": round(cumulative / 1000, 1), "self_ms": round(own / 1000, 1)})
+            heavy.append(
+                {
+                    "module": name,
+                    "cumulative_ms": round(cumulative / 1000, 1),
+                    "self_ms": round(own / 1000, 1),
+                }
+            )
     return {
         "sensors_over_sdk_ms": round(min(sensors) / 1000, 1),
         "sensors_over_sdk_ms_runs": [round(s / 1000, 1) for s in sensors],

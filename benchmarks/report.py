@@ -1,12 +1,235 @@
-"""Targets, the printed table and the markdown for docs/benchmarks.md."""
+"""Targets (issue 8), the printed table and the markdown section of docs/benchmarks.md."""
+
 from __future__ import annotations
+
+import math
 from pathlib import Path
 from typing import Any
+
+BEGIN = "<!-- benchmark-results:begin (written by python -m benchmarks --markdown) -->"
+END = "<!-- benchmark-results:end -->"
+
+
+def _run(report: dict[str, Any], scenario: str, variant: str, n: int | None = None) -> dict[str, Any] | None:
+    for run in report["runs"]:
+        if run.get("scenario") != scenario or run.get("variant") != variant:
+            continue
+        if n is not None and run.get("n") != n:
+            continue
+        if "error" in run or "skipped" in run:
+            return None
+        return run
+    return None
+
+
+def _target(name: str, measured: Any, limit: str, ok: bool | None, note: str = "") -> dict[str, Any]:
+    return {"target": name, "measured": measured, "limit": limit, "met": ok, "note": note}
+
+
 def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return []
+    """Each target of issue 8 with the measured value and whether it is met (None: not measured)."""
+    out: list[dict[str, Any]] = []
+    scale_ns = sorted({r["n"] for r in report["runs"] if r.get("scenario") == "scale" and "n" in r})
+    cmp_n = 1000 if 1000 in scale_ns else (scale_ns[0] if scale_ns else None)
+    big_n = max(scale_ns) if scale_ns else None
+    ours = _run(report, "scale", "mediajobs", cmp_n)
+    floor = _run(report, "scale", "floor", cmp_n)
+    base = _run(report, "scale", "baseline", cmp_n)
+    fixed = _run(report, "scale", "fixed", cmp_n)
+    at = f" at N={cmp_n}"
+    if ours and floor:
+        ratio = ours["cpu_ms_per_call"] / floor["cpu_ms_per_call"]
+        out.append(
+            _target(
+                f"CPU/call vs aiohttp floor{at}",
+                f"{ratio:.2f}x ({ours['cpu_ms_per_call']:.3f} vs {floor['cpu_ms_per_call']:.3f} ms)",
+                "<= 1.25x",
+                ratio <= 1.25,
+            )
+        )
+    else:
+        out.append(
+            _target(
+                f"CPU/call vs aiohttp floor{at}", None, "<= 1.25x", None, "floor not run (aiohttp missing?)"
+            )
+        )
+    if ours and base:
+        ratio = ours["cpu_ms_per_call"] / base["cpu_ms_per_call"]
+        out.append(
+            _target(
+                f"CPU/call vs dbt-style baseline{at}",
+                f"{ratio:.2f}x ({ours['cpu_ms_per_call']:.3f} vs {base['cpu_ms_per_call']:.3f} ms)",
+                "<= 0.5x",
+                ratio <= 0.5,
+            )
+        )
+    else:
+        out.append(
+            _target(
+                f"CPU/call vs dbt-style baseline{at}",
+                None,
+                "<= 0.5x",
+                None,
+                "baseline not run (aiohttp missing?)",
+            )
+        )
+    big = _run(report, "scale", "mediajobs", big_n)
+    if big:
+        lag = big["loop_lag_ms"]["p99"]
+        out.append(_target(f"loop lag p99 at N={big_n}", f"{lag:.1f} ms", "<= 100 ms", lag <= 100))
+        rss = big["rss_kb_per_wait"]
+        out.append(_target(f"RSS growth per wait at N={big_n}", f"{rss:.1f} KB", "<= 15 KB", rss <= 15))
+    conns = [
+        (r["n"], r["connections_per_1000_calls"])
+        for r in report["runs"]
+        if r.get("variant") == "mediajobs" and r.get("connections_per_1000_calls") is not None
+    ]
+    if conns:
+        worst = max(c for _, c in conns)
+        out.append(
+            _target(
+                "TCP connections per 1,000 status calls (all mediajobs runs)",
+                f"{worst:.1f} (worst)",
+                "<= 10",
+                worst <= 10,
+            )
+        )
+    if ours and fixed:
+        share = ours["status_calls"] / fixed["status_calls"]
+        lat, lat_fixed = ours["detection_latency_s"]["p50"], fixed["detection_latency_s"]["p50"]
+        ok = share <= 0.5 and lat <= lat_fixed
+        out.append(
+            _target(
+                f"adaptive vs fixed-interval polling{at}",
+                f"{share:.0%} of the calls, median detection {lat:.2f} s vs {lat_fixed:.2f} s",
+                "<= 50 % of calls, median <= fixed",
+                ok,
+            )
+        )
+    tams = _run(report, "tams_5qps", "mediajobs")
+    if tams:
+        ok = tams["http_429"] == 0 and tams["failed_waits"] == 0
+        out.append(
+            _target(
+                f"{tams['n']} TAMS waits at 5 QPS",
+                f"{tams['http_429']} x 429, {tams['failed_waits']} failed waits",
+                "0 and 0",
+                ok,
+            )
+        )
+    imports = report.get("imports")
+    if imports:
+        ms = imports["import"]["sensors_over_sdk_ms"]
+        out.append(_target("import sensors over airflow.sdk", f"{ms:.1f} ms", "<= 50 ms", ms <= 50))
+        worst_file, worst_ms = max(imports["dag_parse"].items(), key=lambda kv: kv[1])
+        ok = not math.isnan(worst_ms) and worst_ms <= 100
+        out.append(
+            _target("example DAG parse (slowest file)", f"{worst_ms:.0f} ms ({worst_file})", "<= 100 ms", ok)
+        )
+    return out
+
+
+COLUMNS = (
+    ("scenario", lambda r: r.get("scenario", "")),
+    ("N", lambda r: r.get("n", "")),
+    ("variant", lambda r: r.get("variant", "")),
+    ("CPU ms/call", lambda r: f"{r['cpu_ms_per_call']:.3f}" if r.get("cpu_ms_per_call") else "-"),
+    ("calls", lambda r: r.get("status_calls", "")),
+    ("calls/s", lambda r: r.get("calls_per_s", "")),
+    ("calls/job", lambda r: r.get("calls_per_job", "")),
+    ("peak RSS MB", lambda r: r.get("peak_rss_mb", "")),
+    ("RSS KB/wait", lambda r: r.get("rss_kb_per_wait", "")),
+    (
+        "lag p50/p99 ms",
+        lambda r: (
+            f"{r['loop_lag_ms']['p50']:.1f} / {r['loop_lag_ms']['p99']:.1f}" if r.get("loop_lag_ms") else ""
+        ),
+    ),
+    ("TCP conns", lambda r: r.get("connections", "")),
+    (
+        "detect p50/p95 s",
+        lambda r: (
+            f"{r['detection_latency_s']['p50']:.2f} / {r['detection_latency_s']['p95']:.2f}"
+            if r.get("detection_latency_s")
+            else "-"
+        ),
+    ),
+    ("429s", lambda r: r.get("http_429", "")),
+    ("failed", lambda r: r.get("failed_waits", "")),
+)
+
+
+def _rows(report: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for run in report["runs"]:
+        if "error" in run or "skipped" in run:
+            rows.append(
+                [
+                    run.get("scenario", ""),
+                    str(run.get("n", "")),
+                    run["variant"],
+                    "not run: " + (run.get("skipped") or run.get("error", ""))[:80],
+                ]
+                + [""] * (len(COLUMNS) - 4)
+            )
+            continue
+        rows.append([str(get(run)) for _, get in COLUMNS])
+    return rows
+
+
 def table(report: dict[str, Any]) -> str:
-    return ""
+    header = [name for name, _ in COLUMNS]
+    rows = _rows(report)
+    widths = [
+        max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i])
+        for i in range(len(header))
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.append("")
+    for t in report.get("targets", []):
+        mark = {True: "MET   ", False: "MISSED", None: "n/a   "}[t["met"]]
+        lines.append(f"{mark} {t['target']}: {t['measured']} (target {t['limit']}) {t['note']}".rstrip())
+    return "\n".join(lines)
+
+
 def markdown(report: dict[str, Any]) -> str:
-    return ""
+    m = report["machine"]
+    p = report["params"]
+    out = [
+        f"Run {m['date']} (`{report['mode']}` mode, commit `{m.get('commit', '')}`) on {m['nproc']} CPUs "
+        f"({m['cpu']}), Python {m['python']}, httpx {m['httpx']}, aiohttp {m['aiohttp'] or 'not installed'}; "
+        f"load average at start {' / '.join(str(x) for x in m['load_avg_start'])} "
+        f"(the machine was shared with other work). Emulator speed {p['speed']:g}, seed {p['seed']}.",
+        "",
+        "| " + " | ".join(name for name, _ in COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    out += ["| " + " | ".join(r) + " |" for r in _rows(report)]
+    out += ["", "| target | measured | limit | met |", "|---|---|---|---|"]
+    for t in report.get("targets", []):
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        out.append(f"| {t['target']} | {t['measured']} | {t['limit']} | {met} |")
+    imports = report.get("imports")
+    if imports:
+        parse = ", ".join(f"{k} {v:.0f} ms" for k, v in imports["dag_parse"].items())
+        out += [
+            "",
+            f"Import: `airflow_provider_mediajobs.sensors` adds {imports['import']['sensors_over_sdk_ms']} ms over "
+            f"`airflow.sdk` (best of runs {imports['import']['sensors_over_sdk_ms_runs']}; `airflow.sdk` itself "
+            f"{imports['import']['airflow_sdk_ms']} ms). DAG parse (fresh interpreter with `airflow.sdk` loaded): {parse}.",
+        ]
+    return "\n".join(out)
+
+
 def write_markdown(path: Path, text: str) -> None:
-    pass
+    """Replace the text between the markers in ``path`` (append the markers if missing)."""
+    doc = path.read_text() if path.exists() else ""
+    block = f"{BEGIN}\n{text}\n{END}"
+    if BEGIN in doc and END in doc:
+        head, rest = doc.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        doc = head + block + tail
+    else:
+        doc = doc.rstrip() + ("\n\n" if doc else "") + block + "\n"
+    path.write_text(doc)

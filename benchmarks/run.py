@@ -64,24 +64,38 @@ def machine() -> dict[str, Any]:
 
 def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mediajobs-bench-") as tmp:
-        spec_path, result_path, log_path = (Path(tmp) / name for name in ("spec.json", "result.json", "client.log"))
+        spec_path, result_path, log_path = (
+            Path(tmp) / name for name in ("spec.json", "result.json", "client.log")
+        )
         spec_path.write_text(json.dumps(spec))
         with open(log_path, "w") as log:
             proc = subprocess.run(
                 [sys.executable, "-m", "benchmarks.client", str(spec_path), str(result_path)],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
                 env=dict(os.environ, PYTHONPATH=str(ROOT)),
             )
         if proc.returncode != 0 or not result_path.exists():
             tail = log_path.read_text()[-3000:]
-            return {"variant": spec["variant"], "n": len(spec["jobs"]), "error": f"client exited {proc.returncode}: {tail}"}
+            return {
+                "variant": spec["variant"],
+                "n": len(spec["jobs"]),
+                "error": f"client exited {proc.returncode}: {tail}",
+            }
         result: dict[str, Any] = json.loads(result_path.read_text())
-        warnings = [line for line in log_path.read_text().splitlines() if "ERROR" in line or "Traceback" in line]
+        warnings = [
+            line for line in log_path.read_text().splitlines() if "ERROR" in line or "Traceback" in line
+        ]
         result["log_errors"] = warnings[:5]
         return result
 
 
-def scale_runs(emu: EmulatorProcess, ns: list[int], variants: list[str], compare_max: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+def scale_runs(
+    emu: EmulatorProcess, ns: list[int], variants: list[str], compare_max: int, args: argparse.Namespace
+) -> list[dict[str, Any]]:
     admin = Admin(emu.url)
     out = []
     for n in ns:
@@ -89,6 +103,10 @@ def scale_runs(emu: EmulatorProcess, ns: list[int], variants: list[str], compare
         ramp_batch = 50
         ramp_tick = ramp_batch / args.ramp_rate
         hold = n / args.ramp_rate + args.hold
+        # Cadence (poll intervals) compressed like the jobs up to 1,000 waits; beyond, the aggregate
+        # call rate would exceed what one emulator process serves, so the cadence stays at the 1,000
+        # level per wait-second: N x calls/s per wait stays about constant.
+        cadence_speed = args.cadence_speed or emu.speed * min(1.0, args.cadence_n / n)
         schedule = None
         for variant in variants:
             if variant != "mediajobs" and n > compare_max:
@@ -97,15 +115,24 @@ def scale_runs(emu: EmulatorProcess, ns: list[int], variants: list[str], compare
                 continue
             admin.reset()
             spec = {
-                "variant": variant, "url": emu.url, "speed": emu.speed, "jobs": jobs, "hold_s": hold,
-                "ramp_batch": ramp_batch, "ramp_tick": ramp_tick, "deadline_s": args.deadline,
+                "variant": variant,
+                "url": emu.url,
+                "speed": emu.speed,
+                "cadence_speed": cadence_speed,
+                "jobs": jobs,
+                "hold_s": hold,
+                "ramp_batch": ramp_batch,
+                "ramp_tick": ramp_tick,
+                "deadline_s": args.deadline,
                 "record_schedule": variant == "mediajobs" and "floor" in variants and n <= compare_max,
-                "schedule": schedule, "log_level": args.log_level,
+                "schedule": schedule,
+                "log_level": args.log_level,
             }
             print(f"[bench] scale N={n} {variant} ...", flush=True)
             t0 = time.time()
             result = run_client(spec, timeout=args.deadline + 600)
             result["scenario"] = "scale"
+            result["cadence_speed"] = cadence_speed
             if variant == "mediajobs":
                 schedule = result.pop("schedule", None)
             else:
@@ -122,9 +149,17 @@ def tams_run(emu: EmulatorProcess, n: int, args: argparse.Namespace) -> dict[str
     admin.set_rate_limit("tensorart", 5)
     jobs = [j.as_dict() for j in short_tams(n, args.seed)]
     spec = {
-        "variant": "mediajobs", "url": emu.url, "speed": emu.speed, "jobs": jobs, "hold_s": 0.0,
-        "ramp_batch": 50, "ramp_tick": 50 / args.ramp_rate, "deadline_s": args.deadline,
-        "rate_limits": {"tensorart": None}, "log_level": args.log_level,
+        "variant": "mediajobs",
+        "url": emu.url,
+        "speed": emu.speed,
+        "cadence_speed": args.cadence_speed or emu.speed,
+        "jobs": jobs,
+        "hold_s": 0.0,
+        "ramp_batch": 50,
+        "ramp_tick": 50 / args.ramp_rate,
+        "deadline_s": args.deadline,
+        "rate_limits": {"tensorart": None},
+        "log_level": args.log_level,
     }
     print(f"[bench] tams-5qps N={n} ...", flush=True)
     t0 = time.time()
@@ -151,42 +186,90 @@ def import_times(repeat: int = 5) -> dict[str, Any]:
     """-X importtime of the sensors module over airflow.sdk (best of ``repeat``); DAG parse times."""
     from benchmarks.imports import dag_parse_times, import_overhead
 
-    return {"import": import_overhead(repeat), "dag_parse": dag_parse_times()}
+    return {"import": import_overhead(repeat), "dag_parse": dag_parse_times(max(1, repeat // 2))}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="CI-sized: N=200, TAMS N=200")
+    p.add_argument(
+        "--quick", action="store_true", help="CI-sized (about 2 min): N=200, TAMS N=100, faster emulator"
+    )
     p.add_argument("--n", default=None, help="comma-separated N (default 1000,5000,10000; quick: 200)")
     p.add_argument("--variants", default="mediajobs,floor,fixed,baseline")
-    p.add_argument("--compare-max", type=int, default=None, help="run fixed/baseline/floor only up to this N (default 1000; quick: all)")
-    p.add_argument("--tams-n", type=int, default=None, help="TAMS 5 QPS scenario size (default 1000; quick: 200; 0 = skip)")
-    p.add_argument("--speed", type=float, default=20.0, help="emulator speed (emulated s per real s)")
+    p.add_argument(
+        "--compare-max",
+        type=int,
+        default=None,
+        help="run fixed/baseline/floor only up to this N (default 1000; quick: all)",
+    )
+    p.add_argument(
+        "--tams-n",
+        type=int,
+        default=None,
+        help="TAMS 5 QPS scenario size (default 1000; quick: 200; 0 = skip)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="emulator speed, emulated s per real s (default 20; quick: 100)",
+    )
+    p.add_argument(
+        "--cadence-speed",
+        type=float,
+        default=None,
+        help="divide the triggers' poll intervals by this (default: --speed up to --cadence-n waits, then less)",
+    )
+    p.add_argument("--cadence-n", type=int, default=1000, help="see --cadence-speed")
     p.add_argument("--seed", type=int, default=8)
     p.add_argument("--ramp-rate", type=float, default=500.0, help="waits started per second")
-    p.add_argument("--hold", type=float, default=3.0, help="real seconds every job stays queued after the ramp")
+    p.add_argument(
+        "--hold",
+        type=float,
+        default=None,
+        help="real seconds every job stays queued after the ramp (default 3; quick: 1)",
+    )
     p.add_argument("--deadline", type=float, default=900.0)
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--no-imports", action="store_true", help="skip the import-time measurement")
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/<mode>-<date>.json)")
-    p.add_argument("--markdown", default=None, help="write the report into this markdown file (between markers)")
+    p.add_argument(
+        "--markdown", default=None, help="write the report into this markdown file (between markers)"
+    )
     args = p.parse_args(argv)
+    if args.speed is None:
+        args.speed = 100.0 if args.quick else 20.0
+    if args.hold is None:
+        args.hold = 1.0 if args.quick else 3.0
+    if args.quick and args.cadence_speed is None:
+        args.cadence_speed = 40.0
     ns = [int(x) for x in (args.n or ("200" if args.quick else "1000,5000,10000")).split(",") if x]
     compare_max = args.compare_max if args.compare_max is not None else (max(ns) if args.quick else 1000)
-    tams_n = args.tams_n if args.tams_n is not None else (200 if args.quick else 1000)
+    tams_n = args.tams_n if args.tams_n is not None else (100 if args.quick else 1000)
     variants = [v for v in args.variants.split(",") if v]
     info = machine()
     if info["aiohttp"] is None:
-        print("[bench] aiohttp is NOT installed: the baseline and floor variants are skipped "
-              "(install with: pip install -c constraints/constraints-3.11.txt -e '.[bench]').", flush=True)
-    print(f"[bench] {info['date']} {info['nproc']} CPUs ({info['cpu']}), load {info['load_avg_start']}", flush=True)
-    report: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": info, "params": vars(args), "runs": []}
+        print(
+            "[bench] aiohttp is NOT installed: the baseline and floor variants are skipped "
+            "(install with: pip install -c constraints/constraints-3.11.txt -e '.[bench]').",
+            flush=True,
+        )
+    print(
+        f"[bench] {info['date']} {info['nproc']} CPUs ({info['cpu']}), load {info['load_avg_start']}",
+        flush=True,
+    )
+    report: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "machine": info,
+        "params": vars(args),
+        "runs": [],
+    }
     with EmulatorProcess(speed=args.speed, seed=args.seed, tams_qps=0) as emu:
         report["runs"] += scale_runs(emu, ns, variants, compare_max, args)
         if tams_n:
             report["runs"].append(tams_run(emu, tams_n, args))
     if not args.no_imports:
-        report["imports"] = import_times()
+        report["imports"] = import_times(2 if args.quick else 5)
     report["targets"] = evaluate(report)
     print(table(report), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)

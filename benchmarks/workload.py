@@ -76,4 +76,6 @@ def mixed(n: int, seed: int, only: str | None = None) -> list[JobSpec]:
 def short_tams(n: int, seed: int) -> list[JobSpec]:
     """TAMS image jobs (seconds to a minute): the rate-limit scenario."""
     rng = random.Random(seed)
-    return [JobSpec("tensorart", "job", rng.uniform(2, 20), rng.uniform(5, 40), "succeeded") for _ in range(n)]
+    return [
+        JobSpec("tensorart", "job", rng.uniform(2, 20), rng.uniform(5, 40), "succeeded") for _ in range(n)
+    ]
