@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo emulator bench format constraints clean e2e-ui triggerer-ha reliability
+.PHONY: help venv test lint typecheck unit demo emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
@@ -69,6 +69,19 @@ emulator: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# Triggerer-scale benchmark (docs/benchmarks.md). aiohttp (the floor and the dbt-style baseline)
+# comes from the pinned "bench" extra; results go to benchmarks/results/*.json.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks --markdown docs/benchmarks.md
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 # Re-pin the tested set from the current venv (run after changing a dependency on purpose).
 constraints: $(STAMP)
