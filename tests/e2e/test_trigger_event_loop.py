@@ -163,14 +163,17 @@ class LoopWatch:
 
     def __enter__(self) -> LoopWatch:
         self._original = asyncio.events.Handle._run
+        self._loop_thread = threading.get_ident()
         watch = self
 
         def timed(handle: asyncio.events.Handle) -> None:
-            watch._timed(handle)
+            if threading.get_ident() == watch._loop_thread:
+                watch._timed(handle)
+            else:  # another thread's loop (an in-process emulator of another test module)
+                watch._original(handle)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
         logging.getLogger("asyncio").addHandler(self.asyncio_warnings)
-        self._loop_thread = threading.get_ident()
         gc.callbacks.append(self._on_gc)
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
