@@ -389,9 +389,9 @@ class _OriginPool:
 
 def _timeouts(request: httpx.Request) -> tuple[float | None, float | None, float | None]:
     timeout: dict[str, Any] = request.extensions.get("timeout") or {}
-    read, write = timeout.get("read"), timeout.get("write")
-    exchange = None if read is None and write is None else (read or 0.0) + (write or 0.0)
-    return timeout.get("connect"), exchange, timeout.get("pool")
+    # the request is small and handed to the socket buffer at once: the read timeout bounds the wait
+    read = timeout.get("read")
+    return timeout.get("connect"), read if read is not None else timeout.get("write"), timeout.get("pool")
 
 
 class AsyncHTTP1Transport(httpx.AsyncBaseTransport):

@@ -105,7 +105,7 @@ class SharedClient:
     def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
         self.transport = transport
         self._timeout = httpx.Timeout(timeout)
-        self._timeouts = (timeout, 2 * timeout, timeout)  # connect, write + read, pool
+        self._timeouts = (timeout, timeout, timeout)  # connect, answer, wait for a pooled connection
         self._fast = transport if isinstance(transport, AsyncHTTP1Transport) else None
         self._origins: dict[str, tuple[str, str, int, str]] = {}
         self._headers: dict[tuple[str, str | None], dict[str, str]] = {}

@@ -1,0 +1,64 @@
+"""The benchmark harness end to end at toy size (N=20): emulator process, client processes, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.json"
+    doc = tmp_path / "bench.md"
+    doc.write_text("# Benchmarks\n\nintro stays\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--n",
+            "20",
+            "--speed",
+            "1000",
+            "--cadence-speed",
+            "200",
+            "--hold",
+            "0.2",
+            "--tams-n",
+            "0",
+            "--no-imports",
+            "--variants",
+            "mediajobs,floor",
+            "--out",
+            str(out),
+            "--markdown",
+            str(doc),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    ours = next(r for r in report["runs"] if r["variant"] == "mediajobs")
+    assert "error" not in ours, ours.get("error")
+    assert ours["failed_waits"] == 0 and not ours["crashed"]
+    assert ours["status_calls"] >= 20  # at least one read per wait, counted by the emulator
+    assert ours["client_calls"] == ours["status_calls"]  # every read the triggers made reached it
+    assert 1 <= ours["connections"] <= 8  # pooled: never a connection per call
+    assert ours["loop_lag_ms"]["samples"] > 0 and ours["detection_latency_s"]["p50"] >= 0
+    floor = next(r for r in report["runs"] if r["variant"] == "floor")
+    if "skipped" in floor:
+        assert "aiohttp" in floor["skipped"]
+    else:  # the floor replays exactly the trigger's calls
+        assert floor["status_calls"] == ours["status_calls"]
+    assert "CPU ms/call" in proc.stdout and any(t["target"].startswith("CPU/call") for t in report["targets"])
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n\nintro stays") and "| scale | 20 | mediajobs |" in text

@@ -1,0 +1,92 @@
+"""What keeps DAG parsing and polling cheap: lazy imports, the cadence's last hop, the paced limiter."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_mediajobs.engine.cadence import END_MARGIN, Cadence
+from airflow_provider_mediajobs.engine.ratelimit import HEADROOM, AsyncRateLimiter
+from airflow_provider_mediajobs.hooks import HOOKS
+from airflow_provider_mediajobs.models import JobState, MediaJob
+from airflow_provider_mediajobs.waiter import DEFAULT_CONN_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, sys
+import airflow.sdk
+{statement}
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("airflow_provider_mediajobs"))))
+"""
+
+
+def loaded_after(statement: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(statement=statement)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    return set(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+HEAVY = {
+    "airflow_provider_mediajobs.hooks",
+    "airflow_provider_mediajobs.dialects",
+    "airflow_provider_mediajobs.engine.transport",
+    "airflow_provider_mediajobs.engine.http1",
+    "airflow_provider_mediajobs.operators.outputs",
+}
+
+
+def test_parsing_a_dag_does_not_load_the_http_engine() -> None:
+    # one interpreter for both (each costs an `import airflow.sdk`): neither may load them
+    loaded = loaded_after(
+        "import airflow_provider_mediajobs.sensors\n"
+        "from airflow_provider_mediajobs.operators import GoEnhanceSubmitJobOperator"
+    )
+    assert "airflow_provider_mediajobs.operators.submit" in loaded
+    assert loaded & HEAVY == set()
+
+
+def test_the_lazy_default_conn_ids_are_the_hooks() -> None:
+    assert {p: hook.default_conn_name for p, hook in HOOKS.items()} == DEFAULT_CONN_NAMES
+
+
+def running(progress: float) -> MediaJob:
+    return MediaJob(provider="tensorpix", job_id="1", state=JobState.RUNNING, progress=progress)
+
+
+def test_cadence_halves_far_from_the_end_then_reads_just_after_it() -> None:
+    cadence = Cadence(5.0, 60.0, rng=random.Random(1))
+    cadence.next_delay(running(0.50), now=0.0)  # first progress seen
+    far = cadence.next_delay(running(0.60), now=10.0)  # 1 %/s: 40 s left -> about half of it
+    assert 18.0 <= far <= 22.0
+    close = cadence.next_delay(running(0.93), now=43.0)  # 7 s left (< 2 x poll_interval)
+    assert close == pytest.approx(7.0 * (1 + END_MARGIN))
+
+
+def test_cadence_trusts_the_measured_rate_over_a_longer_provider_eta() -> None:
+    cadence = Cadence(1.0, 600.0, rng=random.Random(1))
+    job = MediaJob(provider="tensorpix", job_id="1", state=JobState.RUNNING, progress=0.2, eta_seconds=1000.0)
+    cadence.next_delay(job, now=0.0)
+    later = MediaJob(
+        provider="tensorpix", job_id="1", state=JobState.RUNNING, progress=0.4, eta_seconds=1000.0
+    )
+    assert cadence.remaining_estimate(later, now=20.0) == pytest.approx(60.0)  # 1 %/s, 60 % left
+
+
+def test_limiter_paces_below_the_limit_without_a_burst() -> None:
+    limiter = AsyncRateLimiter(5.0)
+    waits = [limiter.reserve(now=100.0) for _ in range(6)]
+    spacing = 1 / (5.0 * HEADROOM)
+    assert waits == pytest.approx([i * spacing for i in range(6)])
