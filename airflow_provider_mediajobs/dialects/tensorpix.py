@@ -8,6 +8,7 @@ re-signed on every read; ``cost_usd`` is a decimal string; DRF ``{detail}`` erro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -44,6 +45,7 @@ STATES = StateMap(
         "cancelled": JobState.CANCELED,
     },
 )
+_INT_TEXT = re.compile(r"-?[0-9]+")
 STATUS_NAMES = {0: "In Queue", 1: "Processing", 2: "Finished", -1: "Failed", -2: "Canceled"}
 
 
@@ -75,8 +77,8 @@ class TensorPixDialect(Dialect):
     def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
         data = self.expect_object(self.check_response(response, ctx), "job", ctx)
         status = data.get("status")
-        if isinstance(status, str) and status.lstrip("-").isdigit():
-            status = int(status)
+        if isinstance(status, str) and _INT_TEXT.fullmatch(status.strip()):
+            status = int(status)  # "2" from some endpoints; not "²" or "--2", which int() refuses
         if isinstance(status, bool) or not isinstance(status, (int, str)):
             ctx.fail(MediaJobBadResponseError, f"TensorPix job has no usable 'status' (got {status!r:.40}).")
         state = STATES.read(status)

@@ -479,3 +479,21 @@ def test_retry_after_is_bounded(header: str, message: str | None) -> None:
     # a Retry-After of "1e999" (or a date in 2999) once meant sleeping forever, and pausing every
     # wait on the connection forever
     assert value is None or 0 <= value <= MAX_RETRY_AFTER
+
+
+# ---- what the full profile found, pinned so that the fast profile checks it too -------------------
+@pytest.mark.parametrize(
+    ("provider", "body"),
+    [
+        ("tensorpix", {"status": "\u00b2"}),  # superscript two: str.isdigit() says yes, int() says no
+        ("tensorpix", {"status": "--2"}),
+        ("tensorpix", {"status": "\u0661\u0662"}),  # Arabic-Indic digits
+    ],
+)
+def test_regressions_found_by_fuzzing(provider: str, body: dict[str, Any]) -> None:
+    check_status(provider, 200, encode(body), {})
+
+
+@pytest.mark.parametrize("header", ["1e999", "inf", "Wed, 21 Oct 2999 07:28:00 GMT"])
+def test_retry_after_regressions(header: str) -> None:
+    assert parse_retry_after(header) == MAX_RETRY_AFTER
