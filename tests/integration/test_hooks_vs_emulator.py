@@ -28,7 +28,9 @@ QUEUED_S, RUNNING_S, QUEUE_RANK = 100.0, 200.0, 8
 END = QUEUED_S + RUNNING_S
 # Emulated seconds after creation at which the job is read: every TAMS queue status, a falling
 # queue rank, every Vozo translate stage, then past the end.
-CHECKPOINTS = (5, 15, 40, 70, 95, 101, 150, 190, 230, 270, 299, 301, 900)
+# Half-seconds: values the emulator truncates to whole seconds (TAMS ``expiredIn``) never sit on
+# an integer boundary that the clock's tiny drift could cross between the two reads.
+CHECKPOINTS = (5.5, 15.5, 40.5, 70.5, 95.5, 101.5, 150.5, 190.5, 230.5, 270.5, 299.5, 301.5, 900.5)
 HOUR = 3600
 # How long output URLs stay valid (docs/emulator.md), from the job's end; TensorPix from each read.
 URL_LIFETIME = {"goenhance": 12 * HOUR, "tensorart": 12 * HOUR, "vozo": 24 * HOUR, "tensorpix": 2 * HOUR}
