@@ -20,6 +20,16 @@ BEGIN = "<!-- reliability-results:begin -->"
 END = "<!-- reliability-results:end -->"
 
 
+def _git(*args: str) -> str:
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -37,6 +47,10 @@ def machine() -> dict[str, Any]:
         airflow_version = "?"
     return {
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "package_changes_not_committed": bool(
+            _git("status", "--porcelain", "--", "airflow_provider_mediajobs")
+        ),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
@@ -67,7 +81,9 @@ def render(data: dict[str, Any]) -> str:
     out = [
         f"Measured {m['date_utc']} on {m['cpu']} ({m['cores']} cores, {m['os']}, shared with other "
         f"work: load average {', '.join(map(str, m['load_average_at_end']))} at the end), Python "
-        f"{m['python']}, Airflow {m['airflow']}; profile `{data['profile']}` "
+        f"{m['python']}, Airflow {m['airflow']}, commit `{m['commit']}`"
+        f"{' with uncommitted package changes' if m['package_changes_not_committed'] else ''}; "
+        f"profile `{data['profile']}` "
         f"(`make reliability`). Whole run: {_fmt(session.get('seconds'), ' s')}, "
         f"{session.get('passed', '?')} tests passed, {session.get('failed', '?')} failed.",
         "",
