@@ -274,6 +274,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     delta = stats_delta(before, after)
     calls = delta["status_calls"]
     latencies = []
+    by_kind: dict[str, list[float]] = defaultdict(list)
     failed_waits = []
     for i, (job, event) in enumerate(zip(jobs, rec.events, strict=True)):
         if event is None:
@@ -287,6 +288,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
                 )
                 continue
         latencies.append(event["t"] - finish[i])
+        by_kind[f"{job.provider} {job.kind}"].append(event["t"] - finish[i])
     peak = max(probe.rss_samples, key=lambda s: s[1]) if probe.rss_samples else (0, rss0, 0)
     max_alive = max((s[2] for s in probe.rss_samples), default=0)
     schedule_out = None
@@ -329,6 +331,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "p95": round(percentile(latencies, 95) or 0, 3),
             "max": round(max(latencies, default=0), 3),
         }
+        if variant != "floor"
+        else None,
+        "detection_p50_by_kind_s": {k: round(percentile(v, 50) or 0, 3) for k, v in sorted(by_kind.items())}
         if variant != "floor"
         else None,
         "http_429": delta["status_429"],

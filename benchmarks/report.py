@@ -210,6 +210,24 @@ def markdown(report: dict[str, Any]) -> str:
     for t in report.get("targets", []):
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
         out.append(f"| {t['target']} | {t['measured']} | {t['limit']} | {met} |")
+    kinds = [
+        r
+        for r in report["runs"]
+        if r.get("scenario") == "scale"
+        and r.get("detection_p50_by_kind_s")
+        and r.get("n")
+        == min((x["n"] for x in report["runs"] if x.get("scenario") == "scale" and "n" in x), default=0)
+    ]
+    if kinds:
+        names = sorted({k for r in kinds for k in r["detection_p50_by_kind_s"]})
+        out += ["", f"Median detection latency (s) per job kind at N={kinds[0]['n']}:", ""]
+        out += ["| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for r in kinds:
+            out.append(
+                f"| {r['variant']} | "
+                + " | ".join(str(r["detection_p50_by_kind_s"].get(k, "")) for k in names)
+                + " |"
+            )
     imports = report.get("imports")
     if imports:
         parse = ", ".join(f"{k} {v:.0f} ms" for k, v in imports["dag_parse"].items())

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
+_RNG = random.Random()
 JITTER = 0.1  # +-10 %
-IDLE_GROWTH = 1.25  # per unchanged read without any hint
+IDLE_GROWTH = 1.1  # per unchanged read without any hint
 ETA_SHARE = 0.5  # poll again after this share of the remaining time
 END_MARGIN = 0.05  # the last read lands this share of the remaining time after the predicted end
 
@@ -24,10 +25,14 @@ END_MARGIN = 0.05  # the last read lands this share of the remaining time after 
 class Cadence:
     poll_interval: float
     max_poll_interval: float
-    rng: random.Random = field(default_factory=random.Random)
+    # one generator for every wait: a Random per wait is ~2.9 KB (its Mersenne Twister state) and a
+    # urandom seed; thousands of waits on a triggerer share this one (tests pass their own)
+    rng: random.Random = field(default_factory=lambda: _RNG)
     _unchanged: int = 0
     _last_key: tuple[object, ...] | None = None
     _progress_at: tuple[float, float] | None = None  # (progress, time) of the first progress seen
+    _changed_at: tuple[float, float] | None = None  # (progress, time) when it first changed
+    _latest: tuple[float, float] | None = None  # (progress, time) of the latest change
 
     def __post_init__(self) -> None:
         self.poll_interval = max(0.01, float(self.poll_interval))
@@ -41,12 +46,29 @@ class Cadence:
         rate_estimate = None
         if job.state is JobState.RUNNING and job.progress is not None:
             if self._progress_at is None or job.progress < self._progress_at[0]:
-                self._progress_at = (job.progress, now)
+                self._progress_at, self._changed_at, self._latest = (job.progress, now), None, None
             else:
-                first_progress, first_time = self._progress_at
-                gained, elapsed = job.progress - first_progress, now - first_time
-                if gained > 0.01 and elapsed > 0:
-                    rate_estimate = (1.0 - job.progress) * elapsed / gained
+                if job.progress > (self._latest or self._progress_at)[0]:
+                    self._latest = (job.progress, now)
+                    if self._changed_at is None:
+                        self._changed_at = self._latest
+                # Measure from the first *change* of progress once it changed again: a provider
+                # that reports progress in steps (Vozo's stages) changes it at step boundaries,
+                # and the first reading falls anywhere inside a step. Measure up to the latest
+                # change and count the time since then as spent: while a step lasts, the end
+                # draws nearer although the number does not move.
+                anchor = self._progress_at
+                if (
+                    self._changed_at is not None
+                    and self._latest is not None
+                    and self._latest[0] > self._changed_at[0]
+                ):
+                    anchor = self._changed_at
+                latest = self._latest
+                if latest is not None:
+                    gained, elapsed = latest[0] - anchor[0], latest[1] - anchor[1]
+                    if gained > 0.01 and elapsed > 0:
+                        rate_estimate = max(0.0, (1.0 - latest[0]) * elapsed / gained - (now - latest[1]))
         if eta is None:
             return rate_estimate
         return eta if rate_estimate is None else min(eta, rate_estimate)
@@ -58,8 +80,13 @@ class Cadence:
 
         remaining = self.remaining_estimate(job, now)
         if remaining is not None:
-            if remaining * ETA_SHARE >= self.poll_interval:
-                target = remaining * ETA_SHARE  # far: halve the distance, re-estimate
+            if remaining >= 2 * self.poll_interval:
+                # far: halve the distance and re-estimate, but leave at least one poll_interval so
+                # the last read can still land just after the end
+                half = remaining * ETA_SHARE * self.rng.uniform(1 - JITTER, 1 + JITTER)
+                return min(
+                    self.max_poll_interval, max(self.poll_interval, min(half, remaining - self.poll_interval))
+                )
             else:
                 # close: aim just past the predicted end (no jitter: the ends are spread already)
                 return min(self.max_poll_interval, max(self.poll_interval, remaining * (1 + END_MARGIN)))
