@@ -187,7 +187,8 @@ def _classify(response: httpx.Response, shown: str, ctx: CallContext) -> None:
 
 def _declared_length(response: httpx.Response) -> int | None:
     declared = (response.headers.get("content-length") or "").strip()
-    return int(declared) if declared.isdigit() else None
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
+    return int(declared) if declared.isascii() and declared.isdigit() else None
 
 
 def is_local(path: Any) -> bool:
