@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 import weakref
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -23,7 +24,7 @@ from airflow_provider_mediajobs import __version__
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.http1 import AsyncHTTP1Transport
-from airflow_provider_mediajobs.exceptions import MediaJobTransientError
+from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobError, MediaJobTransientError
 
 if TYPE_CHECKING:
     import requests
@@ -48,7 +49,30 @@ def prepare(dialect: Dialect, config: ApiConfig, request: ApiRequest) -> Prepare
     return PreparedRequest(request.method, config.origin + path_and_query, headers, request.body)
 
 
-def _transport_error(ctx: CallContext, config: ApiConfig, err: Exception) -> MediaJobTransientError:
+TLS_HINT = (
+    "Check the connection's host, or, for a server with a private CA (a proxy that inspects TLS, "
+    "a staging endpoint), point SSL_CERT_FILE (async path) and REQUESTS_CA_BUNDLE (sync path) of "
+    "the Airflow processes at a CA bundle that includes it."
+)
+
+
+def _certificate_problem(err: BaseException) -> str | None:
+    """The verification failure behind a transport error, if it is one: retrying cannot fix it."""
+    text = str(err)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        detail = text.rsplit("certificate verify failed:", 1)[-1].strip(" ')\"")
+        return detail.split(" (_ssl.c")[0] or "verification failed"
+    return None
+
+
+def _transport_error(ctx: CallContext, config: ApiConfig, err: Exception) -> MediaJobError:
+    problem = _certificate_problem(err)
+    if problem is not None:
+        return ctx.error(
+            MediaJobConfigError,
+            f"{config.provider} API at {config.origin}: the server's TLS certificate was refused ({problem}).",
+            hint=TLS_HINT,
+        )
     kind = type(err).__name__
     if isinstance(err, (httpx.TimeoutException, TimeoutError)) or "Timeout" in kind:
         what = f"no answer within {config.timeout:g}s"
@@ -229,10 +253,33 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
-def _new_client(timeout: float, verify: ssl.SSLContext) -> SharedClient:
-    transport = _transport_override or AsyncHTTP1Transport(
-        ssl_context=verify, max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY
-    )
+def environment_proxy(origin: str) -> str | None:
+    """The proxy that ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` (minus ``NO_PROXY``) set for
+    ``origin`` — the variables ``requests`` (the sync path) and ``httpx`` honour."""
+    proxies = urllib.request.getproxies_environment()
+    if not proxies:
+        return None
+    parts = urlsplit(origin)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    # proxy_bypass_environment: in urllib.request since Python 3.0, missing from typeshed's stubs
+    if not proxy or urllib.request.proxy_bypass_environment(parts.netloc, proxies):  # type: ignore[attr-defined]
+        return None
+    return proxy
+
+
+def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedClient:
+    transport: httpx.AsyncBaseTransport
+    proxy = None if _transport_override else environment_proxy(origin)
+    if _transport_override is not None:
+        transport = _transport_override
+    elif proxy is not None:
+        # through a proxy: httpx's own transport (CONNECT tunnels for https, absolute-form for http)
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY)
+        transport = httpx.AsyncHTTPTransport(proxy=proxy, verify=verify, limits=limits, trust_env=False)
+    else:
+        transport = AsyncHTTP1Transport(
+            ssl_context=verify, max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY
+        )
     return SharedClient(transport, timeout)
 
 
@@ -247,7 +294,7 @@ async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[tuple[str, float], 
         verify = _ssl_context if _ssl_context is not None else await asyncio.to_thread(shared_ssl_context)
         pooled = per_loop.get(key)  # another wait may have created it meanwhile
         if pooled is None or pooled.client.is_closed:
-            pooled = per_loop[key] = _Pooled(_new_client(config.timeout, verify))
+            pooled = per_loop[key] = _Pooled(_new_client(config.timeout, verify, config.origin))
     pooled.users += 1
     return pooled, per_loop, key
 
