@@ -230,7 +230,11 @@ def markdown(report: dict[str, Any]) -> str:
             )
     imports = report.get("imports")
     if imports:
-        parse = ", ".join(f"{k} {v:.0f} ms" for k, v in imports["dag_parse"].items())
+        shares = imports.get("dag_parse_provider_ms", {})
+        parse = ", ".join(
+            f"{k} {v:.0f} ms" + (f" (this provider's modules: {shares[k]:.0f} ms)" if k in shares else "")
+            for k, v in imports["dag_parse"].items()
+        )
         out += [
             "",
             f"Import: `airflow_provider_mediajobs.sensors` adds {imports['import']['sensors_over_sdk_ms']} ms over "

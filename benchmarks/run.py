@@ -184,9 +184,13 @@ def short(r: dict[str, Any]) -> str:
 
 def import_times(repeat: int = 5) -> dict[str, Any]:
     """-X importtime of the sensors module over airflow.sdk (best of ``repeat``); DAG parse times."""
-    from benchmarks.imports import dag_parse_times, import_overhead
+    from benchmarks.imports import dag_parse_times, dag_provider_shares, import_overhead
 
-    return {"import": import_overhead(repeat), "dag_parse": dag_parse_times(max(1, repeat // 2))}
+    return {
+        "import": import_overhead(repeat),
+        "dag_parse": dag_parse_times(max(1, repeat // 2)),
+        "dag_parse_provider_ms": dag_provider_shares(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
