@@ -166,6 +166,37 @@ class MediaJobTimeoutError(MediaJobError):
     default_hint = "Raise the task's timeout if such jobs legitimately take longer."
 
 
+# ---- persisting outputs (operators.outputs, engine.download) ----
+class OutputExpiredError(MediaJobApiError):
+    """The signed URL no longer works (403/410): read the job again for a fresh one."""
+
+    default_hint = (
+        "The job was read again for a freshly signed URL, which did not work either; run the task "
+        "again soon after the job finishes, before its output URLs expire."
+    )
+
+
+class OutputTooLargeError(MediaJobError):
+    """An output is larger than ``max_bytes``; nothing was written."""
+
+    default_hint = "Raise max_bytes if outputs this large are expected."
+
+
+class OutputExistsError(MediaJobConfigError):
+    """The target exists with different content and ``overwrite`` is off."""
+
+    default_hint = "Set overwrite=True, or use another destination or filename_template."
+
+
+class UnsafeOutputUrlError(MediaJobBadResponseError):
+    """The provider returned an output URL this package refuses to fetch."""
+
+    default_hint = (
+        "Nothing was downloaded. Output URLs must be plain http(s) links without credentials; "
+        "report the job to the provider."
+    )
+
+
 __all__ = [
     "InvalidJobIdError",
     "MediaJobApiError",
@@ -179,5 +210,9 @@ __all__ = [
     "MediaJobRateLimitedError",
     "MediaJobTimeoutError",
     "MediaJobTransientError",
+    "OutputExistsError",
+    "OutputExpiredError",
+    "OutputTooLargeError",
+    "UnsafeOutputUrlError",
     "redact",
 ]

@@ -31,11 +31,12 @@ import httpx
 from airflow_provider_mediajobs.dialects.base import CallContext, parse_retry_after
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
-    MediaJobBadResponseError,
-    MediaJobConfigError,
-    MediaJobError,
     MediaJobRateLimitedError,
     MediaJobTransientError,
+    OutputExistsError,
+    OutputExpiredError,
+    OutputTooLargeError,
+    UnsafeOutputUrlError,
 )
 
 log = logging.getLogger(__name__)
@@ -43,36 +44,6 @@ log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 DEFAULT_PROGRESS_INTERVAL = 30.0  # seconds between progress lines of one download
 LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
-
-
-class OutputExpiredError(MediaJobApiError):
-    """The signed URL no longer works (403/410): read the job again for a fresh one."""
-
-    default_hint = (
-        "The job was read again for a freshly signed URL, which did not work either; run the task "
-        "again soon after the job finishes, before its output URLs expire."
-    )
-
-
-class OutputTooLargeError(MediaJobError):
-    """An output is larger than ``max_bytes``; nothing was written."""
-
-    default_hint = "Raise max_bytes if outputs this large are expected."
-
-
-class OutputExistsError(MediaJobConfigError):
-    """The target exists with different content and ``overwrite`` is off."""
-
-    default_hint = "Set overwrite=True, or use another destination or filename_template."
-
-
-class UnsafeOutputUrlError(MediaJobBadResponseError):
-    """The provider returned an output URL this package refuses to fetch."""
-
-    default_hint = (
-        "Nothing was downloaded. Output URLs must be plain http(s) links without credentials; "
-        "report the job to the provider."
-    )
 
 
 @dataclass(frozen=True)

@@ -20,24 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from airflow_provider_mediajobs.dialects import get_dialect
-from airflow_provider_mediajobs.dialects.base import CallContext
-from airflow_provider_mediajobs.engine.backoff import backoff_delay
-from airflow_provider_mediajobs.engine.download import (
-    DEFAULT_PROGRESS_INTERVAL,
-    Downloaded,
-    OutputExistsError,
-    OutputExpiredError,
-    OutputTooLargeError,
-    UnsafeOutputUrlError,
-    download,
-    is_local,
-    output_client,
-    shown_url,
-)
-from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobCanceledError,
@@ -45,12 +28,22 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobError,
     MediaJobFailedError,
     MediaJobTransientError,
+    OutputExistsError,
+    OutputExpiredError,
+    OutputTooLargeError,
+    UnsafeOutputUrlError,
 )
-from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_mediajobs.dialects.base import CallContext
+    from airflow_provider_mediajobs.engine.download import Downloaded
+    from airflow_provider_mediajobs.hooks import MediaJobHook
+
+# The HTTP engine, the dialects, the hooks and tenacity are imported when the task runs, not when
+# a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
 TEMPLATE_FIELDS = ("provider", "job_id", "index", "kind", "name", "ext")
@@ -101,7 +94,7 @@ class MediaJobOutputsOperator(BaseOperator):
     :param download_timeout: seconds without progress before one download is abandoned.
     :param attempts_per_file: attempts per output for transient failures (5xx, 429, resets,
         truncated bodies), with capped exponential backoff.
-    :param progress_interval: seconds between progress log lines of one download.
+    :param progress_interval: seconds between progress log lines of one download (default 30).
 
     Returns (XCom) one ``{url, path, bytes, sha256, content_type, kind, skipped}`` per output,
     in the provider's order; ``url`` is the source without its signature, ``path`` the written
@@ -132,7 +125,7 @@ class MediaJobOutputsOperator(BaseOperator):
         asset: bool = False,
         download_timeout: float = 300.0,
         attempts_per_file: int = 3,
-        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         if asset:
@@ -205,6 +198,9 @@ class MediaJobOutputsOperator(BaseOperator):
         return str(conn.conn_type)
 
     def _hook(self, provider: str, kind: str | None, conn_id: str | None) -> MediaJobHook:
+        from airflow_provider_mediajobs.dialects import get_dialect
+        from airflow_provider_mediajobs.hooks import hook_class
+
         kinds = get_dialect(provider).job_kinds
         return hook_class(provider)(conn_id=conn_id, job_kind=kind if kind in kinds else None)
 
@@ -259,6 +255,9 @@ class MediaJobOutputsOperator(BaseOperator):
 
     # ---- the work -----------------------------------------------------------------------------
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from airflow_provider_mediajobs.engine.download import output_client
+        from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
+
         provider, job_id, kind, conn_id = self._target()
         hook = self._hook(provider, kind, conn_id)
         ctx = hook.config.context(job_id)
@@ -286,6 +285,8 @@ class MediaJobOutputsOperator(BaseOperator):
         return [r.to_dict() for r in results]
 
     def _destination(self, ctx: CallContext) -> Any:
+        from airflow_provider_mediajobs.engine.download import is_local
+
         try:
             destination = as_storage_path(self.destination)
             fs = destination.fs  # resolves the store (and its Airflow connection) now
@@ -371,6 +372,8 @@ class MediaJobOutputsOperator(BaseOperator):
             except OutputExpiredError:
                 if refreshed:
                     raise
+                from airflow_provider_mediajobs.engine.download import shown_url
+
                 self.log.info(
                     "Output %d of job %s: %s refused the signed URL (expired); reading the job again.",
                     index,
@@ -393,6 +396,11 @@ class MediaJobOutputsOperator(BaseOperator):
     def _download_with_retries(
         self, client: Any, output: MediaOutput, target: Any, ctx: CallContext
     ) -> Downloaded:
+        from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+        from airflow_provider_mediajobs.engine.backoff import backoff_delay
+        from airflow_provider_mediajobs.engine.download import DEFAULT_PROGRESS_INTERVAL, download
+
         def wait(state: RetryCallState) -> float:
             err = state.outcome.exception() if state.outcome else None
             return backoff_delay(state.attempt_number, retry_after=getattr(err, "retry_after", None))
@@ -427,7 +435,11 @@ class MediaJobOutputsOperator(BaseOperator):
                     ctx=ctx,
                     max_bytes=self.max_bytes,
                     overwrite=self.overwrite,
-                    progress_interval=self.progress_interval,
+                    progress_interval=(
+                        DEFAULT_PROGRESS_INTERVAL
+                        if self.progress_interval is None
+                        else self.progress_interval
+                    ),
                     logger=self.log,
                 )
         assert done is not None

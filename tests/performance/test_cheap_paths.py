@@ -58,6 +58,17 @@ def test_parsing_a_dag_does_not_load_the_http_engine() -> None:
     assert loaded & HEAVY == set()
 
 
+def test_building_an_outputs_task_does_not_load_the_http_engine() -> None:
+    # the pipeline DAG builds one: the download engine, dialects and hooks load when it runs
+    loaded = loaded_after(
+        "from airflow_provider_mediajobs.operators import MediaJobOutputsOperator\n"
+        "MediaJobOutputsOperator(task_id='keep', job_id='1', provider='tensorpix', destination='/tmp/x')"
+    )
+    assert "airflow_provider_mediajobs.operators.outputs" in loaded
+    assert loaded & (HEAVY - {"airflow_provider_mediajobs.operators.outputs"}) == set()
+    assert "airflow_provider_mediajobs.engine.download" not in loaded
+
+
 def test_the_lazy_default_conn_ids_are_the_hooks() -> None:
     assert {p: hook.default_conn_name for p, hook in HOOKS.items()} == DEFAULT_CONN_NAMES
 
