@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -189,6 +190,37 @@ def _commit(temp: Any, target: Any) -> None:
         target.fs.mv(temp.path, target.path)  # object stores: server-side copy + delete
 
 
+def sweep_abandoned(target: Any, older_than: float, logger: logging.Logger | Any) -> list[str]:
+    """Remove the ``.part-`` files of ``target`` untouched for ``older_than`` seconds.
+
+    A worker killed mid-download (SIGKILL, OOM, a lost node) cannot clean up after itself; a live
+    download writes to its file at least once per ``download_timeout`` (or is abandoned), so an
+    older one is a leftover. Local folders only: object stores show an object only once its
+    upload completes (an unfinished multipart upload is the bucket's lifecycle rules' business).
+    """
+    if not is_local(target):
+        return []
+    directory, name = os.path.split(str(target.path))
+    pattern = re.compile(re.escape(f".{name}.part-") + "[0-9a-f]{12}")
+    removed = []
+    now = time.time()
+    try:
+        with os.scandir(directory or ".") as entries:
+            for entry in entries:
+                if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+                if age > older_than:
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+                    logger.info(
+                        "Removed %s, left by an earlier download that stopped %.0f s ago.", entry.path, age
+                    )
+    except OSError as err:  # never fail a download over housekeeping
+        logger.warning("Could not sweep old temporary files next to %s (%s).", target, type(err).__name__)
+    return removed
+
+
 def discard(path: Any) -> None:
     """Remove ``path`` if it exists; never masks the error that made us clean up."""
     try:
@@ -239,6 +271,7 @@ def download(
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
     logger: logging.Logger | Any = None,
     on_chunk: Callable[[int], None] | None = None,
+    abandoned_after: float | None = None,
 ) -> Downloaded:
     """Stream ``url`` into ``target`` (an ``ObjectStoragePath``); see the module docstring.
 
@@ -246,12 +279,16 @@ def download(
     :class:`MediaJobTransientError` for what retrying may fix (5xx, 408, 429, resets, a body shorter
     than its ``Content-Length``), :class:`OutputTooLargeError` and :class:`OutputExistsError`.
     ``on_chunk`` (tests, instrumentation) is called with the running byte count after each chunk.
+    ``abandoned_after``: first remove this target's ``.part-`` files older than that many seconds
+    (:func:`sweep_abandoned`).
     """
     logger = logger or log
     url = check_output_url(url, ctx)
     shown = shown_url(url)
     fs = target.fs
     existing = _size_if_exists(target)
+    if abandoned_after is not None:
+        sweep_abandoned(target, abandoned_after, logger)
     temp = target.parent / f".{target.name}.part-{uuid.uuid4().hex[:12]}"
     try:
         # identity: the bytes stored are the bytes the provider serves, and Content-Length counts them
@@ -339,4 +376,5 @@ __all__ = [
     "download",
     "output_client",
     "shown_url",
+    "sweep_abandoned",
 ]

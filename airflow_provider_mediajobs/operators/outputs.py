@@ -441,6 +441,7 @@ class MediaJobOutputsOperator(BaseOperator):
                         else self.progress_interval
                     ),
                     logger=self.log,
+                    abandoned_after=self.download_timeout,
                 )
         assert done is not None
         return done

@@ -293,6 +293,40 @@ def test_identical_existing_file_is_skipped_and_different_one_kept(tmp_path: Pat
     assert listing(tmp_path) == {"out.mp4": BODY}
 
 
+def test_abandoned_part_files_of_the_target_are_swept(tmp_path: Path) -> None:
+    # what a SIGKILLed worker leaves behind: the next download of the same output removes it
+    import os
+    import time
+
+    client, _ = client_for(serve())
+    old = tmp_path / ".out.mp4.part-0123456789ab"
+    live = tmp_path / ".out.mp4.part-ba9876543210"  # another download still writing
+    other = tmp_path / ".other.mp4.part-0123456789ab"  # another output's leftover
+    lookalike = tmp_path / ".out.mp4.part-notours"
+    for path in (old, live, other, lookalike):
+        path.write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    for path in (old, other, lookalike):
+        os.utime(path, (hour_ago, hour_ago))
+    logger = ListLogger()
+
+    download(client, URL, local(tmp_path), kind="video", ctx=CTX, abandoned_after=300, logger=logger)
+
+    assert sorted(listing(tmp_path)) == sorted(["out.mp4", live.name, other.name, lookalike.name])
+    assert any(str(old) in line and "stopped 3600 s ago" in line for line in logger.lines), logger.lines
+
+
+def test_no_sweep_unless_asked(tmp_path: Path) -> None:
+    import os
+
+    client, _ = client_for(serve())
+    old = tmp_path / ".out.mp4.part-0123456789ab"
+    old.write_bytes(b"partial")
+    os.utime(old, (0, 0))
+    download(client, URL, local(tmp_path), kind="video", ctx=CTX)
+    assert old.exists()
+
+
 # ---- progress ------------------------------------------------------------------------------------------
 class ListLogger:
     def __init__(self) -> None:
