@@ -25,6 +25,13 @@ def _rate_limit(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"bad QPS in {text!r}") from None
 
 
+def _api_key(text: str) -> tuple[str, str]:
+    provider, sep, key = text.partition("=")
+    if not sep or provider not in PROVIDERS or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected PROVIDER=KEY with PROVIDER in {', '.join(PROVIDERS)}")
+    return provider, key
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mediajobs-emulator",
@@ -51,6 +58,14 @@ def parser() -> argparse.ArgumentParser:
         help="PROVIDER:ROUTE:KIND[:key=value,...], e.g. tensorpix:status:http_503:count=3",
     )
     p.add_argument("--tams-public-key", metavar="FILE", help="PEM public key for TAMS signatures")
+    p.add_argument(
+        "--api-key",
+        type=_api_key,
+        action="append",
+        default=[],
+        metavar="PROVIDER=KEY",
+        help="accept KEY instead of the provider's default key (repeatable)",
+    )
     p.add_argument("--print-credentials", action="store_true", help="print the credentials JSON")
     return p
 
@@ -70,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limits=dict(args.rate_limit),
             faults=faults,
             tams_public_key=args.tams_public_key,
+            api_keys=dict(args.api_key),
         )
     except (FaultError, ValueError, OSError) as err:
         print(f"mediajobs-emulator: {err}", file=sys.stderr)

@@ -29,6 +29,8 @@ class Emulator:
     """The four providers' APIs and an output CDN on one local port.
 
     ``Emulator(port=0)`` picks a free port; use it as a context manager or call ``start()``/``stop()``.
+    ``api_keys={"tensorpix": "..."}`` replaces the documented default key of those providers (to test
+    with keys nobody else uses, e.g. when searching logs for leaked credentials).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class Emulator:
         rate_limits: Mapping[str, float] | None = None,
         faults: Iterable[str | Mapping[str, Any]] = (),
         tams_public_key: str | Path | None = None,
+        api_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -50,11 +53,16 @@ class Emulator:
             limits["tensorart"] = float(tams_qps)
         for provider, qps in (rate_limits or {}).items():
             limits[check_provider(provider)] = float(qps)
+        creds = Credentials.create(tams_public_key)
+        for provider, key in (api_keys or {}).items():
+            if not isinstance(key, str) or not key.strip():
+                raise ValueError(f"api_keys[{provider!r}] must be a non-empty string")
+            creds.keys[check_provider(provider)] = key
         self.runtime = Runtime(
             state=State(seed=seed, speed=speed),
             faults=FaultSet(seed),
             stats=Stats(),
-            creds=Credentials.create(tams_public_key),
+            creds=creds,
             limiter=RateLimiter(limits),
             default_limits=limits,
         )

@@ -46,8 +46,8 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    with Emulator(port=0, seed=5, speed=1.0, tams_qps=0, tams_public_key=public) as emu:
-        emu.runtime.creds.keys.update(keys)  # the documented keys are fixed; these are not
+    # keys nobody else uses instead of the documented defaults
+    with Emulator(port=0, seed=5, speed=1.0, tams_qps=0, tams_public_key=public, api_keys=keys) as emu:
         sentinels = Sentinels()
         connections: dict[str, dict[str, Any]] = {}
         for provider in PROVIDERS:

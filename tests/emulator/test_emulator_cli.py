@@ -196,6 +196,43 @@ def test_cli_tams_public_key_file(cli, tmp_path: Path):
     assert server.terminate() == 0
 
 
+def test_cli_api_key_flag_replaces_that_providers_default_key(cli):
+    server = cli("--api-key", "tensorpix=my-own-key", "--api-key", "vozo=another", "--print-credentials")
+    url = server.wait_listening()
+    credentials = server.read_json()
+    assert credentials["tensorpix"]["api_key"] == "my-own-key"
+    assert credentials["goenhance"]["api_key"] == "goenhance-emulator-key"
+    path = url + "/tensorpix/api/accounts/profile/balance/"
+    assert httpx.get(path, headers=auth_header("tensorpix", "my-own-key")).status_code == 200
+    assert httpx.get(path, headers=auth_header("tensorpix")).status_code == 401  # the default is gone
+    assert server.terminate() == 0
+
+
+@pytest.mark.parametrize("flag", ["tensorpix", "nobody=key", "vozo="])
+def test_cli_api_key_flag_refuses_bad_values(flag):
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_mediajobs.emulator", "--api-key", flag],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2 and "PROVIDER=KEY" in proc.stderr
+
+
+def test_python_api_keys_option():
+    from airflow_provider_mediajobs.emulator import Emulator
+
+    with Emulator(api_keys={"goenhance": "sentinel-123"}) as emu:
+        assert emu.credentials("goenhance")["api_key"] == "sentinel-123"
+        tokens = emu.base_url("goenhance") + "/api/v1/user/tokens"
+        assert httpx.get(tokens, headers=auth_header("goenhance", "sentinel-123")).json()["code"] == 0
+    with pytest.raises(ValueError, match="provider must be one of"):
+        Emulator(api_keys={"runway": "x"})
+    with pytest.raises(ValueError, match="non-empty"):
+        Emulator(api_keys={"vozo": " "})
+
+
 # ------------------------------------------------------------------------------------------------
 # The pytest plugin's fixtures (imported into this folder's conftest)
 # ------------------------------------------------------------------------------------------------

@@ -63,10 +63,8 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
 
     tmp = tmp_path_factory.mktemp("sentinels")
     keys, pem, public = _sentinel_credentials(tmp)
-    with Emulator(port=0, seed=11, speed=1.0, tams_public_key=public) as emu:
-        # The emulator's documented keys are fixed; these tests need keys nobody else uses, so the
-        # running emulator is told to expect the sentinels instead (auth reads them per request).
-        emu.runtime.creds.keys.update(keys)
+    # keys nobody else uses instead of the emulator's documented defaults
+    with Emulator(port=0, seed=11, speed=1.0, tams_public_key=public, api_keys=keys) as emu:
         connections: dict[str, dict[str, Any]] = {}
         sentinels = Sentinels()
         for provider in PROVIDERS:
