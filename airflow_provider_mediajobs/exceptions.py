@@ -166,6 +166,18 @@ class MediaJobTimeoutError(MediaJobError):
     default_hint = "Raise the task's timeout if such jobs legitimately take longer."
 
 
+def is_missing_connection(err: BaseException) -> bool:
+    """Whether Airflow's connection lookup raised ``err`` because the connection does not exist.
+
+    Airflow 3.2+ raises ``AirflowNotFoundException`` ("The conn_id `x` isn't defined"); 3.1, outside
+    a task or triggerer (a script, a unit test), fails to import the supervisor it would ask next
+    once environment variables and secrets backends did not have it.
+    """
+    if "isn't defined" in str(err) or type(err).__name__ in ("AirflowNotFoundException", "NotFound"):
+        return True
+    return isinstance(err, ImportError) and "SUPERVISOR_COMMS" in str(err)
+
+
 # ---- persisting outputs (operators.outputs, engine.download) ----
 class OutputExpiredError(MediaJobApiError):
     """The signed URL no longer works (403/410): read the job again for a fresh one."""

@@ -84,16 +84,13 @@ class JobWaiter:
         if self.provider is None:
             from airflow.sdk import BaseHook
 
-            from airflow_provider_mediajobs.exceptions import MediaJobConfigError
+            from airflow_provider_mediajobs.exceptions import MediaJobConfigError, is_missing_connection
 
             try:
                 conn_type = BaseHook.get_connection(self.conn_id).conn_type
             except Exception as err:
                 # Same wording as MediaJobHook._lookup_error: a missing connection is a config error.
-                if "isn't defined" in str(err) or type(err).__name__ in (
-                    "AirflowNotFoundException",
-                    "NotFound",
-                ):
+                if is_missing_connection(err):
                     raise MediaJobConfigError(
                         f"Airflow connection {self.conn_id!r} does not exist. Create a media-job "
                         "connection (type goenhance, tensorart, vozo or tensorpix) with that id.",

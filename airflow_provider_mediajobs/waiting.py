@@ -67,7 +67,7 @@ def result_or_raise(
     event: Mapping[str, Any] | None, *, provider: str, conn_id: str, job_id: str
 ) -> dict[str, Any]:
     """The job dict of a successful wait; otherwise the exception that fails (or skips) the task."""
-    from airflow.sdk.exceptions import AirflowSensorTimeout
+    from airflow_provider_mediajobs._compat import AirflowSensorTimeout
 
     context: dict[str, Any] = {"provider": provider, "conn_id": conn_id, "job_id": job_id}
     if not isinstance(event, Mapping) or event.get("status") not in STATUSES:

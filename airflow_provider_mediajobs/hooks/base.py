@@ -8,6 +8,7 @@ safe to call from a trigger. Both go through the same dialect parser.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,12 @@ from airflow_provider_mediajobs.connection_forms import FORMS
 from airflow_provider_mediajobs.dialects import Dialect, get_dialect
 from airflow_provider_mediajobs.engine import ApiConfig, JobApi, config_from_connection
 from airflow_provider_mediajobs.engine.transport import client_lease
-from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobError, redact
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobConfigError,
+    MediaJobError,
+    is_missing_connection,
+    redact,
+)
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
@@ -71,7 +77,7 @@ class MediaJobHook(BaseHook):
 
     def _lookup_error(self, err: Exception) -> Exception:
         """A missing connection becomes a clear config error; anything else passes through."""
-        if "isn't defined" in str(err) or type(err).__name__ in ("AirflowNotFoundException", "NotFound"):
+        if is_missing_connection(err):
             return MediaJobConfigError(
                 f"Airflow connection {self.conn_id!r} does not exist. Create a "
                 f"{self.dialect.display_name} connection (type {self.conn_type!r}) with that id.",
@@ -84,7 +90,15 @@ class MediaJobHook(BaseHook):
         """The connection, read asynchronously and cached on the hook (safe in a trigger)."""
         if self._async_api is None:
             try:
-                conn = await get_async_connection(self.conn_id, hook=self)
+                try:
+                    conn = await get_async_connection(self.conn_id, hook=self)
+                except ImportError as err:
+                    if not is_missing_connection(err):
+                        raise
+                    # Airflow 3.1 outside a task or triggerer (a script, a unit test): its async
+                    # lookup needs the supervisor even for environment/secrets-backend connections;
+                    # the sync lookup reads those first, in a worker thread off the event loop.
+                    conn = await asyncio.to_thread(self.get_connection, self.conn_id)
             except Exception as err:
                 raise self._lookup_error(err) from None
             extras = await get_async_extra_dejson(conn)

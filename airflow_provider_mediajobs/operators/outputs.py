@@ -491,7 +491,8 @@ def destination_uri(destination: Any) -> str:
         protocol = destination.protocol or "file"
         if protocol in ("file", "local"):
             return "file://" + str(destination.path)
-        return f"{protocol}://{destination.bucket}/{destination.key}".rstrip("/")
+        bucket = str(destination.bucket).rpartition("@")[2]  # Airflow 3.1 keeps the conn id in it
+        return f"{protocol}://{bucket}/{destination.key}".rstrip("/")
     raw = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
     if "{{" in raw or "{%" in raw:
         raise MediaJobConfigError(

@@ -101,7 +101,12 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         # media job must fail the task, so only timeouts get the soft_fail treatment here.
         # never_fail skips on any error, as it does in poke mode.
         from airflow.sdk import BaseOperator
-        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferralTimeout
+
+        from airflow_provider_mediajobs._compat import (
+            AirflowSensorTimeout,
+            AirflowSkipException,
+            TaskDeferralTimeout,
+        )
 
         try:
             try:

@@ -20,9 +20,9 @@ import json
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 from e2e_support import DagRunner, SentinelEmulator
 
+from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.operators import (
     GoEnhanceSubmitJobOperator,
     MediaJobSubmitOperator,
@@ -85,7 +85,10 @@ def deferral(task: Any) -> TaskDeferred:
 
 def scan(env: SentinelEmulator, deferred: TaskDeferred) -> dict[str, Any]:
     """Every form the deferral takes on its way to the DB; returns the kwargs."""
-    from airflow.sdk.serde import serialize
+    try:
+        from airflow.sdk.serde import serialize
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serde import serialize  # type: ignore[no-redef]
 
     trigger = deferred.trigger
     assert isinstance(trigger, MediaJobTrigger)

@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 import pytest
-from airflow.sdk.log import _secrets_masker
+from airflow.sdk._shared.secrets_masker import _secrets_masker  # airflow.sdk.log re-exports it on 3.2+
 
 from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger

@@ -14,7 +14,10 @@ import time
 
 
 def main(dag_id: str) -> int:
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     from airflow.models.asset import AssetEvent
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
@@ -28,7 +31,11 @@ def main(dag_id: str) -> int:
     if bag.import_errors:
         print("RESULT=" + json.dumps({"import_errors": bag.import_errors}))
         return 1
-    dag = bag.dags[dag_id]
+    from airflow.utils.cli import get_bagged_dag
+
+    dag = get_bagged_dag(
+        None, dag_id
+    )  # as `airflow dags test`: also stores the serialized DAG (3.1 needs it)
     runs = []
     for _ in range(2):
         started = time.monotonic()

@@ -86,7 +86,13 @@ def test_destinations(tmp_path: Path) -> None:
     assert str(as_storage_path(tmp_path)) == f"file://{tmp_path}"
     assert str(as_storage_path(f"file://{tmp_path}")) == f"file://{tmp_path}"
     s3 = as_storage_path("s3://aws_media@bucket/renders")
-    assert (s3.protocol, s3.conn_id, s3.bucket, s3.key) == ("s3", "aws_media", "bucket", "renders")
+    conn_id = getattr(s3, "conn_id", None) or s3.storage_options.get("conn_id")  # Airflow 3.1: no attribute
+    assert (s3.protocol, conn_id, s3.bucket.rpartition("@")[2], s3.key) == (
+        "s3",
+        "aws_media",
+        "bucket",
+        "renders",
+    )
     given = ObjectStoragePath(f"file://{tmp_path}")
     assert as_storage_path(given) is given
     with pytest.raises(MediaJobConfigError):
@@ -221,7 +227,12 @@ def test_object_storage_destination(emulator, finished, served, memory_store) ->
 
     keys = sorted(k for k in memory_store.store if "media-bucket" in k)
     assert keys == sorted(ObjectStoragePath(r["path"]).path for r in results)
-    assert all(r["path"].startswith("memory://media-bucket/renders/tensorart-") for r in results)
+    # (Airflow 3.1's universal-pathlib writes memory:///media-bucket/..., later ones memory://media-bucket/...)
+    assert all(
+        r["path"].startswith("memory://")
+        and ObjectStoragePath(r["path"]).path.lstrip("/").startswith("media-bucket/renders/tensorart-")
+        for r in results
+    )
     stored = sorted(memory_store.cat_file(k) for k in keys)
     assert stored == sorted(expected.values())
     assert [r["sha256"] for r in results] == [

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
-from airflow.sdk.exceptions import (
+
+from airflow_provider_mediajobs._compat import (  # the Airflow 3.1 and 3.2+ homes
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferralError,
     TaskDeferred,
 )
-
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,
