@@ -6,6 +6,16 @@ The task-level exceptions moved to ``airflow.sdk.exceptions`` in Airflow 3.2; on
 
 from __future__ import annotations
 
+import re
+
+from airflow import __version__ as _airflow_version
+
+_major_minor = re.match(r"(\d+)\.(\d+)", _airflow_version)
+#: (major, minor) of the running Airflow, e.g. (3, 3).
+AIRFLOW_VERSION: tuple[int, int] = (
+    (int(_major_minor.group(1)), int(_major_minor.group(2))) if _major_minor else (0, 0)
+)
+
 try:
     from airflow.sdk.exceptions import (
         AirflowSensorTimeout,
@@ -24,6 +34,7 @@ except ImportError:  # Airflow 3.1
     )
 
 __all__ = [
+    "AIRFLOW_VERSION",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "TaskDeferralError",

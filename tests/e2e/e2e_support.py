@@ -97,12 +97,8 @@ class DagResult:
 
 
 def load_dag(dag_id: str) -> Any:
-    try:
-        from airflow.dag_processing.dagbag import DagBag
-    except ImportError:  # Airflow 3.1
-        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
-
     from airflow.utils.cli import get_bagged_dag
+    from airflow_compat import DagBag
 
     path = str(EXAMPLES / DAG_FILES[dag_id])
     bag = DagBag(dag_folder=path, safe_mode=False)

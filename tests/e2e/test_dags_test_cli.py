@@ -40,7 +40,8 @@ DAG_ID = "example_mediajobs_tensorpix"
 def test_airflow_dags_test_command(e2e_env: SentinelEmulator) -> None:
     emu = e2e_env.emulator
     emu.reset()
-    emu.script("tensorpix", queued_s=0.5, running_s=1.5)
+    # Still queued when the sensor task first reads it (Airflow 3.1 starts it ~5 s after submit).
+    emu.script("tensorpix", queued_s=8.0, running_s=1.5)
     conf = {"video_url": "https://e2e.test/cli.mp4", "ml_models": [2]}
     last_trigger = last_trigger_id()
     started = time.time()

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.e2e
 # Real seconds (the e2e emulator runs at speed 1): still queued when the task reads the job
 # right after creating it, over well within the trigger's first few reads.
 SCRIPT = {"queued_s": 0.6, "running_s": 0.6}
+# A job created by one task and waited for by the next (the TensorPix example): it must outlast
+# the hand-over, which takes up to ~5 s in Airflow 3.1's dag.test() (well under 1 s on 3.3).
+TWO_STEP = {"queued_s": 8.0, "running_s": 0.6}
 LONG = {"queued_s": 600.0, "running_s": 600.0}
 
 
@@ -155,7 +158,8 @@ def assert_failed_run(result: DagResult, example: Example) -> None:
 @pytest.mark.parametrize("provider", ALL)
 def test_success(runner: DagRunner, e2e_env: SentinelEmulator, provider: str) -> None:
     example = EXAMPLES[provider]
-    script(e2e_env, provider, outputs=list(example.outputs), **SCRIPT)
+    timing = SCRIPT if example.submit == example.wait else TWO_STEP
+    script(e2e_env, provider, outputs=list(example.outputs), **timing)
 
     result = runner.run(example.dag_id, conf=example.conf)
 

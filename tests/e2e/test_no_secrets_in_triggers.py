@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 import pytest
+from airflow_compat import stored_trigger_kwargs
 from e2e_support import DagRunner, SentinelEmulator
 
 from airflow_provider_mediajobs._compat import TaskDeferred
@@ -85,11 +86,6 @@ def deferral(task: Any) -> TaskDeferred:
 
 def scan(env: SentinelEmulator, deferred: TaskDeferred) -> dict[str, Any]:
     """Every form the deferral takes on its way to the DB; returns the kwargs."""
-    try:
-        from airflow.sdk.serde import serialize
-    except ImportError:  # Airflow 3.1
-        from airflow.serialization.serde import serialize  # type: ignore[no-redef]
-
     trigger = deferred.trigger
     assert isinstance(trigger, MediaJobTrigger)
     classpath, kwargs = trigger.serialize()
@@ -98,7 +94,7 @@ def scan(env: SentinelEmulator, deferred: TaskDeferred) -> dict[str, Any]:
         assert value is None or isinstance(value, (str, int, float, bool)), kwargs
     forms = [
         json.dumps(kwargs),
-        json.dumps(serialize(kwargs), default=str),
+        stored_trigger_kwargs(kwargs),
         repr(trigger),
         repr(deferred),
         str(deferred),

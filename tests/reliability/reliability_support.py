@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from airflow_compat import decode_trigger_kwargs, import_string, stored_trigger_kwargs
 
 PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 PROFILE = os.environ.get("MEDIAJOBS_RELIABILITY", "fast").strip().lower() or "fast"
@@ -67,20 +68,13 @@ def secrets_of(emu: Any) -> list[str]:
 # ---- triggers, as the triggerer rebuilds them ------------------------------------------------------
 def stored_kwargs(trigger: Any) -> tuple[str, str]:
     """(classpath, kwargs text) as Airflow 3 stores a deferred trigger: serde-serialized JSON."""
-    from airflow.sdk.serde import serialize
-
     classpath, kwargs = trigger.serialize()
-    return classpath, json.dumps(serialize(kwargs))
+    return classpath, stored_trigger_kwargs(kwargs)
 
 
 def rebuild(classpath: str, stored: str) -> Any:
-    """Inflate a trigger like ``TriggerRunner.create_triggers`` (Airflow 3.3.2) does."""
-    from airflow._shared.module_loading import import_string
-    from airflow.models.trigger import Trigger
-    from airflow.serialization.decoders import smart_decode_trigger_kwargs
-
-    kwargs = {k: smart_decode_trigger_kwargs(v) for k, v in Trigger._decrypt_kwargs(stored).items()}
-    return import_string(classpath)(**kwargs)
+    """Inflate a trigger like ``TriggerRunner.create_triggers`` does."""
+    return import_string(classpath)(**decode_trigger_kwargs(stored))
 
 
 def as_triggerer_would(trigger: Any) -> Any:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-try:
-    from airflow.dag_processing.dagbag import DagBag
-except ImportError:  # Airflow 3.1
-    from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+from airflow_compat import DagBag
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 

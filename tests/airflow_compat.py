@@ -1,0 +1,51 @@
+"""Where the Airflow internals the tests use live on each supported Airflow line (3.1, and 3.2+).
+
+The package itself needs only ``airflow_provider_mediajobs._compat``; the tests also rebuild
+triggers the way the triggerer does and parse DAG files, and those internals moved in 3.2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
+
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow 3.1
+    from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+
+try:
+    from airflow._shared.module_loading import import_string
+except ImportError:  # Airflow 3.1
+    from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
+
+__all__ = ["AIRFLOW_VERSION", "DagBag", "decode_trigger_kwargs", "import_string", "stored_trigger_kwargs"]
+
+
+def stored_trigger_kwargs(kwargs: dict[str, Any]) -> str:
+    """The text a deferred trigger's kwargs become in the trigger table.
+
+    3.2+: the worker sends them serde-encoded (``airflow.sdk.serde``); 3.1: ``DeferTask`` encodes them
+    with ``BaseSerialization``. Either way the API server stores the JSON of that, unencrypted.
+    """
+    try:
+        from airflow.sdk.serde import serialize
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import BaseSerialization
+
+        return json.dumps(BaseSerialization.serialize(kwargs))
+    return json.dumps(serialize(kwargs))
+
+
+def decode_trigger_kwargs(stored: str) -> dict[str, Any]:
+    """Stored kwargs back into constructor arguments, as ``TriggerRunner.create_triggers`` does."""
+    from airflow.models.trigger import Trigger
+
+    try:
+        from airflow.serialization.decoders import smart_decode_trigger_kwargs
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import smart_decode_trigger_kwargs
+
+    return {k: smart_decode_trigger_kwargs(v) for k, v in Trigger._decrypt_kwargs(stored).items()}
