@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability
+.PHONY: help venv test lint typecheck unit demo emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability test-airflow-3.1 constraints-airflow-3.1
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
@@ -13,6 +13,7 @@ help:
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
 	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
+	@echo "make test-airflow-3.1 - the test suite on the lowest supported Airflow (3.1.8) in .venv-3.1"
 	@echo "make reliability - fault matrix, 2,000-wait triggerer SIGKILL, 10k-example fuzzing (full profile); figures to docs/reliability.md"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -35,6 +36,23 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e_ui"
 
 test: lint typecheck unit
+
+# The lowest supported Airflow line: the same pytest suite in its own venv, on apache-airflow 3.1.8
+# and the set pinned for it (constraints/constraints-airflow-3.1-3.11.txt). CI runs it after make test.
+VENV31 := .venv-3.1
+BIN31 := $(VENV31)/bin
+CONSTRAINTS31 := constraints/constraints-airflow-3.1-3.11.txt
+STAMP31 := $(VENV31)/.installed
+
+$(STAMP31): pyproject.toml $(CONSTRAINTS31)
+	@test -x $(BIN31)/python || $(PYTHON) -m venv $(VENV31)
+	$(BIN31)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN31)/python -m pip install --quiet -c $(CONSTRAINTS31) -e ".[test]"
+	@touch $(STAMP31)
+
+test-airflow-3.1: $(STAMP31)
+	$(BIN31)/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.1.'))"
+	$(BIN31)/python -m pytest -q -p no:cacheprovider -m "not e2e_ui"
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -89,5 +107,11 @@ constraints: $(STAMP)
 	  echo "# Regenerate with: make constraints (after changing a pin)."; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^airflow-provider-mediajobs'; } > $(CONSTRAINTS)
 
+constraints-airflow-3.1: $(STAMP31)
+	{ echo "# Lowest supported Airflow line, tested by make test-airflow-3.1: apache-airflow 3.1.8 on Python 3.11"; \
+	  echo "# and everything it pulls, plus the test tools (pip's resolution of .[test] with apache-airflow==3.1.8)."; \
+	  echo "# Regenerate with: make constraints-airflow-3.1 (after changing a pin)."; \
+	  $(BIN31)/python -m pip freeze --exclude-editable | grep -v '^airflow-provider-mediajobs'; } > $(CONSTRAINTS31)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(VENV31) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
