@@ -162,6 +162,11 @@ def main() -> int:
         f"DAG run {summary['run_state']} in {elapsed:.1f}s; the emulator answered {status_calls} status calls "
         f"and accepted {stats.get('connections')} TCP connections. Logs: {log.relative_to(ROOT)}"
     )
+    print(
+        "(those connections include the worker's creates, reads and downloads; `airflow dags test` also "
+        "runs each deferred wait in an event loop of its own, where a triggerer shares one pool across "
+        "all its waits: docs/benchmarks.md)"
+    )
     return 1 if failed or len(jobs) != 4 or len(persisted) != 4 else 0
 
 
