@@ -58,6 +58,14 @@ class MediaJobHook(BaseHook):
         self.retries = retries
         self._async_api: JobApi | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Airflow 3.1 takes the form classmethods only from a hook class's own __dict__ (so that
+        # a parent's fields count once): give each provider hook its own, bound to its conn type.
+        if "conn_type" in cls.__dict__:
+            for name in ("get_ui_field_behaviour", "get_connection_form_widgets"):
+                setattr(cls, name, classmethod(getattr(MediaJobHook, name).__func__))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r}, job_kind={self.job_kind!r})"
 

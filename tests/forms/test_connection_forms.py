@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -35,6 +39,45 @@ def test_airflow_31_builds_the_same_widgets(monkeypatch: pytest.MonkeyPatch) -> 
     behaviour = TensorArtHook.get_ui_field_behaviour()
     assert behaviour["hidden_fields"] == FORMS["tensorart"]["ui-field-behaviour"]["hidden-fields"]
     assert behaviour["placeholders"]["host"].startswith("https://")
+
+
+HOOK_META = """
+import json
+from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+metas = {m.connection_type: m.model_dump() for m in HookMetaService.hook_meta_data()}
+print(json.dumps({t: metas.get(t) for t in %r}))
+"""
+STANDARD = {"schema": "url_schema", "host": "host", "port": "port", "login": "login", "password": "password"}
+
+
+def test_the_ui_gets_every_form_from_airflow(tmp_path: Path) -> None:
+    """What the React UI's /ui/connections/hook_meta serves, computed by this Airflow itself: from
+    the hook classmethods on 3.1 (read only from each hook class's own __dict__), from the
+    declarative conn-fields on 3.2+. A fresh process: ProvidersManager caches what it found."""
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", HOOK_META % (sorted(FORMS),)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    metas = json.loads(proc.stdout.strip().splitlines()[-1])
+    for conn_type, form in FORMS.items():
+        meta = metas[conn_type]
+        assert meta and meta["standard_fields"] and meta["extra_fields"], (conn_type, meta)
+        behaviour = form["ui-field-behaviour"]
+        for field, key in STANDARD.items():
+            shown = meta["standard_fields"][key] or {}
+            assert bool(shown.get("hidden")) == (field in behaviour["hidden-fields"]), (conn_type, field)
+            assert shown.get("title") == behaviour["relabeling"].get(field), (conn_type, field)
+            assert shown.get("placeholder") == behaviour["placeholders"].get(field), (conn_type, field)
+        assert sorted(meta["extra_fields"]) == sorted(form["conn-fields"]), conn_type
+        for name, spec in form["conn-fields"].items():
+            extra = meta["extra_fields"][name]
+            assert extra["schema"]["title"] == spec["label"] and extra["description"] == spec["description"]
+            assert extra["schema"].get("format") == spec["schema"].get("format"), (conn_type, name)
 
 
 def test_test_button_message_does_not_name_the_transient_conn_id(
