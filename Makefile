@@ -50,9 +50,12 @@ $(STAMP31): pyproject.toml $(CONSTRAINTS31)
 	$(BIN31)/python -m pip install --quiet -c $(CONSTRAINTS31) -e ".[test]"
 	@touch $(STAMP31)
 
+# A test that fails is run once more, alone (--lf), and must pass then: a few end-to-end tests are
+# timing-sensitive on 3.1, whose dag.test() is several times slower between tasks than 3.3's.
+PYTEST31 := $(BIN31)/python -m pytest -q -o cache_dir=build/pytest-cache-airflow-3.1 -m "not e2e_ui"
 test-airflow-3.1: $(STAMP31)
 	$(BIN31)/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.1.'))"
-	$(BIN31)/python -m pytest -q -p no:cacheprovider -m "not e2e_ui"
+	$(PYTEST31) || { echo "test-airflow-3.1: running the failed tests once more"; $(PYTEST31) --lf; }
 
 format: $(STAMP)
 	$(BIN)/ruff format .
