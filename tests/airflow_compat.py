@@ -7,6 +7,7 @@ triggers the way the triggerer does and parse DAG files, and those internals mov
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
@@ -21,7 +22,24 @@ try:
 except ImportError:  # Airflow 3.1
     from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
 
-__all__ = ["AIRFLOW_VERSION", "DagBag", "decode_trigger_kwargs", "import_string", "stored_trigger_kwargs"]
+__all__ = [
+    "AIRFLOW_VERSION",
+    "DagBag",
+    "all_admins_token",
+    "decode_trigger_kwargs",
+    "import_string",
+    "stored_trigger_kwargs",
+]
+
+
+def all_admins_token(server_url: str) -> str:
+    """An API token from an API server whose simple auth manager makes everyone admin.
+
+    Airflow 3.1's REST API refuses requests without one (3.3 lets them through as admin). Not
+    cached: two servers in one test session may get the same free port with different JWT secrets.
+    """
+    with urllib.request.urlopen(f"{server_url}/auth/token", timeout=30) as resp:
+        return str(json.loads(resp.read())["access_token"])
 
 
 def stored_trigger_kwargs(kwargs: dict[str, Any]) -> str:

@@ -9,14 +9,13 @@ message. Screenshots of every form and every Test result go to MEDIAJOBS_E2E_UI_
 
 from __future__ import annotations
 
-import functools
 import json
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import AIRFLOW_VERSION
+from airflow_compat import AIRFLOW_VERSION, all_admins_token
 from airflow_ui import ConnectionsPage, UiTestResult
 
 from airflow_provider_mediajobs.connection_forms import FORMS
@@ -29,19 +28,15 @@ pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 PORT_BUG = "The host or port to test differs from the stored connection"
 
 
-@functools.cache
-def _token(server_url: str) -> str:
-    """A token of the all-admins simple auth manager (Airflow 3.1's API refuses requests without)."""
-    with urllib.request.urlopen(f"{server_url}/auth/token", timeout=30) as resp:
-        return str(json.loads(resp.read())["access_token"])
-
-
 def _rest(server_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     request = urllib.request.Request(
         f"{server_url}/api/v2{path}",
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {_token(server_url)}"},
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {all_admins_token(server_url)}",
+        },
     )
     with urllib.request.urlopen(request, timeout=30) as resp:
         return json.loads(resp.read() or b"null")

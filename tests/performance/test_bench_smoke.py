@@ -55,7 +55,7 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
     # Pooled, never a connection per call: at most 8 at a time, though a pool whose last wait ended
     # is closed and a wait that starts after that opens a new one (on Airflow 3.1, outside a
     # triggerer, each wait resolves its connection in a thread, so they start staggered).
-    assert 1 <= ours["connections"] <= min(16, ours["status_calls"] // 3)
+    assert 1 <= ours["connections"] <= 16 and ours["connections"] < ours["status_calls"] / 2
     assert ours["loop_lag_ms"]["samples"] > 0 and ours["detection_latency_s"]["p50"] >= 0
     floor = next(r for r in report["runs"] if r["variant"] == "floor")
     if "skipped" in floor:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_compat import all_admins_token
+
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MARKER = "MEDIAJOBS_TEST_CLUSTER"
 HERE = Path(__file__).resolve().parent
@@ -266,7 +268,6 @@ class AirflowCluster:
         self.db_url = db_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._api_token: str | None = None
         self.marker = uuid.uuid4().hex
         self.procs: dict[str, Proc] = {}
         self.killed: set[str] = set()
@@ -437,7 +438,7 @@ class AirflowCluster:
             headers={
                 "Content-Type": "application/json",
                 "Accept": "application/json",
-                "Authorization": f"Bearer {self.api_token()}",
+                "Authorization": f"Bearer {all_admins_token(self.url)}",
             },
         )
         try:
@@ -446,14 +447,6 @@ class AirflowCluster:
         except urllib.error.HTTPError as err:
             raise AssertionError(f"{method} {path}: HTTP {err.code}: {err.read()[:2000]!r}") from None
         return json.loads(text) if text else None
-
-    def api_token(self) -> str:
-        """A token of the all-admins simple auth manager (Airflow 3.1 refuses requests without one)."""
-        if self._api_token is None:
-            request = urllib.request.Request(f"{self.url}/auth/token", method="GET")
-            with urllib.request.urlopen(request, timeout=30) as resp:
-                self._api_token = str(json.loads(resp.read())["access_token"])
-        return self._api_token
 
     def wait_api(self, timeout: float = 240) -> None:
         def healthy() -> bool:
