@@ -12,8 +12,13 @@ CPU time the loop thread spent in it, and how often a sampler thread (every 2 ms
 thread inside it. A callback that blocked the loop either burned CPU (CPU time >= half the
 threshold) or waited with the GIL released (the sampler saw it waiting, >= 5 samples); one that
 did neither was not running at all (descheduled), which is reported but not held against the
-trigger; nor is a pause of Python's garbage collector. Two control tests prove the watch catches
-a sleeping and a CPU-bound trigger.
+trigger; nor is a pause of Python's garbage collector, nor the time debug mode itself spends
+recording where each future was created: in debug mode every new future and handle captures a
+stack (``traceback.extract_stack``), which stats and, the first time, reads each source file on
+it. On a cold or slow disk that costs hundreds of ms (seen in CI on Airflow 3.1, whose async
+connection lookup creates futures in files nothing had touched yet); a production triggerer
+runs without debug mode and never pays it. Control tests prove the watch catches a sleeping and
+a CPU-bound trigger, and does not blame a trigger for that capture on a slow disk.
 
 The measured run includes everything a triggerer does on its loop: each trigger resolves its
 connection asynchronously from ``AIRFLOW_CONN_*`` (its first lookup in this loop), loads the TAMS
@@ -55,6 +60,22 @@ pytestmark = pytest.mark.e2e
 SPEED = 20.0  # emulated seconds per real second
 SLOW = 0.05  # seconds: any callback slower than this is a blocking call
 TRIGGERS = 50
+ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
+
+
+def in_debug_capture(frame: Any) -> bool:
+    """Is this loop-thread stack inside asyncio debug mode's record of where a future was made?
+
+    asyncio calls ``traceback.extract_stack`` (C futures, from ``loop.create_future``) or
+    ``asyncio.format_helpers.extract_stack`` (handles, Python futures and tasks) from its own
+    modules; nothing else calls either from there.
+    """
+    while frame is not None:
+        code, caller = frame.f_code, frame.f_back
+        if code.co_name == "extract_stack" and caller and caller.f_code.co_filename.startswith(ASYNCIO_DIR):
+            return True
+        frame = caller
+    return False
 
 
 @dataclass
@@ -112,23 +133,34 @@ class Slow:
     samples: int
     handle: str
     stacks: collections.Counter[str]
+    capture: int = 0  # of the samples, those inside asyncio debug mode's stack capture
 
     @property
     def blocked(self) -> bool:
-        """Burned CPU on the loop (beyond a GC pass), or waited with the GIL released."""
-        return self.cpu - self.gc >= SLOW / 2 or self.samples >= 5
+        """Burned CPU on the loop (beyond a GC pass), or waited with the GIL released.
+
+        Debug mode's own stack capture is not the trigger's: its share of the samples is taken
+        off the samples and, in proportion, off the CPU time.
+        """
+        own = self.samples - self.capture
+        cpu = self.cpu - self.gc
+        if self.samples:
+            cpu *= own / self.samples
+        return cpu >= SLOW / 2 or own >= 5
 
     @property
     def kind(self) -> str:
         if self.blocked:
             return "BLOCKED"
+        if self.capture and self.capture >= self.samples / 2:
+            return "debug-mode stack capture"
         return "GC pause" if self.gc >= self.wall / 2 else "descheduled"
 
     def __str__(self) -> str:
         where = "; ".join(f"{n}x {stack}" for stack, n in self.stacks.most_common(2)) or "-"
         return (
             f"{self.kind}: {self.wall * 1000:.0f} ms wall, {self.cpu * 1000:.0f} ms CPU, {self.gc * 1000:.0f} ms GC, "
-            f"{self.samples} samples: {self.handle} at {where}"
+            f"{self.samples} samples ({self.capture} in debug capture): {self.handle} at {where}"
         )
 
 
@@ -146,6 +178,7 @@ class LoopWatch:
         self.worst = 0.0
         self._current: tuple[float, collections.Counter[str]] | None = None
         self._samples = 0
+        self._capture = 0
         self._gc_in_callback = 0.0
         self._gc_started = 0.0
         self._stop = threading.Event()
@@ -190,6 +223,7 @@ class LoopWatch:
     def _timed(self, handle: asyncio.events.Handle) -> None:
         stacks: collections.Counter[str] = collections.Counter()
         self._samples = 0
+        self._capture = 0
         self._gc_in_callback = 0.0
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         self._current = (wall0, stacks)
@@ -200,9 +234,8 @@ class LoopWatch:
             wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
             self.worst = max(self.worst, wall)
             if wall >= SLOW:
-                self.slow.append(
-                    Slow(wall, cpu, self._gc_in_callback, self._samples, repr(handle)[:120], stacks)
-                )
+                gc_s, samples, capture = self._gc_in_callback, self._samples, self._capture
+                self.slow.append(Slow(wall, cpu, gc_s, samples, repr(handle)[:120], stacks, capture))
 
     def _sample(self) -> None:
         while not self._stop.wait(0.002):
@@ -211,6 +244,8 @@ class LoopWatch:
             if current is None or frame is None or current is not self._current:
                 continue
             self._samples += 1
+            if in_debug_capture(frame):
+                self._capture += 1
             if time.perf_counter() - current[0] >= 0.01:
                 stack = traceback.StackSummary.extract(
                     traceback.walk_stack(frame), limit=12, lookup_lines=False
@@ -392,3 +427,27 @@ def test_the_watch_catches_a_blocking_trigger(
     assert watch.asyncio_warnings.messages  # asyncio's debug mode saw them too
     if kind == "sleep":
         assert any("test_trigger_event_loop.py" in str(s) for s in watch.blocking), watch.report()
+
+
+def test_the_watch_does_not_blame_a_trigger_for_debug_modes_stack_capture(
+    emulator_process: EmulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A disk where every stat is slow: in debug mode each new future and handle stats the source
+    # files on its stack (linecache.checkcache), so callbacks that create futures become slow.
+    import linecache
+
+    checkcache = linecache.checkcache
+
+    def slow_checkcache(filename: str | None = None) -> None:
+        time.sleep(0.004)  # stands for a slow stat; called from asyncio's debug-mode capture
+        checkcache(filename)
+
+    planned = plan(emulator_process, monkeypatch, count=2, faults=False)
+    monkeypatch.setattr(linecache, "checkcache", slow_checkcache)
+
+    events, watch = run_watched(run_all([t for t, _ in planned]))
+
+    assert [e["status"] for e in events] == [expected for _, expected in planned]
+    captured = [s for s in watch.slow if s.kind == "debug-mode stack capture"]
+    assert captured, watch.report()  # the capture made callbacks slow, and the watch saw where
+    assert watch.blocking == [], watch.report()
