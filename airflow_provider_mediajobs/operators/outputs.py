@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from airflow_provider_mediajobs.exceptions import (
     UnsafeOutputUrlError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
+from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -447,7 +447,7 @@ class MediaJobOutputsOperator(BaseOperator):
         return done
 
 
-# ---- destinations -------------------------------------------------------------------------------
+# ---- the job input ------------------------------------------------------------------------------
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -467,43 +467,6 @@ def _parse_mapping(text: str) -> Any:
             "job_id looks like a dict but is neither JSON nor a Python literal; pass the sensor's "
             "output (e.g. job_id=wait.output) or a bare id."
         ) from None
-
-
-def as_storage_path(destination: Any) -> Any:
-    """An ``ObjectStoragePath`` for a destination given as one, as a URL, or as a local path."""
-    from airflow.sdk import ObjectStoragePath
-
-    if isinstance(destination, ObjectStoragePath):
-        return destination
-    text = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
-    if not text.strip():
-        raise MediaJobConfigError("destination is empty; give a folder path or an object storage URL.")
-    if "://" not in text:
-        text = "file://" + os.path.abspath(os.path.expanduser(text))
-    return ObjectStoragePath(text)
-
-
-def destination_uri(destination: Any) -> str:
-    """The Asset URI of a destination: ``scheme://bucket/key`` (no connection id) or ``file:///abs``."""
-    from airflow.sdk import ObjectStoragePath
-
-    if isinstance(destination, ObjectStoragePath):
-        protocol = destination.protocol or "file"
-        if protocol in ("file", "local"):
-            return "file://" + str(destination.path)
-        bucket = str(destination.bucket).rpartition("@")[2]  # Airflow 3.1 keeps the conn id in it
-        return f"{protocol}://{bucket}/{destination.key}".rstrip("/")
-    raw = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
-    if "{{" in raw or "{%" in raw:
-        raise MediaJobConfigError(
-            f"asset=True needs a literal destination, not the template {raw!r} (an Asset URI is fixed "
-            "when the DAG is parsed); pass outlets=[Asset(...)] yourself instead."
-        )
-    if "://" not in raw:
-        return "file://" + os.path.abspath(os.path.expanduser(raw))
-    parts = urlsplit(raw)
-    netloc = parts.netloc.rpartition("@")[2]  # ObjectStoragePath puts the conn id in the userinfo
-    return parts._replace(netloc=netloc).geturl().rstrip("/")
 
 
 __all__ = [

@@ -1,0 +1,54 @@
+"""Where :class:`~airflow_provider_mediajobs.operators.outputs.MediaJobOutputsOperator` writes.
+
+A destination is an ``ObjectStoragePath``, an object storage URL (``s3://conn_id@bucket/key``,
+``gs://...``) or a local folder. These helpers turn one into the path the operator writes to and
+into the Asset URI it reports, without importing any storage backend.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_mediajobs.exceptions import MediaJobConfigError
+
+
+def as_storage_path(destination: Any) -> Any:
+    """An ``ObjectStoragePath`` for a destination given as one, as a URL, or as a local path."""
+    from airflow.sdk import ObjectStoragePath
+
+    if isinstance(destination, ObjectStoragePath):
+        return destination
+    text = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
+    if not text.strip():
+        raise MediaJobConfigError("destination is empty; give a folder path or an object storage URL.")
+    if "://" not in text:
+        text = "file://" + os.path.abspath(os.path.expanduser(text))
+    return ObjectStoragePath(text)
+
+
+def destination_uri(destination: Any) -> str:
+    """The Asset URI of a destination: ``scheme://bucket/key`` (no connection id) or ``file:///abs``."""
+    from airflow.sdk import ObjectStoragePath
+
+    if isinstance(destination, ObjectStoragePath):
+        protocol = destination.protocol or "file"
+        if protocol in ("file", "local"):
+            return "file://" + str(destination.path)
+        bucket = str(destination.bucket).rpartition("@")[2]  # Airflow 3.1 keeps the conn id in it
+        return f"{protocol}://{bucket}/{destination.key}".rstrip("/")
+    raw = os.fspath(destination) if isinstance(destination, os.PathLike) else str(destination)
+    if "{{" in raw or "{%" in raw:
+        raise MediaJobConfigError(
+            f"asset=True needs a literal destination, not the template {raw!r} (an Asset URI is fixed "
+            "when the DAG is parsed); pass outlets=[Asset(...)] yourself instead."
+        )
+    if "://" not in raw:
+        return "file://" + os.path.abspath(os.path.expanduser(raw))
+    parts = urlsplit(raw)
+    netloc = parts.netloc.rpartition("@")[2]  # ObjectStoragePath puts the conn id in the userinfo
+    return parts._replace(netloc=netloc).geturl().rstrip("/")
+
+
+__all__ = ["as_storage_path", "destination_uri"]
