@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability test-airflow-3.1 constraints-airflow-3.1
+.PHONY: chromium help venv test lint typecheck unit demo emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability test-airflow-3.1 e2e-ui-airflow-3.1 constraints-airflow-3.1
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
@@ -14,6 +14,7 @@ help:
 	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
 	@echo "make test-airflow-3.1 - the test suite on the lowest supported Airflow (3.1.8) in .venv-3.1"
+	@echo "make e2e-ui-airflow-3.1 - the browser test of the connection forms on Airflow 3.1.8"
 	@echo "make reliability - fault matrix, 2,000-wait triggerer SIGKILL, 10k-example fuzzing (full profile); figures to docs/reliability.md"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -64,12 +65,18 @@ format: $(STAMP)
 # Debian's chromium + chromedriver (installed here if missing; no browser is downloaded), a real
 # Airflow API server and the emulator on 127.0.0.1; screenshots go to docs/screenshots.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-e2e-ui: $(STAMP)
+chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  $(SUDO) apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; }
+
+e2e-ui: $(STAMP) chromium
 	MEDIAJOBS_E2E_UI_REQUIRED=1 MEDIAJOBS_E2E_UI_SCREENSHOTS=docs/screenshots \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e_ui
+
+# The same browser test on Airflow 3.1.8 (.venv-3.1); no screenshots (docs/screenshots show 3.3.2).
+e2e-ui-airflow-3.1: $(STAMP31) chromium
+	MEDIAJOBS_E2E_UI_REQUIRED=1 $(BIN31)/python -m pytest -q -p no:cacheprovider tests/e2e_ui
 
 # Real Airflow processes (tests/reliability/airflow, also part of make test): the triggerer SIGKILLed
 # and replaced on SQLite, two triggerers on a throwaway PostgreSQL (skipped without one), secret scan.

@@ -176,9 +176,9 @@ class ConnectionsPage:
 
     # ---- the list and the Test button --------------------------------------------------------
     def row(self, conn_id: str) -> WebElement:
-        return self.find(
-            f"//tr[td[@data-testid='table-cell-connection_id'][normalize-space(.)={json.dumps(conn_id)}]]"
-        )
+        # the row whose cell reads exactly the connection id (3.2+ also marks that cell with
+        # data-testid='table-cell-connection_id'; 3.1 does not)
+        return self.find(f"//tr[td[normalize-space(.)={json.dumps(conn_id)}]]")
 
     def toasts(self) -> list[dict[str, str]]:
         """The toasts on screen, read in one go (they come and go while Selenium looks)."""

@@ -1,4 +1,7 @@
-"""The four connection types in a real browser: Airflow 3.3's React UI against the emulator.
+"""The four connection types in a real browser: Airflow's React UI against the emulator.
+
+``make e2e-ui`` runs it on Airflow 3.3.2, ``make e2e-ui-airflow-3.1`` on 3.1.8 (whose forms come
+from the hooks' classmethods, not the declarative ``conn-fields``).
 
 For each type: Admin -> Connections -> Add; the custom fields carry their labels and help
 texts, the standard fields that do not apply are not rendered, the key and the TAMS private key
@@ -75,7 +78,13 @@ def check_form(page: ConnectionsPage, dialog: Any, conn_type: str) -> dict[str, 
         assert field["label"] == spec["label"]
         assert field["help"] == spec["description"]
         if spec["schema"].get("format") == "password":
-            assert field["type"] == "password", f"{name} must be masked"
+            if AIRFLOW_VERSION >= (3, 2):
+                assert field["type"] == "password", f"{name} must be masked"
+            else:
+                # 3.1's form masks only the standard password field: an extra field whose
+                # schema says format=password (the API serves it so) is a text input there.
+                # The README says so; the REST API still redacts private_key (checked below).
+                assert field["type"] == "text", f"{name}: 3.1 now masks extra fields, update the README"
     # 3.3's UI cannot hide the raw extra JSON ("extra" in hidden-fields): it stays a collapsed section.
     assert page.button("Extra Fields JSON", dialog).get_attribute("aria-expanded") != "true"
     return fields
