@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.engine.http1 import AsyncHTTP1Transport, _ResponseParser
+from airflow_provider_mediajobs.engine.http1 import AsyncHTTP1Transport
+from airflow_provider_mediajobs.engine.http1_parser import ResponseParser
 
 TIMEOUTS = httpx.Timeout(5.0).as_dict()
 
@@ -31,7 +32,7 @@ def status_request(emu: Emulator, job_id: Any, timeout: dict[str, Any] | None = 
 
 
 # ---- the response parser -------------------------------------------------------------------------
-def feed_all(parser: _ResponseParser, data: bytes, step: int) -> None:
+def feed_all(parser: ResponseParser, data: bytes, step: int) -> None:
     for i in range(0, len(data), step):
         parser.feed(data[i : i + step])
 
@@ -39,7 +40,7 @@ def feed_all(parser: _ResponseParser, data: bytes, step: int) -> None:
 @pytest.mark.parametrize("step", [1, 3, 1000])
 def test_parser_content_length_in_any_split(step: int) -> None:
     raw = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a": true}'
-    parser = _ResponseParser()
+    parser = ResponseParser()
     feed_all(parser, raw, step)
     assert parser.done and parser.status == 200 and parser.keep_alive
     assert b"".join(parser.body) == b'{"a": true}'
@@ -52,13 +53,13 @@ def test_parser_chunked_with_extensions_and_trailers(step: int) -> None:
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: yes\r\n\r\n"
     )
-    parser = _ResponseParser()
+    parser = ResponseParser()
     feed_all(parser, raw, step)
     assert parser.done and b"".join(parser.body) == b"Wikipedia" and parser.keep_alive
 
 
 def test_parser_close_delimited_body_ends_at_eof_and_is_not_reusable() -> None:
-    parser = _ResponseParser()
+    parser = ResponseParser()
     parser.feed(b"HTTP/1.0 200 OK\r\n\r\npartial")
     parser.feed(b" body")
     assert not parser.done
@@ -66,7 +67,7 @@ def test_parser_close_delimited_body_ends_at_eof_and_is_not_reusable() -> None:
 
 
 def test_parser_skips_interim_responses_and_honours_connection_close() -> None:
-    parser = _ResponseParser()
+    parser = ResponseParser()
     parser.feed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
     assert parser.done and parser.status == 204 and not parser.keep_alive
 
@@ -77,7 +78,7 @@ def test_parser_skips_interim_responses_and_honours_connection_close() -> None:
 )
 def test_parser_rejects_malformed_heads(raw: bytes) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
-        _ResponseParser().feed(raw)
+        ResponseParser().feed(raw)
 
 
 # ---- against the emulator ------------------------------------------------------------------------
