@@ -67,6 +67,14 @@ def parser() -> argparse.ArgumentParser:
         help="accept KEY instead of the provider's default key (repeatable)",
     )
     p.add_argument("--print-credentials", action="store_true", help="print the credentials JSON")
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated certificate")
+    p.add_argument("--certfile", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--keyfile", metavar="FILE", help="the PEM private key of --certfile")
+    p.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        help="where --tls writes ca.pem, server.pem, server-key.pem (default: a temporary directory)",
+    )
     return p
 
 
@@ -74,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.speed <= 0:
         parser().error("--speed must be > 0")
+    if (args.certfile is None) != (args.keyfile is None):
+        parser().error("--certfile and --keyfile go together")
     try:
         faults = [parse_spec(spec) for spec in args.fault]
         emulator = Emulator(
@@ -86,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults=faults,
             tams_public_key=args.tams_public_key,
             api_keys=dict(args.api_key),
+            tls=args.tls,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            tls_dir=args.tls_dir,
         )
     except (FaultError, ValueError, OSError) as err:
         print(f"mediajobs-emulator: {err}", file=sys.stderr)
@@ -104,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         print(f"mediajobs-emulator listening on {emulator.url}", flush=True)
+        if emulator.ca_file is not None:
+            print(f"mediajobs-emulator CA file: {emulator.ca_file}", flush=True)
         if args.print_credentials:
             print(json.dumps(emulator.credentials()), flush=True)
         while not stop.wait(0.5):

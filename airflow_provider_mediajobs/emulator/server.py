@@ -21,6 +21,7 @@ from .ratelimit import RateLimiter
 from .runtime import Runtime
 from .state import State, check_provider
 from .stats import Stats
+from .tls import TlsFiles, resolve
 
 START_TIMEOUT_S = 10.0
 
@@ -29,6 +30,8 @@ class Emulator:
     """The four providers' APIs and an output CDN on one local port.
 
     ``Emulator(port=0)`` picks a free port; use it as a context manager or call ``start()``/``stop()``.
+    ``tls=True`` serves HTTPS with a generated certificate (trust ``.ca_file``); ``certfile``/``keyfile``
+    serve your own; generated files go to ``tls_dir`` (default: a temporary directory).
     ``api_keys={"tensorpix": "..."}`` replaces the documented default key of those providers (to test
     with keys nobody else uses, e.g. when searching logs for leaked credentials).
     """
@@ -45,8 +48,16 @@ class Emulator:
         faults: Iterable[str | Mapping[str, Any]] = (),
         tams_public_key: str | Path | None = None,
         api_keys: Mapping[str, str] | None = None,
+        tls: bool = False,
+        certfile: str | Path | None = None,
+        keyfile: str | Path | None = None,
+        tls_dir: str | Path | None = None,
     ) -> None:
         self.host = host
+        self.tls: TlsFiles | None = None
+        self._tls_tmp = None
+        if tls or certfile is not None or keyfile is not None:
+            self.tls, self._tls_tmp = resolve(host, certfile=certfile, keyfile=keyfile, tls_dir=tls_dir)
         self._requested_port = port
         limits: dict[str, float] = {}
         if tams_qps:
@@ -109,6 +120,8 @@ class Emulator:
             access_log=False,
             proxy_headers=False,
             timeout_graceful_shutdown=2,
+            ssl_certfile=self.tls.certfile if self.tls else None,
+            ssl_keyfile=self.tls.keyfile if self.tls else None,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
@@ -165,7 +178,12 @@ class Emulator:
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """PEM file of the CA that signed the generated certificate (None without TLS or with your own)."""
+        return self.tls.ca_file if self.tls else None
 
     def base_url(self, provider: str) -> str:
         return f"{self.url}/{check_provider(provider)}"
