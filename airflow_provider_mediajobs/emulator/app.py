@@ -1,4 +1,5 @@
-"""The Starlette app: provider routes under their prefixes, the CDN, and the fault/auth/limit pipeline."""
+"""The ASGI app: provider routes under their prefixes and on their own origins, the CDN, and the
+fault/auth/limit pipeline."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import cdn
 from .admin import admin_routes
@@ -182,7 +183,26 @@ def cdn_endpoint(rt: Runtime) -> Callable[..., Any]:
     return endpoint
 
 
-def build_app(rt: Runtime) -> Starlette:
+class ProviderOrigins:
+    """Serves a provider at the root of its own port: ``/v1/jobs`` there is ``/tensorart/v1/jobs``.
+
+    Only ``path`` (what routing sees) gains the prefix; ``raw_path`` stays what the client sent, which
+    is what a TAMS client signed. Every path on an origin is the provider's (unknown ones: its 404).
+    """
+
+    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
+        self.app = app
+        self.rt = rt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        provider = self.rt.origin_ports.get(int(server[1])) if server and server[1] else None
+        if provider is not None and scope["type"] == "http":
+            scope = {**scope, "path": f"/{provider}{scope['path']}", "mediajobs.origin": provider}
+        await self.app(scope, receive, send)
+
+
+def build_app(rt: Runtime) -> ProviderOrigins:
     routes: list[BaseRoute] = list(admin_routes(rt))
     routes.append(Route("/cdn/{provider}/{job_id}/{name}", cdn_endpoint(rt), methods=["GET"]))
     for provider in all_providers().values():
@@ -194,4 +214,4 @@ def build_app(rt: Runtime) -> Starlette:
         routes.append(
             Route(f"/{provider.name}/{{rest:path}}", unknown_endpoint(rt, provider), methods=methods)
         )
-    return Starlette(routes=routes)
+    return ProviderOrigins(Starlette(routes=routes), rt)

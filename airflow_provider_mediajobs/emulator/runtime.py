@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import Credentials, NonceCache
+from .auth import Credentials, ReplayCache
 from .cdn import Signer
 from .faults import FaultSet
 from .protocol import Connections
@@ -31,7 +31,11 @@ class Runtime:
     limiter: RateLimiter
     default_limits: dict[str, float]
     signer: Signer = field(default_factory=Signer)
-    nonces: NonceCache = field(default_factory=NonceCache)
+    signatures: ReplayCache = field(default_factory=ReplayCache)  # exact replays of TAMS signatures
+    nonces: ReplayCache = field(default_factory=ReplayCache)  # TAMS nonces, checked only when strict
+    strict_nonces: bool = False
+    origin_ports: dict[int, str] = field(default_factory=dict)  # local port -> provider served at its root
+    main_port: int | None = None
     connections: Connections | None = None
     closing: threading.Event = field(default_factory=threading.Event)  # set by Emulator.stop()
 
@@ -50,6 +54,7 @@ class Runtime:
         self.state.reset()
         self.faults.clear()
         self.stats.reset()
+        self.signatures.clear()
         self.nonces.clear()
         self.limiter.reset(self.default_limits)
 
@@ -74,8 +79,17 @@ class Ctx:
         return self.rt.state.now()
 
     @property
+    def origin(self) -> str | None:
+        """The provider whose own origin (root-level production paths) received this request."""
+        return self.request.scope.get("mediajobs.origin")
+
+    @property
     def base(self) -> str:
-        return str(self.request.base_url).rstrip("/")
+        """Where the CDN lives: this request's scheme and host, the emulator's main port."""
+        url = self.request.base_url
+        if self.origin is not None and self.rt.main_port is not None:
+            url = url.replace(port=self.rt.main_port)
+        return str(url).rstrip("/")
 
     def json(self) -> Any:
         """The parsed JSON body, or ``None`` if it is not valid JSON."""

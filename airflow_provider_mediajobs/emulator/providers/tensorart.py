@@ -57,7 +57,8 @@ class TensorArt(Provider):
                 path_and_query=path,
                 body=ctx.body,
                 creds=creds,
-                nonces=ctx.rt.nonces,
+                signatures=ctx.rt.signatures,
+                nonces=ctx.rt.nonces if ctx.rt.strict_nonces else None,
             )
             return (creds.app_id, "") if reason is None else (None, reason)
         if scheme_key(header, "Bearer", creds.keys[self.name]):
