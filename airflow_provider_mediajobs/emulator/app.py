@@ -19,6 +19,7 @@ from .faults import Fault
 from .providers import Provider, all_providers
 from .runtime import Ctx, RouteSpec, Runtime, json_response
 from .state import DEFAULT_OUTPUT_BYTES, ScriptError
+from .uploads import MAX_UPLOAD_BYTES, read_capped, upload_endpoint
 
 log = logging.getLogger(__name__)
 ErrorFn = Callable[..., Response]
@@ -87,7 +88,11 @@ def provider_endpoint(rt: Runtime, provider: Provider, spec: RouteSpec) -> Calla
             job_id = request.query_params.get(spec.job_param[1:])
         else:
             job_id = request.path_params.get(spec.job_param)
-        ctx = Ctx(rt, request, await request.body(), job_id)
+        body = await read_capped(request, MAX_UPLOAD_BYTES)
+        if body is None:
+            rt.stats.record(key, 413)
+            return provider.error(413, f"request body larger than {MAX_UPLOAD_BYTES} bytes")
+        ctx = Ctx(rt, request, body, job_id)
         response, label = await handle(ctx)
         rt.stats.record(key, label or response.status_code)
         return response
@@ -204,6 +209,8 @@ class ProviderOrigins:
 
 def build_app(rt: Runtime) -> ProviderOrigins:
     routes: list[BaseRoute] = list(admin_routes(rt))
+    uploads = upload_endpoint(rt)
+    routes.append(Route("/cdn/uploads/{provider}/{upload_id}/{name}", uploads, methods=["GET", "PUT"]))
     routes.append(Route("/cdn/{provider}/{job_id}/{name}", cdn_endpoint(rt), methods=["GET"]))
     for provider in all_providers().values():
         for spec in provider.routes():

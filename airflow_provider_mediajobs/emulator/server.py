@@ -22,6 +22,7 @@ from .runtime import Runtime
 from .state import PROVIDERS, State, check_provider
 from .stats import Stats
 from .tls import TlsFiles, resolve
+from .uploads import Uploads
 
 START_TIMEOUT_S = 10.0
 
@@ -84,6 +85,7 @@ class Emulator:
             limiter=RateLimiter(limits),
             default_limits=limits,
             strict_nonces=tams_strict_nonces,
+            uploads=Uploads(seed),
         )
         for fault in faults:
             self.inject_fault(**(parse_spec(fault) if isinstance(fault, str) else dict(fault)))
