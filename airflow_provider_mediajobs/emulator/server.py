@@ -282,6 +282,11 @@ class Emulator:
     def now(self) -> float:
         return self.runtime.state.now()
 
+    @property
+    def speed(self) -> float:
+        """Emulated seconds per real second (durations it reports are real: emulated / speed)."""
+        return self.runtime.state.clock.speed
+
     def job(self, provider: str, job_id: int | str) -> dict[str, Any] | None:
         """Internal view of a job: its phase now and how it was scripted (None if unknown)."""
         job = self.runtime.state.get_job(check_provider(provider), job_id)

@@ -113,7 +113,7 @@ class TensorArt(Provider):
             out["failedInfo"] = {"reason": job.failure_reason, "code": code or "FATAL_ERROR"}
         elif status == "SUCCESS" and phase.finished_at is not None:
             expires = phase.finished_at + URL_LIFETIME_S
-            remaining = str(max(0, int(expires - ctx.now)))
+            remaining = str(max(0, int(ctx.rt.state.real_seconds(expires - ctx.now))))
             images: list[dict[str, Any]] = []
             videos: list[dict[str, Any]] = []
             for i, (kind, url) in enumerate(ctx.output_urls(job, expires)):

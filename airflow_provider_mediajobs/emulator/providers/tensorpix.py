@@ -161,7 +161,7 @@ class TensorPix(Provider):
             "description": str(req.get("description", "")),
             "cost_usd": f"{job.cost:.4f}",
             "status": STATUS[phase.state],
-            "eta_s": round(max(0.0, phase.remaining_s), 1),
+            "eta_s": round(max(0.0, ctx.rt.state.real_seconds(phase.remaining_s)), 1),
             "finished": iso(phase.finished_at, 6) if phase.finished_at is not None else None,
             "processing_progress": progress,
             "input_video": {
