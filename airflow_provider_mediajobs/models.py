@@ -8,7 +8,8 @@ provider's own payload stays available in :attr:`MediaJob.raw`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -192,3 +193,25 @@ class MediaJob:
         if self.error:
             parts.append(f"error: {self.error}")
         return " ".join(parts)
+
+
+def total_cost(jobs: Iterable[MediaJob]) -> dict[str, float]:
+    """What ``jobs`` cost, summed per unit (``{"credits": 12.5, "usd": 0.9}``, units sorted).
+
+    Jobs whose API reports no cost are left out; a cost without a unit counts as ``"unknown unit"``.
+    """
+    costs: dict[str, list[float]] = {}
+    for job in jobs:
+        if job.cost is not None:
+            costs.setdefault(job.cost_unit or "unknown unit", []).append(float(job.cost))
+    # fsum + rounding: 0.1 + 0.2 dollars is 0.3, not 0.30000000000000004
+    return {unit: round(math.fsum(values), 6) for unit, values in sorted(costs.items())}
+
+
+def format_cost(totals: Mapping[str, float]) -> str:
+    """``total_cost`` for people: ``"12.5 credits, 0.9 usd"``, or ``"none reported"``."""
+    return ", ".join(f"{_amount(amount)} {unit}" for unit, amount in totals.items()) or "none reported"
+
+
+def _amount(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")

@@ -3,8 +3,11 @@
 Every morning: swap a face (GoEnhance), generate artwork (TensorArt TAMS), lip-sync a clip
 (Vozo) and upscale a video (TensorPix). Each job is submitted and awaited in the triggerer, then
 its outputs are persisted (their URLs expire) to ``params.output_dir`` (default: the environment's
-``MEDIAJOBS_OUTPUT_DIR``, else ``$AIRFLOW_HOME/mediajobs-outputs``), one folder per day; the last
-task collects what finished. Inputs come from the DAG params.
+``MEDIAJOBS_OUTPUT_DIR``, else ``$AIRFLOW_HOME/mediajobs-outputs``), one folder per DAG run named
+after its run id (made path-safe: run ids hold ``:`` and ``+``). The run id exists for every kind of
+run, scheduled or triggered from the UI, the CLI or the REST API without a logical date, where
+``{{ ds }}`` is undefined. The last task collects what finished and logs the run's total cost.
+Inputs come from the DAG params.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, task
 
+from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
 from airflow_provider_mediajobs.operators import (
     GoEnhanceSubmitJobOperator,
     MediaJobOutputsOperator,
@@ -21,6 +25,7 @@ from airflow_provider_mediajobs.operators import (
     TensorPixSubmitJobOperator,
     VozoSubmitJobOperator,
 )
+from airflow_provider_mediajobs.operators.destinations import path_safe
 
 MEDIA = "https://example.com/media"
 OUTPUT_DIR = os.path.abspath(
@@ -42,6 +47,7 @@ with DAG(
         "output_dir": OUTPUT_DIR,
     },
     default_args={"retries": 1},
+    user_defined_filters={"path_safe": path_safe},
 ) as dag:
     face_swap = GoEnhanceSubmitJobOperator(
         task_id="goenhance_face_swap",
@@ -91,9 +97,13 @@ with DAG(
     def collect(jobs: list[dict | None]) -> list[dict]:
         finished = [job for job in jobs if job]
         for job in finished:
+            cost = format_cost(total_cost([MediaJob.from_dict(job)])) if job.get("cost") is not None else "-"
             print(
-                f"{job['provider']:<10} {job['job_id']:<40} {job['state']:<10} {len(job['outputs'])} output(s)"
+                f"{job['provider']:<10} {job['job_id']:<40} {job['state']:<10} "
+                f"{len(job['outputs'])} output(s), cost: {cost}"
             )
+        # per unit: TAMS bills credits, TensorPix dollars; GoEnhance and Vozo report no cost
+        print(f"Total cost of the run: {format_cost(total_cost(MediaJob.from_dict(j) for j in finished))}")
         return finished
 
     # Persist each job's files before their signed URLs expire (identical files are skipped on a
@@ -102,7 +112,7 @@ with DAG(
         MediaJobOutputsOperator(
             task_id=f"{submit.task_id}_outputs",
             job_id=submit.output,
-            destination="{{ params.output_dir }}/{{ ds }}",
+            destination="{{ params.output_dir }}/{{ run_id | path_safe }}",
             max_bytes=2 * 2**30,
             outlets=[Asset(name="mediajobs_outputs", uri=f"file://{OUTPUT_DIR}")],
         )

@@ -5,7 +5,8 @@
 3. runs ``airflow dags test mediajobs_pipeline`` on a throw-away SQLite metadata DB (the
    deferrable tasks go through MediaJobTrigger, run in-process by ``dags test``),
 4. prints one line per job: provider, job id, final state, wait time, status calls, outputs,
-   then the files the pipeline persisted (under ``.demo/outputs``): path, bytes, sha256.
+   the run's total cost per unit, then the files the pipeline persisted (under ``.demo/outputs``):
+   path, bytes, sha256.
 
 Exits non-zero when the DAG run or any job did not succeed.
 """
@@ -95,6 +96,7 @@ print("DEMO_JSON=" + json.dumps(out, default=str))
 
 def main() -> int:
     from airflow_provider_mediajobs.emulator import Emulator
+    from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
 
     if WORK.exists():
         shutil.rmtree(WORK)
@@ -139,6 +141,8 @@ def main() -> int:
         for url in urls[1:]:
             print(f"{'':<71}  {url}")
         failed = failed or job["state"] != "succeeded"
+    totals = total_cost(MediaJob.from_dict(task["value"]) for task in jobs)
+    print(f"total cost of the run: {format_cost(totals)}")
     persisted = [t for t in summary["tasks"] if t["task_id"].endswith("_outputs")]
     print()
     print(f"{'files persisted (path)':<84} {'bytes':>9}  sha256")

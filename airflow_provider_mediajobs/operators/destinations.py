@@ -8,10 +8,24 @@ into the Asset URI it reports, without importing any storage backend.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
+
+_NOT_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def path_safe(value: object) -> str:
+    """``value`` as one folder name any store accepts (a Jinja filter for run ids in destinations).
+
+    Every character but ASCII letters, digits, ``.``, ``_`` and ``-`` becomes ``_``
+    (``manual__2026-12-03T07:10:17+00:00`` -> ``manual__2026-12-03T07_10_17_00_00``); never empty,
+    never starting with a dot, so never ``.``, ``..`` or a hidden name.
+    """
+    name = _NOT_NAME.sub("_", str(value))
+    return "_" + name if not name or name.startswith(".") else name
 
 
 def as_storage_path(destination: Any) -> Any:
