@@ -1,6 +1,7 @@
 """Hostile answers from a raw socket server end in a typed error, bounded in time and memory.
 
-Each case runs in a forked child with an address-space limit (RLIMIT_AS, about 1 GiB over what the
+Each case runs in a child (forked by a forkserver: a fork of the multi-threaded pytest process could
+inherit a lock another thread holds) with an address-space limit (RLIMIT_AS, about 1 GiB over what the
 child starts with), so a regression that loops or buffers without bound fails its case instead of
 taking the machine down. In the child a raw-socket server on 127.0.0.1 answers every request the
 hostile way; the sync hook (requests) and the async hook (httpx on aiohttp) each read a job status
@@ -291,12 +292,15 @@ def _child(case: str, path: str, conn: Any) -> None:
 
 
 # ---- the tests ----------------------------------------------------------------------------------
+CHILDREN = multiprocessing.get_context("forkserver")
+CHILDREN.set_forkserver_preload([__name__, "airflow_provider_mediajobs.hooks", "aiohttp", "requests"])
+
+
 @pytest.mark.parametrize("path", ["sync", "async"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_hostile_answer_ends_in_a_typed_error(case: str, path: str) -> None:
-    ctx = multiprocessing.get_context("fork")
-    parent_end, child_end = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(case, path, child_end), daemon=True)
+    parent_end, child_end = CHILDREN.Pipe(duplex=False)
+    child = CHILDREN.Process(target=_child, args=(case, path, child_end), daemon=True)
     child.start()
     child_end.close()
     try:
