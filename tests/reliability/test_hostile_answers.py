@@ -7,12 +7,14 @@ taking the machine down. In the child a raw-socket server on 127.0.0.1 answers e
 hostile way; the sync hook (requests) and the async hook (httpx on aiohttp) each read a job status
 from it. Each must raise one of the package's typed errors within the connection's timeout plus
 slack, grow the child's memory by less than 256 MB, and (async) never block the event loop for
-more than a second, measured by a probe task.
+more than a second, measured by a probe task. (For bytes sent on an idle keep-alive connection the
+second of two calls is checked.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import multiprocessing
@@ -150,7 +152,23 @@ def garbage_status_line(sock: socket.socket) -> None:
     _hold(sock)
 
 
+NOT_FOUND = b'{"message": "job not found"}'
+
+
+def idle_keepalive_bytes(sock: socket.socket) -> None:
+    """A clean keep-alive answer, then an unsolicited answer on the idle connection."""
+    head = _head(
+        "HTTP/1.1 404 Not Found", "Content-Type: application/json", f"Content-Length: {len(NOT_FOUND)}"
+    )
+    sock.sendall(head + NOT_FOUND)
+    time.sleep(0.2)
+    sock.sendall(_head("HTTP/1.1 200 OK", "Content-Type: application/json", "Content-Length: 2") + b"{}")
+    _hold(sock)
+
+
+WARM_UP = {"idle_keepalive_bytes"}  # cases whose hostile bytes come after one answer: two calls
 CASES: dict[str, Answer] = {
+    "idle_keepalive_bytes": idle_keepalive_bytes,
     "negative_content_length": negative_content_length,
     "duplicate_content_length": duplicate_content_length,
     "te_and_cl": te_and_cl,
@@ -215,18 +233,25 @@ def _outcome(err: BaseException | None, started: float) -> dict[str, Any]:
     }
 
 
-def _sync_read() -> dict[str, Any]:
+def _sync_read(warm_up: bool) -> dict[str, Any]:
+    from airflow_provider_mediajobs.exceptions import MediaJobError
     from airflow_provider_mediajobs.hooks import hook_class
 
+    hook = hook_class("vozo")(CONN_ID, retries=1)
+    if warm_up:
+        with contextlib.suppress(MediaJobError):
+            hook.get_job(JOB_ID)
+        time.sleep(0.5)
     started = time.monotonic()
     try:
-        hook_class("vozo")(CONN_ID, retries=1).get_job(JOB_ID)
+        hook.get_job(JOB_ID)
     except BaseException as err:
         return _outcome(err, started)
     return _outcome(None, started)
 
 
-async def _async_read() -> dict[str, Any]:
+async def _async_read(warm_up: bool) -> dict[str, Any]:
+    from airflow_provider_mediajobs.exceptions import MediaJobError
     from airflow_provider_mediajobs.hooks import hook_class
 
     loop = asyncio.get_running_loop()
@@ -244,14 +269,18 @@ async def _async_read() -> dict[str, Any]:
     await asyncio.sleep(0)
     hook = hook_class("vozo")(CONN_ID, retries=1)
     await hook.aget_config()  # the connection lookup is not part of the call being timed
-    started = time.monotonic()
-    try:
-        async with hook.aconnected():
+    async with hook.aconnected():
+        if warm_up:
+            with contextlib.suppress(MediaJobError):
+                await hook.aget_job(JOB_ID, attempts=1)
+            await asyncio.sleep(0.5)
+        started = time.monotonic()
+        try:
             await hook.aget_job(JOB_ID, attempts=1)
-    except BaseException as err:
-        result = _outcome(err, started)
-    else:
-        result = _outcome(None, started)
+        except BaseException as err:
+            result = _outcome(err, started)
+        else:
+            result = _outcome(None, started)
     stop = True
     await ticker
     result["loop_lag"] = lag
@@ -282,7 +311,8 @@ def _child(case: str, path: str, conn: Any) -> None:
         limit = _status("VmSize") + 1024 * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
         rss_before = _status("VmRSS")
-        result = _sync_read() if path == "sync" else asyncio.run(_async_read())
+        result = warm_up = case in WARM_UP
+        result = _sync_read(warm_up) if path == "sync" else asyncio.run(_async_read(warm_up))
         result["growth"] = _status("VmHWM") - rss_before
         conn.send(result)
     except BaseException as err:  # MemoryError under the limit included: the parent reports it
@@ -298,7 +328,15 @@ CHILDREN.set_forkserver_preload([__name__, "airflow_provider_mediajobs.hooks", "
 
 @pytest.mark.parametrize("path", ["sync", "async"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_answer_ends_in_a_typed_error(case: str, path: str) -> None:
+def test_hostile_answer_ends_in_a_typed_error(case: str, path: str, request: pytest.FixtureRequest) -> None:
+    if case == "idle_keepalive_bytes" and path == "async":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="aiohttp reuses a pooled connection that received unsolicited bytes while idle "
+                "and takes them as the next answer (urllib3 checks an idle connection before reuse)",
+            )
+        )
     parent_end, child_end = CHILDREN.Pipe(duplex=False)
     child = CHILDREN.Process(target=_child, args=(case, path, child_end), daemon=True)
     child.start()
@@ -316,6 +354,8 @@ def test_hostile_answer_ends_in_a_typed_error(case: str, path: str) -> None:
     assert "crash" not in result, f"{case} ({path}): {result.get('crash')}"
     assert result["error"] is not None, f"{case} ({path}): the hostile answer was accepted"
     assert result["typed"], f"{case} ({path}): untyped {result['error']}: {result['message']}"
+    if case in WARM_UP:  # the server's real answer to the second request, not the stale bytes
+        assert result["error"] == "MediaJobNotFoundError", f"{case} ({path}): {result['message']}"
     assert CONN_ID in result["message"] and "hostile-test-key" not in result["message"]
     assert result["seconds"] < TIMEOUT + SLACK, f"{case} ({path}): took {result['seconds']:.1f}s"
     assert result["growth"] < MAX_GROWTH, f"{case} ({path}): memory grew {result['growth'] >> 20} MiB"
