@@ -19,6 +19,7 @@ from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # status and control answers are a few KB
 
 
 @dataclass(frozen=True, repr=False)
@@ -29,6 +30,7 @@ class ApiConfig:
     credentials: Credentials
     timeout: float = DEFAULT_TIMEOUT
     rate_limit: float | None = None  # requests/second shared by every wait in the process; None = off
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # per answer, on the wire and decoded
 
     @property
     def base_path(self) -> str:
@@ -131,11 +133,12 @@ def build_config(
         )
     fields = {
         key: extra_field(extras, dialect.name, key)
-        for key in ("app_id", "private_key", "timeout", "rate_limit")
+        for key in ("app_id", "private_key", "timeout", "rate_limit", "max_response_bytes")
     }
     credentials = dialect.build_credentials(password, fields, ctx)
     timeout = as_float(fields["timeout"])
     rate_limit = as_float(fields["rate_limit"])
+    max_bytes = as_float(fields["max_response_bytes"])
     if rate_limit is None:
         rate_limit = dialect.default_rate_limit
     return ApiConfig(
@@ -145,6 +148,7 @@ def build_config(
         credentials=credentials,
         timeout=timeout if timeout and timeout > 0 else DEFAULT_TIMEOUT,
         rate_limit=rate_limit if rate_limit and rate_limit > 0 else None,
+        max_response_bytes=int(max_bytes) if max_bytes and max_bytes >= 1 else DEFAULT_MAX_RESPONSE_BYTES,
     )
 
 

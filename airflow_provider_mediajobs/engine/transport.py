@@ -1,17 +1,17 @@
-"""Sending :class:`ApiRequest` objects: sync over ``requests``, async over a shared ``httpx`` transport.
+"""Sending :class:`ApiRequest` objects: sync over ``requests``, async over httpx on aiohttp.
 
-Both paths build the same URL and headers (:func:`prepare`) and return the same transport-neutral
-:class:`ApiResponse`, so the dialect parses them identically. Transport failures (timeouts,
-refused or reset connections, bodies cut short) become :class:`MediaJobTransientError`.
+Both paths build the same URL and headers (:func:`prepare`), apply the same limits
+(:mod:`.limits`: total deadline, size cap, bounded decoding, typed errors) and return the same
+transport-neutral :class:`ApiResponse`, so the dialect parses them identically.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ssl
 import urllib.request
 import weakref
-import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -23,8 +23,14 @@ import httpx
 from airflow_provider_mediajobs import __version__
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
 from airflow_provider_mediajobs.engine.config import ApiConfig
-from airflow_provider_mediajobs.engine.http1 import AsyncHTTP1Transport
-from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobError, MediaJobTransientError
+from airflow_provider_mediajobs.engine.limits import (
+    ACCEPT_ENCODING,
+    READ_CHUNK,
+    BodyReader,
+    SyncDeadline,
+    deadline,
+    map_error,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -42,96 +48,61 @@ class PreparedRequest:
 
 def prepare(dialect: Dialect, config: ApiConfig, request: ApiRequest) -> PreparedRequest:
     path_and_query = config.base_path + request.path_and_query
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT}
     if request.body is not None:
         headers["Content-Type"] = "application/json"
     headers.update(dialect.auth_headers(config.credentials, request, path_and_query))
     return PreparedRequest(request.method, config.origin + path_and_query, headers, request.body)
 
 
-TLS_HINT = (
-    "Check the connection's host, or, for a server with a private CA (a proxy that inspects TLS, "
-    "a staging endpoint), point SSL_CERT_FILE (async path) and REQUESTS_CA_BUNDLE (sync path) of "
-    "the Airflow processes at a CA bundle that includes it."
-)
-
-
-def _certificate_problem(err: BaseException) -> str | None:
-    """The verification failure behind a transport error, if it is one: retrying cannot fix it."""
-    text = str(err)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        detail = text.rsplit("certificate verify failed:", 1)[-1].strip(" ')\"")
-        return detail.split(" (_ssl.c")[0] or "verification failed"
-    return None
-
-
-def _transport_error(ctx: CallContext, config: ApiConfig, err: Exception) -> MediaJobError:
-    problem = _certificate_problem(err)
-    if problem is not None:
-        return ctx.error(
-            MediaJobConfigError,
-            f"{config.provider} API at {config.origin}: the server's TLS certificate was refused ({problem}).",
-            hint=TLS_HINT,
-        )
-    kind = type(err).__name__
-    if isinstance(err, (httpx.TimeoutException, TimeoutError)) or "Timeout" in kind:
-        what = f"no answer within {config.timeout:g}s"
-    else:
-        what = f"connection problem ({kind})"
-    error = ctx.error(MediaJobTransientError, f"{config.provider} API at {config.origin}: {what}.")
-    assert isinstance(error, MediaJobTransientError)
-    return error
-
-
 # ---- sync ---------------------------------------------------------------------------------------
 def send_sync(
     session: requests.Session, dialect: Dialect, config: ApiConfig, request: ApiRequest, ctx: CallContext
 ) -> ApiResponse:
-    import requests
-
     prepared = prepare(dialect, config, request)
+    guard = SyncDeadline(config.timeout)
     try:
-        response = session.request(
-            prepared.method,
-            prepared.url,
-            headers=prepared.headers,
-            data=prepared.body,
-            timeout=config.timeout,
-            allow_redirects=False,
-        )
-        body = response.content
-    except requests.RequestException as err:
-        raise _transport_error(ctx, config, err) from None
-    headers = {k.lower(): v for k, v in response.headers.items()}
+        with guard:
+            response = session.request(
+                prepared.method,
+                prepared.url,
+                headers=prepared.headers,
+                data=prepared.body,
+                timeout=config.timeout,
+                allow_redirects=False,
+                stream=True,  # read below, chunk by chunk, within the size cap and the deadline
+            )
+            guard.watch(response)
+            try:
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                reader = BodyReader(
+                    config.max_response_bytes, headers.get("content-encoding"), headers.get("content-length")
+                )
+                for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                    reader.feed(chunk)
+                body = reader.finish()
+            finally:
+                response.close()  # an answer not read to its end closes its connection
+    except Exception as err:  # requests', urllib3's, the deadline's and the size cap's: all typed
+        raise map_error(ctx, config, err, deadline_hit=guard.expired) from None
     return ApiResponse(response.status_code, body, headers)
 
 
 # ---- async: one pooled client per event loop and endpoint ---------------------------------------
-# Design measured in benchmarks/ (docs/benchmarks.md): httpx's AsyncClient + httpcore pool cost
-# milliseconds of CPU per status read with ~1,000 waits on one loop (pool rescans, per-request
-# client machinery) and opened a connection per few dozen calls. The shared client below sends
-# httpx Requests straight to an httpx transport -- by default the lean keep-alive HTTP/1.1
-# transport of engine.http1, a handful of connections per endpoint with a FIFO request queue --
-# and keeps the per-call work to building the request bytes and reading the response.
-MAX_CONNECTIONS = 8  # per endpoint and event loop; requests beyond that queue (FIFO)
+# httpx is the client API; under it httpx-aiohttp's AiohttpTransport puts one aiohttp ClientSession
+# per event loop and endpoint (benchmarks/, docs/benchmarks.md): a few keep-alive connections, a
+# DNS cache, the environment's proxy through aiohttp's own proxy support.
+MAX_CONNECTIONS = 8  # per endpoint and event loop; requests beyond that wait for a free connection
 KEEPALIVE_EXPIRY = 30.0
+DNS_CACHE_TTL = 300.0
 
 
 class SharedClient:
-    """The loop's HTTP client for one endpoint: an httpx transport plus the per-call defaults.
+    """The loop's HTTP client for one endpoint: an ``httpx.AsyncClient`` plus the per-call defaults."""
 
-    With the default transport a request goes out as bytes built here (request line, Host, the
-    given headers) and comes back as status, headers and body: no httpx ``Request``/``Response``
-    objects per call (their URL parsing and header normalisation were ~20 % of the CPU per status
-    read). Any other transport (``httpx.MockTransport`` in tests) gets a regular httpx request.
-    """
-
-    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
-        self.transport = transport
-        self._timeout = httpx.Timeout(timeout)
-        self._timeouts = (timeout, timeout, timeout)  # connect, answer, wait for a pooled connection
-        self._fast = transport if isinstance(transport, AsyncHTTP1Transport) else None
-        self._origins: dict[str, tuple[str, str, int, str]] = {}
+    def __init__(self, http: httpx.AsyncClient, timeout: float) -> None:
+        self.http = http
+        self._timeout = httpx.Timeout(timeout).as_dict()
         self._headers: dict[tuple[str, str | None], dict[str, str]] = {}
         self.is_closed = False
 
@@ -150,70 +121,28 @@ class SharedClient:
             cached = self._headers[key] = prepare(dialect, config, request).headers
         return cached
 
-    def _origin(self, origin: str) -> tuple[str, str, int, str]:
-        target = self._origins.get(origin)
-        if target is None:
-            parts = urlsplit(origin)
-            scheme, host = parts.scheme, parts.hostname or ""
-            default = 443 if scheme == "https" else 80
-            port = parts.port or default
-            host_header = parts.netloc.rsplit("@", 1)[-1]
-            if parts.port == default:
-                host_header = host_header.rsplit(":", 1)[0]
-            target = self._origins[origin] = (scheme, host, port, host_header)
-        return target
-
     async def send(
-        self, method: str, origin: str, path: str, headers: Mapping[str, str], content: bytes | None
+        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, max_bytes: int
     ) -> ApiResponse:
-        """Send ``method origin+path``; return the answer as an :class:`ApiResponse`."""
-        if self._fast is not None:
-            scheme, host, port, host_header = self._origin(origin)
-            lines = [f"{method} {path} HTTP/1.1", f"Host: {host_header}"]
-            lines += [f"{name}: {value}" for name, value in headers.items()]
-            if content is not None or method in ("POST", "PUT", "PATCH"):
-                lines.append(f"Content-Length: {len(content or b'')}")
-            lines.append("\r\n")
-            try:
-                data = "\r\n".join(lines).encode("ascii")
-            except UnicodeEncodeError:  # non-ASCII in the path or a header: let httpx encode it
-                pass
-            else:
-                status, raw, body = await self._fast.exchange(
-                    scheme, host, port, method, data + content if content else data, *self._timeouts
-                )
-                found = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
-                encoding = found.get("content-encoding")
-                if encoding and body:
-                    body = _decode_body(encoding, body)
-                return ApiResponse(status, body, found)
-        request = httpx.Request(method, origin + path, headers=dict(headers), content=content)
-        request.extensions["timeout"] = self._timeout.as_dict()
-        response = await self.transport.handle_async_request(request)
-        await response.aread()
-        return ApiResponse(
-            response.status_code, response.content, {k.lower(): v for k, v in response.headers.items()}
-        )
+        """Send one request; read the answer within ``max_bytes`` (see :class:`BodyReader`)."""
+        request = httpx.Request(method, url, headers=headers, content=content)
+        request.extensions["timeout"] = self._timeout
+        response = await self.http.send(request, stream=True)
+        try:
+            found = {k: v for k, v in response.headers.items()}  # httpx: lower-case names
+            reader = BodyReader(max_bytes, found.get("content-encoding"), found.get("content-length"))
+            # a transport that answered with bytes in hand (httpx.MockTransport) has them read already
+            stream = response.stream if response.is_stream_consumed else response.aiter_raw()
+            async for chunk in stream:  # type: ignore[union-attr]
+                reader.feed(chunk)
+            body = reader.finish()
+        finally:
+            await response.aclose()
+        return ApiResponse(response.status_code, body, found)
 
     async def aclose(self) -> None:
         self.is_closed = True
-        await self.transport.aclose()
-
-
-def _decode_body(encoding: str, body: bytes) -> bytes:
-    """Undo a Content-Encoding we did not ask for (we send no Accept-Encoding)."""
-    encoding = encoding.strip().lower()
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-    except zlib.error as err:
-        raise httpx.DecodingError(f"could not decode a {encoding} body: {err}") from None
-    return body  # identity or unknown: hand over as is
+        await self.http.aclose()
 
 
 @dataclass
@@ -268,19 +197,47 @@ def environment_proxy(origin: str) -> str | None:
 
 
 def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedClient:
-    transport: httpx.AsyncBaseTransport
-    proxy = None if _transport_override else environment_proxy(origin)
+    """Build the client for ``origin`` on the running loop (an aiohttp session belongs to one loop)."""
     if _transport_override is not None:
-        transport = _transport_override
-    elif proxy is not None:
-        # through a proxy: httpx's own transport (CONNECT tunnels for https, absolute-form for http)
-        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY)
-        transport = httpx.AsyncHTTPTransport(proxy=proxy, verify=verify, limits=limits, trust_env=False)
+        transport: httpx.AsyncBaseTransport = _transport_override
     else:
-        transport = AsyncHTTP1Transport(
-            ssl_context=verify, max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY
+        import aiohttp
+        from httpx_aiohttp import AiohttpTransport
+
+        proxy = environment_proxy(origin)
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS,
+            keepalive_timeout=KEEPALIVE_EXPIRY,
+            ttl_dns_cache=int(DNS_CACHE_TTL),
+            ssl=verify,
         )
-    return SharedClient(transport, timeout)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),  # one client serves every key on the endpoint
+            auto_decompress=False,  # BodyReader decodes, within the size cap
+            # The proxy is resolved once per client above; trust_env would look it up (and a .netrc
+            # login) in a worker thread for every request.
+            trust_env=False,
+        )
+        transport = AiohttpTransport(
+            verify=verify, trust_env=False, proxy=httpx.Proxy(proxy) if proxy else None, client=session
+        )
+    http = httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        trust_env=False,
+        follow_redirects=False,
+        cookies=_NO_COOKIES,
+    )
+    return SharedClient(http, timeout)
+
+
+class _RefuseAll(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
+        return False
+
+
+_NO_COOKIES = http.cookiejar.CookieJar(policy=_RefuseAll())
 
 
 async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[tuple[str, float], _Pooled], tuple[str, float]]:
@@ -334,7 +291,9 @@ async def send_async(
             await _release(pooled, per_loop, key)
     path_and_query = config.base_path + request.path_and_query
     headers = client.headers(dialect, config, request, path_and_query)
+    url = config.origin + path_and_query
     try:
-        return await client.send(request.method, config.origin, path_and_query, headers, request.body)
-    except httpx.HTTPError as err:
-        raise _transport_error(ctx, config, err) from None
+        async with deadline(config.timeout):
+            return await client.send(request.method, url, headers, request.body, config.max_response_bytes)
+    except Exception as err:  # the libraries', the deadline's and the size cap's: all typed
+        raise map_error(ctx, config, err) from None

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from airflow.sdk._shared.secrets_masker import _secrets_masker  # airflow.sdk.log re-exports it on 3.2+
@@ -61,18 +62,27 @@ SPEED = 20.0  # emulated seconds per real second
 SLOW = 0.05  # seconds: any callback slower than this is a blocking call
 TRIGGERS = 50
 ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
+AIOHTTP_DIR = str(Path(aiohttp.__file__).parent)
+# debug mode's source tracebacks: asyncio's (futures, handles, tasks) and aiohttp's (connections,
+# requests, responses record where they were made when loop.get_debug() is true)
+DEBUG_CAPTURERS = (ASYNCIO_DIR, AIOHTTP_DIR)
 
 
 def in_debug_capture(frame: Any) -> bool:
-    """Is this loop-thread stack inside asyncio debug mode's record of where a future was made?
+    """Is this loop-thread stack inside debug mode's record of where an object was made?
 
     asyncio calls ``traceback.extract_stack`` (C futures, from ``loop.create_future``) or
     ``asyncio.format_helpers.extract_stack`` (handles, Python futures and tasks) from its own
-    modules; nothing else calls either from there.
+    modules; aiohttp calls ``traceback.extract_stack`` for its connections, requests and responses
+    when the loop is in debug mode. Nothing else calls either from there.
     """
     while frame is not None:
         code, caller = frame.f_code, frame.f_back
-        if code.co_name == "extract_stack" and caller and caller.f_code.co_filename.startswith(ASYNCIO_DIR):
+        if (
+            code.co_name == "extract_stack"
+            and caller
+            and caller.f_code.co_filename.startswith(DEBUG_CAPTURERS)
+        ):
             return True
         frame = caller
     return False

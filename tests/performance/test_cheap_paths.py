@@ -43,7 +43,8 @@ HEAVY = {
     "airflow_provider_mediajobs.hooks",
     "airflow_provider_mediajobs.dialects",
     "airflow_provider_mediajobs.engine.transport",
-    "airflow_provider_mediajobs.engine.http1",
+    "airflow_provider_mediajobs.engine.limits",
+    "aiohttp",
     "airflow_provider_mediajobs.operators.outputs",
 }
 
