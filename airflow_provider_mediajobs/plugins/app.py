@@ -62,7 +62,7 @@ def _q(value: Any) -> str:
 
 def create_app() -> FastAPI:
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-    from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+    from airflow.api_fastapi.core_api.security import get_user, requires_access_dag
 
     read_runs = [
         Depends(requires_access_dag("GET", DagAccessEntity.RUN)),
@@ -84,8 +84,10 @@ def create_app() -> FastAPI:
     def static_root(request: Request) -> str:
         return f"{request.scope.get('root_path', '')}/static"
 
-    @app.get("/static/{name}", include_in_schema=False)
-    def static(name: str, user: GetUserDep) -> Response:
+    # a dependency, not a parameter annotation: under ``from __future__ import annotations`` a
+    # locally imported ``GetUserDep`` is unresolvable and FastAPI would read ``user`` as a query
+    @app.get("/static/{name}", include_in_schema=False, dependencies=[Depends(get_user)])
+    def static(name: str) -> Response:
         if name not in _STATIC:
             raise HTTPException(404, "Not found")
         body = resources.files("airflow_provider_mediajobs.plugins").joinpath("static", name).read_bytes()
