@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-LISTENING = re.compile(r"mediajobs-emulator listening on (http://[^\s]+)")
+LISTENING = re.compile(r"mediajobs-emulator listening on (https?://[^\s]+)")
 
 
 class EmulatorProcess:

@@ -32,6 +32,35 @@ def _api_key(text: str) -> tuple[str, str]:
     return provider, key
 
 
+def _origin_port(text: str) -> tuple[str | None, int]:
+    provider, sep, port = text.rpartition("=")
+    if sep and provider not in PROVIDERS:
+        raise argparse.ArgumentTypeError(
+            f"expected PORT or PROVIDER=PORT with PROVIDER in {', '.join(PROVIDERS)}"
+        )
+    try:
+        value = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in {text!r}") from None
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"bad port in {text!r}")
+    return (provider if sep else None), value
+
+
+def _origin_ports(values: list[tuple[str | None, int]]) -> int | dict[str, int] | None:
+    """``PORT``: the first of four consecutive origin ports; ``PROVIDER=PORT`` overrides one."""
+    first = [port for provider, port in values if provider is None]
+    named = {provider: port for provider, port in values if provider is not None}
+    if not first and not named:
+        return None
+    if not named:
+        return first[-1]
+    if first:
+        base = first[-1]
+        return {p: (0 if base == 0 else base + i) for i, p in enumerate(PROVIDERS)} | named
+    return named
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mediajobs-emulator",
@@ -67,6 +96,29 @@ def parser() -> argparse.ArgumentParser:
         help="accept KEY instead of the provider's default key (repeatable)",
     )
     p.add_argument("--print-credentials", action="store_true", help="print the credentials JSON")
+    p.add_argument(
+        "--origin-port",
+        type=_origin_port,
+        action="append",
+        default=[],
+        metavar="PORT|PROVIDER=PORT",
+        help="ports of the per-provider origins (production paths at the root): PORT is the first of "
+        "four (goenhance, tensorart, vozo, tensorpix); default --port+1..+4, free ports with --port 0",
+    )
+    p.add_argument("--no-origins", action="store_true", help="serve only the prefixed layout on --port")
+    p.add_argument(
+        "--tams-strict-nonces",
+        action="store_true",
+        help="refuse any reused TAMS nonce (default: refuse only exact replays of a signed request)",
+    )
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated certificate")
+    p.add_argument("--certfile", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--keyfile", metavar="FILE", help="the PEM private key of --certfile")
+    p.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        help="where --tls writes ca.pem, server.pem, server-key.pem (default: a temporary directory)",
+    )
     return p
 
 
@@ -74,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.speed <= 0:
         parser().error("--speed must be > 0")
+    if (args.certfile is None) != (args.keyfile is None):
+        parser().error("--certfile and --keyfile go together")
     try:
         faults = [parse_spec(spec) for spec in args.fault]
         emulator = Emulator(
@@ -86,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults=faults,
             tams_public_key=args.tams_public_key,
             api_keys=dict(args.api_key),
+            tls=args.tls,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            tls_dir=args.tls_dir,
+            origins=not args.no_origins,
+            origin_ports=_origin_ports(args.origin_port),
+            tams_strict_nonces=args.tams_strict_nonces,
         )
     except (FaultError, ValueError, OSError) as err:
         print(f"mediajobs-emulator: {err}", file=sys.stderr)
@@ -104,8 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         print(f"mediajobs-emulator listening on {emulator.url}", flush=True)
-        if args.print_credentials:
+        if args.print_credentials:  # the line right after the listening line, as documented
             print(json.dumps(emulator.credentials()), flush=True)
+        if emulator.ca_file is not None:
+            print(f"mediajobs-emulator CA file: {emulator.ca_file}", flush=True)
+        for provider, url in emulator.origins.items():
+            print(f"mediajobs-emulator origin {provider}: {url}", flush=True)
         while not stop.wait(0.5):
             if not emulator.running:
                 print("mediajobs-emulator: server thread exited", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The Starlette app: provider routes under their prefixes, the CDN, and the fault/auth/limit pipeline."""
+"""The ASGI app: provider routes under their prefixes and on their own origins, the CDN, and the
+fault/auth/limit pipeline."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import cdn
 from .admin import admin_routes
@@ -18,6 +19,7 @@ from .faults import Fault
 from .providers import Provider, all_providers
 from .runtime import Ctx, RouteSpec, Runtime, json_response
 from .state import DEFAULT_OUTPUT_BYTES, ScriptError
+from .uploads import MAX_UPLOAD_BYTES, read_capped, upload_endpoint
 
 log = logging.getLogger(__name__)
 ErrorFn = Callable[..., Response]
@@ -86,7 +88,11 @@ def provider_endpoint(rt: Runtime, provider: Provider, spec: RouteSpec) -> Calla
             job_id = request.query_params.get(spec.job_param[1:])
         else:
             job_id = request.path_params.get(spec.job_param)
-        ctx = Ctx(rt, request, await request.body(), job_id)
+        body = await read_capped(request, MAX_UPLOAD_BYTES)
+        if body is None:
+            rt.stats.record(key, 413)
+            return provider.error(413, f"request body larger than {MAX_UPLOAD_BYTES} bytes")
+        ctx = Ctx(rt, request, body, job_id)
         response, label = await handle(ctx)
         rt.stats.record(key, label or response.status_code)
         return response
@@ -182,8 +188,29 @@ def cdn_endpoint(rt: Runtime) -> Callable[..., Any]:
     return endpoint
 
 
-def build_app(rt: Runtime) -> Starlette:
+class ProviderOrigins:
+    """Serves a provider at the root of its own port: ``/v1/jobs`` there is ``/tensorart/v1/jobs``.
+
+    Only ``path`` (what routing sees) gains the prefix; ``raw_path`` stays what the client sent, which
+    is what a TAMS client signed. Every path on an origin is the provider's (unknown ones: its 404).
+    """
+
+    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
+        self.app = app
+        self.rt = rt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        provider = self.rt.origin_ports.get(int(server[1])) if server and server[1] else None
+        if provider is not None and scope["type"] == "http":
+            scope = {**scope, "path": f"/{provider}{scope['path']}", "mediajobs.origin": provider}
+        await self.app(scope, receive, send)
+
+
+def build_app(rt: Runtime) -> ProviderOrigins:
     routes: list[BaseRoute] = list(admin_routes(rt))
+    uploads = upload_endpoint(rt)
+    routes.append(Route("/cdn/uploads/{provider}/{upload_id}/{name}", uploads, methods=["GET", "PUT"]))
     routes.append(Route("/cdn/{provider}/{job_id}/{name}", cdn_endpoint(rt), methods=["GET"]))
     for provider in all_providers().values():
         for spec in provider.routes():
@@ -194,4 +221,4 @@ def build_app(rt: Runtime) -> Starlette:
         routes.append(
             Route(f"/{provider.name}/{{rest:path}}", unknown_endpoint(rt, provider), methods=methods)
         )
-    return Starlette(routes=routes)
+    return ProviderOrigins(Starlette(routes=routes), rt)

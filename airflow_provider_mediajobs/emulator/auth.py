@@ -1,9 +1,10 @@
-"""Credentials and the auth checks: bearer/token keys and TAMS RSA signatures with a nonce replay cache."""
+"""Credentials and the auth checks: bearer/token keys and TAMS RSA signatures with replay protection."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import threading
 import time
@@ -24,7 +25,7 @@ DEFAULT_KEYS = {
 TAMS_APP_ID = "emulator-app"
 TAMS_SCHEME = "TAMS-SHA256-RSA"
 TIMESTAMP_WINDOW_S = 300
-_NONCE_TTL_S = 2 * TIMESTAMP_WINDOW_S + 60
+_CACHE_PURGE_AT = 4096
 
 _KEY_LOCK = threading.Lock()
 _PROCESS_KEY: rsa.RSAPrivateKey | None = None
@@ -89,25 +90,25 @@ def scheme_key(header: str | None, scheme: str, expected: str) -> bool:
     return hmac.compare_digest(value.strip().encode(), expected.encode())
 
 
-class NonceCache:
-    """Nonces of accepted TAMS signatures, remembered long enough to outlive the timestamp window."""
+class ReplayCache:
+    """Keys (signed-string digests or nonces) accepted until a real epoch second; refuses them until then."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: dict[str, float] = {}
+        self._until: dict[str, float] = {}
 
     def clear(self) -> None:
         with self._lock:
-            self._seen.clear()
+            self._until.clear()
 
-    def add_if_new(self, nonce: str) -> bool:
-        now = time.monotonic()
+    def add_if_new(self, key: str, until: float) -> bool:
+        now = time.time()
         with self._lock:
-            if len(self._seen) >= 4096:
-                self._seen = {n: t for n, t in self._seen.items() if now - t < _NONCE_TTL_S}
-            if nonce in self._seen and now - self._seen[nonce] < _NONCE_TTL_S:
+            if len(self._until) >= _CACHE_PURGE_AT:
+                self._until = {k: t for k, t in self._until.items() if t > now}
+            if self._until.get(key, 0.0) > now:
                 return False
-            self._seen[nonce] = now
+            self._until[key] = until
             return True
 
 
@@ -130,9 +131,14 @@ def verify_tams(
     path_and_query: str,
     body: bytes,
     creds: Credentials,
-    nonces: NonceCache,
+    signatures: ReplayCache,
+    nonces: ReplayCache | None = None,
 ) -> str | None:
-    """Check a ``TAMS-SHA256-RSA`` header; ``None`` when valid, else the reason it is not."""
+    """Check a ``TAMS-SHA256-RSA`` header; ``None`` when valid, else the reason it is not.
+
+    An exact replay (the same signed string) is refused while its timestamp is inside the window;
+    with ``nonces`` (strict mode) a nonce is also refused a second time, whatever else changed.
+    """
     fields = parse_tams_header(header)
     if fields is None:
         return "unsupported authorization scheme"
@@ -164,6 +170,9 @@ def verify_tams(
         creds.public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         return "signature does not match"
-    if not nonces.add_if_new(fields["nonce_str"]):
+    window_end = timestamp + TIMESTAMP_WINDOW_S + 1
+    if nonces is not None and not nonces.add_if_new(fields["nonce_str"], window_end + TIMESTAMP_WINDOW_S):
         return "nonce already used"
+    if not signatures.add_if_new(hashlib.sha256(message).hexdigest(), window_end):
+        return "replayed request: this exact signed request was already accepted"
     return None

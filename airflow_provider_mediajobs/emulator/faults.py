@@ -24,7 +24,7 @@ KINDS = (
     "goenhance_code",
     "flap",
 )
-ROUTES = ("status", "create", "cancel", "test", "cdn", "any")
+ROUTES = ("status", "create", "cancel", "test", "upload", "lookup", "cdn", "any")
 _ANY = (None, "", "*", "any")
 
 

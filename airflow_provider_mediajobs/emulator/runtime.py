@@ -13,13 +13,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import Credentials, NonceCache
+from .auth import Credentials, ReplayCache
 from .cdn import Signer
 from .faults import FaultSet
 from .protocol import Connections
 from .ratelimit import RateLimiter
 from .state import Job, State
 from .stats import Stats
+from .uploads import Uploads
 
 
 @dataclass
@@ -31,7 +32,12 @@ class Runtime:
     limiter: RateLimiter
     default_limits: dict[str, float]
     signer: Signer = field(default_factory=Signer)
-    nonces: NonceCache = field(default_factory=NonceCache)
+    uploads: Uploads = field(default_factory=Uploads)
+    signatures: ReplayCache = field(default_factory=ReplayCache)  # exact replays of TAMS signatures
+    nonces: ReplayCache = field(default_factory=ReplayCache)  # TAMS nonces, checked only when strict
+    strict_nonces: bool = False
+    origin_ports: dict[int, str] = field(default_factory=dict)  # local port -> provider served at its root
+    main_port: int | None = None
     connections: Connections | None = None
     closing: threading.Event = field(default_factory=threading.Event)  # set by Emulator.stop()
 
@@ -50,6 +56,8 @@ class Runtime:
         self.state.reset()
         self.faults.clear()
         self.stats.reset()
+        self.signatures.clear()
+        self.uploads.clear()
         self.nonces.clear()
         self.limiter.reset(self.default_limits)
 
@@ -74,8 +82,29 @@ class Ctx:
         return self.rt.state.now()
 
     @property
+    def origin(self) -> str | None:
+        """The provider whose own origin (root-level production paths) received this request."""
+        return self.request.scope.get("mediajobs.origin")
+
+    @property
     def base(self) -> str:
-        return str(self.request.base_url).rstrip("/")
+        """Where the CDN lives: this request's scheme and host, the emulator's main port."""
+        url = self.request.base_url
+        if self.origin is not None and self.rt.main_port is not None:
+            url = url.replace(port=self.rt.main_port)
+        return str(url).rstrip("/")
+
+    async def form(self, max_files: int = 1) -> Any:
+        """The body parsed as a form (multipart or urlencoded); raises ``ValueError`` when it is not one."""
+        body = self.body
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        try:
+            return await Request(self.request.scope, receive).form(max_files=max_files, max_fields=100)
+        except Exception as err:  # python-multipart / starlette raise several types for bad forms
+            raise ValueError(f"not a valid form: {err}") from err
 
     def json(self) -> Any:
         """The parsed JSON body, or ``None`` if it is not valid JSON."""
@@ -114,7 +143,7 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 class RouteSpec:
     method: str
     path: str  # below the provider prefix, Starlette syntax
-    route: str  # status | create | cancel | test
+    route: str  # status | create | cancel | test | upload | lookup
     handler: Handler
     job_param: str | None = None  # path parameter, or "?name" for a query parameter
 

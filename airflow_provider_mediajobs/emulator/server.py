@@ -19,16 +19,23 @@ from .faults import FaultSet, parse_spec
 from .protocol import Connections, protocol_class
 from .ratelimit import RateLimiter
 from .runtime import Runtime
-from .state import State, check_provider
+from .state import PROVIDERS, State, check_provider
 from .stats import Stats
+from .tls import TlsFiles, resolve
+from .uploads import Uploads
 
 START_TIMEOUT_S = 10.0
 
 
 class Emulator:
-    """The four providers' APIs and an output CDN on one local port.
+    """The four providers' APIs and an output CDN on one local port, plus one origin per provider.
 
     ``Emulator(port=0)`` picks a free port; use it as a context manager or call ``start()``/``stop()``.
+    ``origin(provider)`` serves that provider's production paths at its root (``origin_ports``: the
+    first of four consecutive ports, or ``{provider: port}``; default ``port+1..port+4``, free ports
+    when ``port=0``; ``origins=False`` serves only the prefixed layout).
+    ``tls=True`` serves HTTPS with a generated certificate (trust ``.ca_file``); ``certfile``/``keyfile``
+    serve your own; generated files go to ``tls_dir`` (default: a temporary directory).
     ``api_keys={"tensorpix": "..."}`` replaces the documented default key of those providers (to test
     with keys nobody else uses, e.g. when searching logs for leaked credentials).
     """
@@ -45,9 +52,21 @@ class Emulator:
         faults: Iterable[str | Mapping[str, Any]] = (),
         tams_public_key: str | Path | None = None,
         api_keys: Mapping[str, str] | None = None,
+        tls: bool = False,
+        certfile: str | Path | None = None,
+        keyfile: str | Path | None = None,
+        tls_dir: str | Path | None = None,
+        origins: bool = True,
+        origin_ports: int | Mapping[str, int] | None = None,
+        tams_strict_nonces: bool = False,
     ) -> None:
         self.host = host
+        self.tls: TlsFiles | None = None
+        self._tls_tmp = None
+        if tls or certfile is not None or keyfile is not None:
+            self.tls, self._tls_tmp = resolve(host, certfile=certfile, keyfile=keyfile, tls_dir=tls_dir)
         self._requested_port = port
+        self._origin_request = self._origin_ports(port, origin_ports) if origins else {}
         limits: dict[str, float] = {}
         if tams_qps:
             limits["tensorart"] = float(tams_qps)
@@ -65,6 +84,8 @@ class Emulator:
             creds=creds,
             limiter=RateLimiter(limits),
             default_limits=limits,
+            strict_nonces=tams_strict_nonces,
+            uploads=Uploads(seed),
         )
         for fault in faults:
             self.inject_fault(**(parse_spec(fault) if isinstance(fault, str) else dict(fault)))
@@ -72,34 +93,64 @@ class Emulator:
         self.app = build_app(self.runtime)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._socks: list[socket.socket] = []
         self._port: int | None = None
+        self._origins: dict[str, int] = {}
+
+    @staticmethod
+    def _origin_ports(port: int, requested: int | Mapping[str, int] | None) -> dict[str, int]:
+        first = requested if isinstance(requested, int) else (0 if port == 0 else port + 1)
+        ports = {provider: 0 if first == 0 else first + i for i, provider in enumerate(PROVIDERS)}
+        if isinstance(requested, Mapping):
+            for provider, value in requested.items():
+                ports[check_provider(provider)] = int(value)
+        return ports
 
     # lifecycle -----------------------------------------------------------------------------------
-    def _bind(self) -> socket.socket:
+    def _bind(self, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self._requested_port))
+            sock.bind((self.host, port))
             sock.listen(128)
-        except OSError:
+        except OSError as err:
             sock.close()
-            raise
+            raise OSError(err.errno, f"cannot listen on {self.host}:{port}: {err.strerror}") from err
         return sock
+
+    def _bind_all(self) -> None:
+        try:
+            main = self._bind(self._requested_port)
+            self._socks.append(main)
+            self._port = int(main.getsockname()[1])
+            for provider, port in self._origin_request.items():
+                sock = self._bind(port)
+                self._socks.append(sock)
+                self._origins[provider] = int(sock.getsockname()[1])
+        except OSError:
+            self._close_socks()
+            raise
+        self.runtime.main_port = self._port
+        self.runtime.origin_ports = {port: provider for provider, port in self._origins.items()}
+
+    def _close_socks(self) -> None:
+        for sock in self._socks:
+            sock.close()
+        self._socks = []
+        self._origins = {}
+        self.runtime.origin_ports = {}
 
     def start(self) -> Emulator:
         if self._thread is not None:
             return self
         assert self.runtime.connections is not None
         self.runtime.closing.clear()
-        sock = self._bind()
-        self._sock = sock
-        self._port = int(sock.getsockname()[1])
+        self._bind_all()
         config = uvicorn.Config(
             self.app,
             host=self.host,
-            port=self._port,
+            port=self.port,
             loop="asyncio",
             http=protocol_class(self.runtime.connections),
             ws="none",
@@ -109,10 +160,12 @@ class Emulator:
             access_log=False,
             proxy_headers=False,
             timeout_graceful_shutdown=2,
+            ssl_certfile=self.tls.certfile if self.tls else None,
+            ssl_keyfile=self.tls.keyfile if self.tls else None,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="mediajobs-emulator", daemon=True
+            target=server.run, kwargs={"sockets": list(self._socks)}, name="mediajobs-emulator", daemon=True
         )
         self._server, self._thread = server, thread
         thread.start()
@@ -133,9 +186,8 @@ class Emulator:
             if thread.is_alive():
                 server.force_exit = True
                 thread.join(timeout=5)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
+        self._close_socks()
+        self._server = self._thread = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -156,8 +208,7 @@ class Emulator:
             raise RuntimeError("the emulator is not started")
         return self._port
 
-    @property
-    def url(self) -> str:
+    def _url(self, port: int) -> str:
         host = self.host
         if host in ("", "0.0.0.0"):  # noqa: S104 - only the address clients should use
             host = "127.0.0.1"
@@ -165,7 +216,30 @@ class Emulator:
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return self._url(self.port)
+
+    def origin(self, provider: str) -> str:
+        """Base URL serving ``provider``'s production paths at its root (a real client's base URL)."""
+        provider = check_provider(provider)
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        if provider not in self._origins:
+            raise RuntimeError("this emulator serves no per-provider origins (origins=False)")
+        return self._url(self._origins[provider])
+
+    @property
+    def origins(self) -> dict[str, str]:
+        """``{provider: origin URL}`` (empty with ``origins=False``)."""
+        return {provider: self._url(port) for provider, port in self._origins.items()}
+
+    @property
+    def ca_file(self) -> str | None:
+        """PEM file of the CA that signed the generated certificate (None without TLS or with your own)."""
+        return self.tls.ca_file if self.tls else None
 
     def base_url(self, provider: str) -> str:
         return f"{self.url}/{check_provider(provider)}"
@@ -208,6 +282,11 @@ class Emulator:
     def now(self) -> float:
         return self.runtime.state.now()
 
+    @property
+    def speed(self) -> float:
+        """Emulated seconds per real second (durations it reports are real: emulated / speed)."""
+        return self.runtime.state.clock.speed
+
     def job(self, provider: str, job_id: int | str) -> dict[str, Any] | None:
         """Internal view of a job: its phase now and how it was scripted (None if unknown)."""
         job = self.runtime.state.get_job(check_provider(provider), job_id)
@@ -229,5 +308,6 @@ class Emulator:
         return self.runtime.stats_snapshot()
 
     def reset(self) -> None:
-        """Drop jobs, scripts, faults, stats and nonces; restore rate limits; re-seed; clock = real time."""
+        """Drop jobs, scripts, faults, stats, seen signatures and nonces; restore rate limits; re-seed;
+        clock = real time."""
         self.runtime.reset()

@@ -222,6 +222,10 @@ class State:
     def now(self) -> float:
         return self.clock.now()
 
+    def real_seconds(self, emulated_s: float) -> float:
+        """A duration on the emulated clock as the real seconds it takes (what ETAs must report)."""
+        return emulated_s / self.clock.speed
+
     # scripts -------------------------------------------------------------------------------------
     def add_script(self, provider: str, count: int, fields: Mapping[str, Any]) -> None:
         provider = check_provider(provider)

@@ -2,7 +2,8 @@
 
 ``mediajobs_emulator_session`` is one emulator for the whole session (``speed=1000``, TAMS rate limit
 off); ``mediajobs_emulator`` hands the same emulator to a test after resetting it, so every test starts
-with no jobs, faults, scripts or stats.
+with no jobs, faults, scripts or stats. ``mediajobs_emulator_tls_session`` / ``mediajobs_emulator_tls``
+are the same over HTTPS: ``emulator.url`` is ``https://...``, trust ``emulator.ca_file``.
 """
 
 from __future__ import annotations
@@ -27,3 +28,16 @@ def mediajobs_emulator(mediajobs_emulator_session: Emulator) -> Iterator[Emulato
     mediajobs_emulator_session.reset()
     yield mediajobs_emulator_session
     mediajobs_emulator_session.reset()
+
+
+@pytest.fixture(scope="session")
+def mediajobs_emulator_tls_session() -> Iterator[Emulator]:
+    with Emulator(port=0, seed=0, speed=SPEED, tams_qps=0, tls=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def mediajobs_emulator_tls(mediajobs_emulator_tls_session: Emulator) -> Iterator[Emulator]:
+    mediajobs_emulator_tls_session.reset()
+    yield mediajobs_emulator_tls_session
+    mediajobs_emulator_tls_session.reset()

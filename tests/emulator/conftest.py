@@ -18,6 +18,8 @@ from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.emulator.testing import (  # noqa: F401  (fixtures, used by name)
     mediajobs_emulator,
     mediajobs_emulator_session,
+    mediajobs_emulator_tls,
+    mediajobs_emulator_tls_session,
 )
 
 

@@ -26,6 +26,8 @@ from emu_support import (
     validate,
 )
 
+from airflow_provider_mediajobs.emulator import Emulator
+
 
 @pytest.fixture(scope="module")
 def foreign_key():
@@ -258,17 +260,31 @@ def test_tams_signature_timestamp_checked_against_real_not_emulated_clock(emu, a
     assert response.status_code == 200
 
 
-def test_tams_signature_replayed_nonce(emu, tams_key):
+def test_tams_signature_exact_replay_refused(emu, tams_key):
     job_id = emu.add_job("tensorart", outcome="succeeded", queued_s=5, running_s=5)
     path = f"/tensorart/v1/jobs/{job_id}"
     header = tams_signature_header(tams_key, "GET", path)
     first = requests.get(emu.url + path, headers={"Authorization": header}, timeout=10)
     assert first.status_code == 200
-    _assert_tams_401(requests.get(emu.url + path, headers={"Authorization": header}, timeout=10))
-    # the same nonce, re-signed with a new timestamp, is still a replay
+    replay = requests.get(emu.url + path, headers={"Authorization": header}, timeout=10)
+    _assert_tams_401(replay)
+    assert "replayed" in replay.json()["message"]
+    # the same nonce in another signed request is not a replay (the vendor's demo reuses nonces)
     nonce = header.split("nonce_str=")[1].split(",")[0]
     resigned = tams_signature_header(tams_key, "GET", path, timestamp=int(time.time()) + 1, nonce=nonce)
-    _assert_tams_401(requests.get(emu.url + path, headers={"Authorization": resigned}, timeout=10))
+    assert requests.get(emu.url + path, headers={"Authorization": resigned}, timeout=10).status_code == 200
+
+
+def test_tams_strict_nonces_refuse_a_reused_nonce():
+    with Emulator(tams_qps=0, tams_strict_nonces=True, origins=False) as strict:
+        key = load_private_key(strict.credentials("tensorart")["private_key"])
+        job_id = strict.add_job("tensorart", outcome="succeeded", queued_s=5, running_s=5)
+        path = f"/tensorart/v1/jobs/{job_id}"
+        nonce = uuid.uuid4().hex
+        assert _signed_get(strict, key, path, nonce=nonce).status_code == 200
+        resigned = _signed_get(strict, key, path, nonce=nonce, timestamp=int(time.time()) + 1)
+        _assert_tams_401(resigned)
+        assert "nonce already used" in resigned.json()["message"]
 
 
 def test_tams_signature_nonces_forgotten_by_reset(emu, tams_key):

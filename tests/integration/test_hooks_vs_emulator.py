@@ -28,8 +28,8 @@ QUEUED_S, RUNNING_S, QUEUE_RANK = 100.0, 200.0, 8
 END = QUEUED_S + RUNNING_S
 # Emulated seconds after creation at which the job is read: every TAMS queue status, a falling
 # queue rank, every Vozo translate stage, then past the end.
-# Half-seconds: values the emulator truncates to whole seconds (TAMS ``expiredIn``) never sit on
-# an integer boundary that the clock's tiny drift could cross between the two reads.
+# Half-seconds keep every read off a phase boundary that the clock's tiny drift could cross
+# between the two reads (durations, reported in real seconds, are aligned by settle_countdowns).
 CHECKPOINTS = (5.5, 15.5, 40.5, 70.5, 95.5, 101.5, 150.5, 190.5, 230.5, 270.5, 299.5, 301.5, 900.5)
 HOUR = 3600
 # How long output URLs stay valid (docs/emulator.md), from the job's end; TensorPix from each read.
@@ -79,8 +79,31 @@ def read_both(case: Case, job_id: str) -> MediaJob:
             assert first.url != second.url
             assert first.expires_at is not None and second.expires_at is not None
             assert second.expires_at > first.expires_at
+    settle_countdowns(sync_dict, async_dict)
     assert async_dict == sync_dict, case.name
     return async_job
+
+
+def settle_countdowns(first: dict[str, Any], second: dict[str, Any]) -> None:
+    """Durations are reported in real seconds, so they count down between the two reads even on a
+    frozen emulated clock: check they agree to within the time between the reads, then align them."""
+
+    def countdowns(data: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        found = [(data, "eta_seconds")] if data.get("eta_seconds") is not None else []
+        raw = data.get("raw")
+        if isinstance(raw, dict):
+            if raw.get("eta_s") is not None:
+                found.append((raw, "eta_s"))
+            info = raw.get("successInfo") or {}
+            for item in (info.get("images") or []) + (info.get("videos") or []):
+                found.append((item, "expiredIn"))
+        return found
+
+    pairs = list(zip(countdowns(first), countdowns(second), strict=True))
+    for (one, key), (other, other_key) in pairs:
+        assert key == other_key
+        assert abs(float(one[key]) - float(other[key])) <= 1.0, (key, one[key], other[key])
+        other[key] = one[key]
 
 
 def at(epoch: float) -> datetime:
@@ -94,7 +117,7 @@ def emulated_cost(emu: Emulator, provider: str, job_id: str) -> float:
 
 
 # ---- the active phases ------------------------------------------------------------------------
-def check_queued(case: Case, job: MediaJob, elapsed: float) -> None:
+def check_queued(case: Case, job: MediaJob, elapsed: float, speed: float) -> None:
     assert job.state is JobState.QUEUED
     assert job.outputs == () and job.error is None
     provider = case.provider
@@ -111,7 +134,7 @@ def check_queued(case: Case, job: MediaJob, elapsed: float) -> None:
     elif provider == "tensorpix":
         assert job.provider_status == 0
         assert job.progress == 0.0
-        assert job.eta_seconds == pytest.approx(END - elapsed, abs=0.2)
+        assert job.eta_seconds == pytest.approx((END - elapsed) / speed, rel=1e-3)  # real seconds
         assert job.queue_position is None
     elif provider == "vozo" and case.kind == "translate":
         assert job.provider_status == "queuing"
@@ -121,7 +144,7 @@ def check_queued(case: Case, job: MediaJob, elapsed: float) -> None:
         assert job.progress is None and job.queue_position is None and job.eta_seconds is None
 
 
-def check_running(case: Case, job: MediaJob, elapsed: float) -> None:
+def check_running(case: Case, job: MediaJob, elapsed: float, speed: float) -> None:
     assert job.state is JobState.RUNNING
     assert job.outputs == () and job.error is None and job.queue_position is None
     share = (elapsed - QUEUED_S) / RUNNING_S
@@ -132,7 +155,7 @@ def check_running(case: Case, job: MediaJob, elapsed: float) -> None:
     elif provider == "tensorpix":
         assert job.provider_status == 1
         assert job.progress == pytest.approx(share, abs=1e-3)
-        assert job.eta_seconds == pytest.approx(END - elapsed, abs=0.2)
+        assert job.eta_seconds == pytest.approx((END - elapsed) / speed, rel=1e-3)  # real seconds
     elif provider == "vozo" and case.kind == "translate":
         stage = TRANSLATE_STAGES[min(4, int(share * 5))]
         assert job.provider_status == stage
@@ -223,11 +246,11 @@ def test_every_state_sync_and_async(emu: Emulator, case: Case, outcome: str) -> 
         assert job.provider == case.provider and job.job_id == job_id
         check_cost(case, job, emu, job_id)
         if elapsed < QUEUED_S:
-            check_queued(case, job, elapsed)
+            check_queued(case, job, elapsed, emu.speed)
             if job.queue_position is not None:
                 ranks.append(job.queue_position)
         elif elapsed < END:
-            check_running(case, job, elapsed)
+            check_running(case, job, elapsed, emu.speed)
         elif outcome == "succeeded":
             check_succeeded(case, job, emu, created, job_id)
         elif outcome == "failed":

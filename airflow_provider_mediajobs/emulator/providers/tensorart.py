@@ -9,6 +9,7 @@ from starlette.responses import Response
 from ..auth import TAMS_SCHEME, scheme_key, verify_tams
 from ..runtime import Ctx, RouteSpec, iso, json_response
 from ..state import Job
+from ..uploads import upload_url
 from .base import Provider, retry_headers
 
 URL_LIFETIME_S = 12 * 3600
@@ -16,6 +17,9 @@ IMAGE_META = {"image": {"format": "png", "width": 256, "height": 256}}
 VIDEO_META = {"image": {"format": "mp4", "width": 256, "height": 256}}
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
 STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "canceled": "CANCELED", "running": "RUNNING"}
+DEFAULT_PUT_EXPIRE_S = 3600
+MAX_PUT_EXPIRE_S = 7 * 24 * 3600
+PUT_HEADERS = {"Content-Type": "application/octet-stream"}
 
 
 def grpc_error(
@@ -40,6 +44,8 @@ class TensorArt(Provider):
             RouteSpec("POST", "/v1/jobs", "create", self.create_job),
             RouteSpec("POST", "/v1/jobs/workflow/template", "create", self.create_template),
             RouteSpec("POST", "/v1/jobs/credits", "test", self.credits),
+            RouteSpec("POST", "/v1/resource/image", "upload", self.resource_image),
+            RouteSpec("GET", "/v1/models/{model_id}", "lookup", self.get_model, job_param="model_id"),
         ]
 
     def authenticate(self, ctx: Ctx) -> tuple[str | None, str]:
@@ -57,7 +63,8 @@ class TensorArt(Provider):
                 path_and_query=path,
                 body=ctx.body,
                 creds=creds,
-                nonces=ctx.rt.nonces,
+                signatures=ctx.rt.signatures,
+                nonces=ctx.rt.nonces if ctx.rt.strict_nonces else None,
             )
             return (creds.app_id, "") if reason is None else (None, reason)
         if scheme_key(header, "Bearer", creds.keys[self.name]):
@@ -106,7 +113,7 @@ class TensorArt(Provider):
             out["failedInfo"] = {"reason": job.failure_reason, "code": code or "FATAL_ERROR"}
         elif status == "SUCCESS" and phase.finished_at is not None:
             expires = phase.finished_at + URL_LIFETIME_S
-            remaining = str(max(0, int(expires - ctx.now)))
+            remaining = str(max(0, int(ctx.rt.state.real_seconds(expires - ctx.now))))
             images: list[dict[str, Any]] = []
             videos: list[dict[str, Any]] = []
             for i, (kind, url) in enumerate(ctx.output_urls(job, expires)):
@@ -167,3 +174,36 @@ class TensorArt(Provider):
         if body is None or not isinstance(body.get("stages"), list):
             return grpc_error(400, "invalid argument: stages is required", 3)
         return json_response({"credits": "1.5"})
+
+    async def resource_image(self, ctx: Ctx) -> Response:
+        """``{expireSec?, term?}`` -> ``{resourceId, putUrl, headers}``; PUT the bytes to ``putUrl``."""
+        body = ctx.json_object() if ctx.body else {}
+        if body is None:
+            return grpc_error(400, "invalid request body: not a JSON object", 3)
+        expire = body.get("expireSec", DEFAULT_PUT_EXPIRE_S)
+        if isinstance(expire, str) and expire.isdigit():
+            expire = int(expire)  # int64 fields may travel as JSON strings
+        if not isinstance(expire, int) or isinstance(expire, bool) or not 0 < expire <= MAX_PUT_EXPIRE_S:
+            return grpc_error(400, f"invalid argument: expireSec must be 1..{MAX_PUT_EXPIRE_S}", 3)
+        if body.get("term", 1) not in (1, 2):
+            return grpc_error(400, "invalid argument: term must be 1 (short) or 2 (long)", 3)
+        upload = ctx.rt.uploads.create(self.name, "image", ctx.now)
+        put_url = upload_url(ctx.rt, ctx.base, upload, "put", int(ctx.now + expire))
+        return json_response({"resourceId": upload.id, "putUrl": put_url, "headers": PUT_HEADERS})
+
+    async def get_model(self, ctx: Ctx) -> Response:
+        model_id = ctx.job_id or ""
+        if not model_id.isdigit():
+            return grpc_error(400, "invalid argument: modelId must be a uint64", 3)
+        if int(model_id) == 0 or int(model_id) >= 2**64:
+            return grpc_error(404, "model not found", 5)
+        model = {
+            "id": model_id,
+            "name": f"Emulated checkpoint {model_id}",
+            "description": "A model the mediajobs emulator makes up for any id.",
+            "baseModel": "SD 1.5",
+            "modelType": "CHECKPOINT",
+            "showcaseImageUrls": [],
+            "projectName": "mediajobs emulator",
+        }
+        return json_response({"model": model})

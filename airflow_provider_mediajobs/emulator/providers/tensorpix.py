@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from ..runtime import Ctx, RouteSpec, iso, json_response
 from ..state import Job
+from ..uploads import Upload, upload_url
 from .base import Provider, retry_headers
 
 URL_LIFETIME_S = 2 * 3600
@@ -18,6 +19,8 @@ CODECS = ("libx264", "libx265", "prores_ks")
 OWNER_EMAIL = "emulator@mediajobs.invalid"
 OWNER_ID = 4242
 BALANCE = 1250.0
+UPLOAD_PROCESSING_S = 10.0  # emulated seconds an uploaded video stays ``file: null``
+VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "mkv": "video/x-matroska", "webm": "video/webm"}
 MODELS: dict[int, tuple[str, int, float, int, int]] = {  # id: name, task, cost_weight, upscale, fps
     1: ("Super Resolution 2x", 1, 1.0, 2, 1),
     2: ("Super Resolution 4x", 1, 1.5, 4, 1),
@@ -83,6 +86,8 @@ class TensorPix(Provider):
             RouteSpec("DELETE", "/api/jobs/{job_id}/", "cancel", self.delete_job, "job_id"),
             RouteSpec("POST", "/api/jobs/from-url/", "create", self.create),
             RouteSpec("GET", "/api/accounts/profile/balance/", "test", self.balance),
+            RouteSpec("POST", "/api/videos/", "upload", self.upload_video),
+            RouteSpec("GET", "/api/videos/{video_id}/", "lookup", self.get_video, "video_id"),
         ]
 
     def unauthorized(self, reason: str) -> Response:
@@ -156,7 +161,7 @@ class TensorPix(Provider):
             "description": str(req.get("description", "")),
             "cost_usd": f"{job.cost:.4f}",
             "status": STATUS[phase.state],
-            "eta_s": round(max(0.0, phase.remaining_s), 1),
+            "eta_s": round(max(0.0, ctx.rt.state.real_seconds(phase.remaining_s)), 1),
             "finished": iso(phase.finished_at, 6) if phase.finished_at is not None else None,
             "processing_progress": progress,
             "input_video": {
@@ -228,3 +233,58 @@ class TensorPix(Provider):
 
     async def balance(self, ctx: Ctx) -> Response:
         return json_response({"balance": BALANCE})
+
+    def video_view(self, ctx: Ctx, upload: Upload) -> dict[str, Any]:
+        """The Video schema; ``file`` is null until processed, then a URL re-signed on every read."""
+        ready = ctx.now >= upload.ready_at and upload.data is not None
+        file_url = None
+        if ready:
+            expires = int(ctx.now + URL_LIFETIME_S)
+            file_url = upload_url(ctx.rt, ctx.base, upload, "get", expires)
+        return {
+            "id": int(upload.id),
+            "name": upload.name,
+            "width": None,  # the emulator does not decode what was uploaded
+            "height": None,
+            "created_at": iso(upload.created_at, 6),
+            "n_frames": None,
+            "framerate": None,
+            "size": len(upload.data) if upload.data is not None else None,
+            "file": file_url,
+            "owner": OWNER_EMAIL,
+            "thumbnail": None,
+            "external_url": None,
+            "bitrate": None,
+            "codec_id": None,
+            "bit_depth": None,
+            "chroma_subsampling": None,
+            "color_space": None,
+        }
+
+    async def upload_video(self, ctx: Ctx) -> Response:
+        """Multipart ``file`` -> 201 with the Video (``file: null`` while it is processed)."""
+        try:
+            form = await ctx.form()
+        except ValueError:
+            return drf_error(
+                400, {"file": ["The submitted data was not a file. Check the encoding type on the form."]}
+            )
+        item = form.get("file")
+        if item is None or isinstance(item, str):
+            return drf_error(400, {"file": ["No file was submitted."]})
+        data = await item.read()
+        await form.close()
+        if not data:
+            return drf_error(400, {"file": ["The submitted file is empty."]})
+        name = (item.filename or "upload.mp4").replace("/", "_").replace("\\", "_")[:200]
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        upload = ctx.rt.uploads.create(self.name, name, ctx.now, UPLOAD_PROCESSING_S)
+        if not ctx.rt.uploads.store(upload, data, VIDEO_TYPES.get(ext, item.content_type)):
+            return drf_error(400, "Storage quota exceeded.")
+        return json_response(self.video_view(ctx, upload), 201)
+
+    async def get_video(self, ctx: Ctx) -> Response:
+        upload = ctx.rt.uploads.get(self.name, ctx.job_id) if (ctx.job_id or "").isdigit() else None
+        if upload is None:
+            return self.not_found()
+        return json_response(self.video_view(ctx, upload))
