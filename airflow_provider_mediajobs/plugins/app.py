@@ -144,6 +144,9 @@ def create_app() -> FastAPI:
             **files.FILE_HEADERS,
             "Accept-Ranges": "bytes",
             "Content-Disposition": files.disposition(item),
+            # keeps the API server's GZipMiddleware off the bytes (Starlette < 1 compresses video
+            # streams too, dropping Content-Length and breaking byte ranges)
+            "Content-Encoding": "identity",
         }
         start, end = span if span else (0, opened.size - 1)
         headers["Content-Length"] = str(max(0, end - start + 1))
