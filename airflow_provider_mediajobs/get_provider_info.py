@@ -32,6 +32,10 @@ def get_provider_info() -> dict[str, Any]:
             for name, module in zip(_INTEGRATIONS, _HOOK_MODULES, strict=True)
         ],
         "connection-types": connection_types(),
+        "extra-links": ["airflow_provider_mediajobs.plugins.links.MediaLink"],
+        "plugins": [
+            {"name": "mediajobs", "plugin-class": "airflow_provider_mediajobs.plugins.plugin.MediaJobsPlugin"}
+        ],
     }
     for section in ("sensors", "operators", "triggers"):
         modules = [f"airflow_provider_mediajobs.{section}"]

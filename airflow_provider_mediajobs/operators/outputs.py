@@ -34,6 +34,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
 from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
+from airflow_provider_mediajobs.plugins.links import MediaLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -110,6 +111,7 @@ class MediaJobOutputsOperator(BaseOperator):
         "filename_template",
     )
     ui_color = "#e4ffe9"
+    operator_extra_links = (MediaLink(),)
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
+from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter, seconds
 from airflow_provider_mediajobs.waiting import event_for_timeout, result_for_job
 
@@ -54,6 +55,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     template_fields: Sequence[str] = ("payload", "conn_id", "job_kind", "request_id")
     template_fields_renderers = {"payload": "json"}
     ui_color = "#e4f0ff"
+    operator_extra_links = (MediaLink(),)
     default_provider: ClassVar[str | None] = None
 
     def __init__(

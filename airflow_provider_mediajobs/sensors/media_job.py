@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
+from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter
 from airflow_provider_mediajobs.waiting import result_for_job
 
@@ -37,6 +38,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind")
     ui_color = "#f0e4ff"
+    operator_extra_links = (MediaLink(),)
     default_provider: ClassVar[str | None] = None
 
     def __init__(

@@ -1,0 +1,228 @@
+"""What the Media view shows for one task instance, read from the XCom the media tasks write.
+
+* the outputs operator returns one ``{url, path, bytes, sha256, content_type, kind, skipped}``
+  per file it persisted: those files are served by the plugin (by index, never by path);
+* a submit operator or sensor returns the job dict (``MediaJob.to_dict()`` plus ``wait``): its
+  outputs are the provider's signed URLs, shown while valid, marked expired after;
+* a submit operator pushes ``job_id`` before it waits, so a deferred or failed task still shows
+  which job it is.
+
+Pure functions on plain values: no Airflow import, no I/O.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Operators of this provider (and their provider subclasses): their tasks are always listed.
+MEDIA_OPERATORS = frozenset(
+    {
+        "MediaJobSubmitOperator",
+        "GoEnhanceSubmitJobOperator",
+        "TensorArtSubmitJobOperator",
+        "VozoSubmitJobOperator",
+        "TensorPixSubmitJobOperator",
+        "MediaJobSensor",
+        "GoEnhanceJobSensor",
+        "TensorArtJobSensor",
+        "VozoJobSensor",
+        "TensorPixJobSensor",
+        "MediaJobOutputsOperator",
+    }
+)
+PERSISTED, PROVIDER = "persisted", "provider"
+_KINDS = ("image", "video", "audio")
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One output: a persisted file (served by the plugin) or a provider URL (linked directly)."""
+
+    index: int
+    source: str
+    kind: str
+    name: str
+    content_type: str
+    path: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    url: str | None = None
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        if self.source != PROVIDER or self.expires_at is None:
+            return False
+        return self.expires_at <= (now or datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class TaskMedia:
+    """A media task instance as the view shows it."""
+
+    task_id: str
+    map_index: int
+    ti_state: str | None
+    operator: str | None
+    job: Mapping[str, Any] | None = None
+    job_id: str | None = None
+    items: tuple[MediaItem, ...] = ()
+    started: datetime | None = None
+    ended: datetime | None = None
+
+    @property
+    def provider(self) -> str | None:
+        return str(self.job["provider"]) if self.job and self.job.get("provider") else None
+
+    @property
+    def persisted(self) -> tuple[MediaItem, ...]:
+        return tuple(i for i in self.items if i.source == PERSISTED)
+
+
+def shown_url(url: str) -> str:
+    """A URL without query and fragment (a signed URL's signature is a bearer token)."""
+    try:
+        return urlsplit(url)._replace(query="", fragment="").geturl()
+    except ValueError:
+        return "<unparseable URL>"
+
+
+def _name_of(url_or_path: str) -> str:
+    try:
+        path = urlsplit(url_or_path).path
+    except ValueError:
+        path = url_or_path
+    return path.rstrip("/").rsplit("/", 1)[-1] or "output"
+
+
+def content_type_of(recorded: object, name: str, kind: str) -> str:
+    """The media type: as recorded when it has one, else from the file name, else none known."""
+    text = str(recorded or "").split(";", 1)[0].strip().lower()
+    if "/" in text and " " not in text:
+        return text
+    guessed = mimetypes.guess_type(name)[0]
+    if guessed:
+        return guessed.lower()
+    return "application/octet-stream"
+
+
+def _kind(recorded: object, content_type: str) -> str:
+    kind = str(recorded or "").lower()
+    if kind in _KINDS:
+        return kind
+    major = content_type.split("/", 1)[0]
+    return major if major in _KINDS else "other"
+
+
+def _when(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _is_job(value: object) -> bool:
+    return isinstance(value, Mapping) and {"provider", "job_id", "state"} <= set(value)
+
+
+def _is_persisted_list(value: object) -> bool:
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, (str, bytes))
+        and bool(value)
+        and all(isinstance(v, Mapping) and "path" in v and "sha256" in v for v in value)
+    )
+
+
+def persisted_items(files: Sequence[Mapping[str, Any]]) -> tuple[MediaItem, ...]:
+    items = []
+    for index, record in enumerate(files):
+        path = str(record.get("path") or "")
+        name = _name_of(path)
+        ctype = content_type_of(record.get("content_type"), name, str(record.get("kind") or ""))
+        size = record.get("bytes")
+        items.append(
+            MediaItem(
+                index=index,
+                source=PERSISTED,
+                kind=_kind(record.get("kind"), ctype),
+                name=name,
+                content_type=ctype,
+                path=path,
+                bytes=int(size) if isinstance(size, int) else None,
+                sha256=str(record.get("sha256") or "") or None,
+                url=shown_url(str(record.get("url") or "")) or None,
+            )
+        )
+    return tuple(items)
+
+
+def provider_items(job: Mapping[str, Any]) -> tuple[MediaItem, ...]:
+    items = []
+    for index, output in enumerate(job.get("outputs") or ()):
+        if not isinstance(output, Mapping) or not output.get("url"):
+            continue
+        url = str(output["url"])
+        name = str(output.get("name") or _name_of(url))
+        ctype = content_type_of(None, _name_of(url), str(output.get("kind") or ""))
+        items.append(
+            MediaItem(
+                index=index,
+                source=PROVIDER,
+                kind=_kind(output.get("kind"), ctype),
+                name=name,
+                content_type=ctype,
+                url=url,
+                expires_at=_when(output.get("expires_at")),
+            )
+        )
+    return tuple(items)
+
+
+def task_media(
+    task_id: str,
+    map_index: int,
+    ti_state: str | None,
+    operator: str | None,
+    xcoms: Mapping[str, Any],
+    started: datetime | None = None,
+    ended: datetime | None = None,
+) -> TaskMedia | None:
+    """The view of one task instance, or ``None`` when it is not a media task."""
+    value = xcoms.get("return_value")
+    raw_job_id = xcoms.get("job_id")
+    job = value if _is_job(value) else None
+    items: tuple[MediaItem, ...] = ()
+    if _is_persisted_list(value):
+        items = persisted_items(value)  # type: ignore[arg-type]
+    elif job is not None:
+        items = provider_items(job)
+    if job is None and not items and raw_job_id is None and operator not in MEDIA_OPERATORS:
+        return None
+    job_id = str(job["job_id"]) if job else (None if raw_job_id is None else str(raw_job_id))
+    return TaskMedia(
+        task_id=task_id,
+        map_index=map_index,
+        ti_state=ti_state,
+        operator=operator,
+        job=job,
+        job_id=job_id,
+        items=items,
+        started=started,
+        ended=ended,
+    )
+
+
+def newest_first(tasks: Sequence[TaskMedia]) -> list[TaskMedia]:
+    """The gallery's order: the most recently finished (or started) task first."""
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(tasks, key=lambda t: (t.ended or t.started or epoch, t.task_id), reverse=True)
