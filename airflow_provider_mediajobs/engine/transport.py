@@ -204,8 +204,10 @@ def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedCl
         import aiohttp
         from httpx_aiohttp import AiohttpTransport
 
+        from airflow_provider_mediajobs.engine.pool import CheckedConnector
+
         proxy = environment_proxy(origin)
-        connector = aiohttp.TCPConnector(
+        connector = CheckedConnector(
             limit=MAX_CONNECTIONS,
             keepalive_timeout=KEEPALIVE_EXPIRY,
             ttl_dns_cache=int(DNS_CACHE_TTL),

@@ -328,15 +328,7 @@ CHILDREN.set_forkserver_preload([__name__, "airflow_provider_mediajobs.hooks", "
 
 @pytest.mark.parametrize("path", ["sync", "async"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_answer_ends_in_a_typed_error(case: str, path: str, request: pytest.FixtureRequest) -> None:
-    if case == "idle_keepalive_bytes" and path == "async":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="aiohttp reuses a pooled connection that received unsolicited bytes while idle "
-                "and takes them as the next answer (urllib3 checks an idle connection before reuse)",
-            )
-        )
+def test_hostile_answer_ends_in_a_typed_error(case: str, path: str) -> None:
     parent_end, child_end = CHILDREN.Pipe(duplex=False)
     child = CHILDREN.Process(target=_child, args=(case, path, child_end), daemon=True)
     child.start()
