@@ -131,10 +131,13 @@ class SharedClient:
         try:
             found = {k: v for k, v in response.headers.items()}  # httpx: lower-case names
             reader = BodyReader(max_bytes, found.get("content-encoding"), found.get("content-length"))
-            # a transport that answered with bytes in hand (httpx.MockTransport) has them read already
-            stream = response.stream if response.is_stream_consumed else response.aiter_raw()
-            async for chunk in stream:  # type: ignore[union-attr]
-                reader.feed(chunk)
+            if response.is_stream_consumed:
+                # a transport that answered with bytes in hand (httpx.MockTransport, a wrapper that
+                # read the answer) has its content already; its exhausted stream must not be re-read
+                reader.feed(response.content)
+            else:
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
             body = reader.finish()
         finally:
             await response.aclose()
