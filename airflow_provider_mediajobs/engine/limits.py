@@ -266,9 +266,16 @@ def describe(
     kinds = _kinds(err)
     if deadline_hit:
         return MediaJobTransientError, _no_answer(timeout)
-    if kinds & _PROTOCOL:
+    # a peer that hangs up before answering is a dropped connection, whatever the parser calls it
+    # (also mid-body: a truncated answer), which a retry can fix
+    hung_up = any(
+        text in str(e)
+        for e in _chain(err)
+        for text in ("disconnected without sending", "peer closed connection", "payload is not completed")
+    ) or bool(kinds & {"IncompleteRead"})
+    if kinds & _PROTOCOL and not hung_up:
         return MediaJobBadResponseError, f"an answer that is not valid HTTP ({_root_name(err)})"
-    if kinds & _DROPPED:
+    if kinds & _DROPPED or hung_up:
         closed = "the server closed the connection before a complete answer"
         return MediaJobTransientError, f"connection problem ({_root_name(err)}: {closed})"
     if kinds & _CONNECT:  # before timeouts: urllib3's NewConnectionError is a ConnectTimeoutError

@@ -9,6 +9,7 @@ into docs/reliability.md); otherwise nothing is written.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -159,6 +160,10 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         try:
             response = await self.inner.handle_async_request(request)
             await response.aread()
+        except asyncio.CancelledError:
+            # the engine's whole-call deadline (asyncio.timeout) cancels the read: a client timeout
+            self.calls.append(Call(provider, job_id, started, time.monotonic(), "DeadlineTimeout"))
+            raise
         except Exception as err:
             self.calls.append(Call(provider, job_id, started, time.monotonic(), type(err).__name__))
             raise
