@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
@@ -44,7 +45,8 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     :param job_kind: which create endpoint (GoEnhance ``faceswap``/``video2video``; TAMS
         ``job``/``template``/``workflow``; Vozo ``lipsync``/``translate``/``reusable_lipsync``).
     :param wait_for_completion: wait for the job (default) or return its id at once.
-    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
+        unless the admin set ``[operators] default_deferrable``.
     :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
     :param cancel_on_timeout: cancel the remote job when the wait times out (TAMS, TensorPix).
     :param request_id: TAMS idempotency key; derived from the task instance when not given.
@@ -65,7 +67,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         conn_id: str | None = None,
         job_kind: str | None = None,
         wait_for_completion: bool = True,
-        deferrable: bool = True,
+        deferrable: bool | None = None,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
         max_consecutive_failures: int = 10,
@@ -85,7 +87,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
             conn_id=conn_id,
             provider=self.default_provider,
             job_kind=job_kind,
-            deferrable=deferrable,
+            deferrable=resolve_deferrable(deferrable),
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             max_consecutive_failures=max_consecutive_failures,

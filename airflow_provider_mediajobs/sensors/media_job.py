@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter
@@ -25,7 +26,8 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
     :param job_id: the provider's job id (templated).
     :param conn_id: Airflow connection id (templated); the subclasses default it.
     :param job_kind: the provider's job family where it has several (Vozo ``translate``).
-    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
+        unless the admin set ``[operators] default_deferrable``.
     :param poll_interval: shortest time between status reads, seconds (provider default if None).
     :param max_poll_interval: longest time between status reads while the job is far from done.
     :param max_consecutive_failures: transient read failures in a row that fail the wait.
@@ -47,7 +49,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         job_id: str,
         conn_id: str | None = None,
         job_kind: str | None = None,
-        deferrable: bool = True,
+        deferrable: bool | None = None,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
         max_consecutive_failures: int = 10,
@@ -61,7 +63,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             conn_id=conn_id,
             provider=self.default_provider,
             job_kind=job_kind,
-            deferrable=deferrable,
+            deferrable=resolve_deferrable(deferrable),
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             max_consecutive_failures=max_consecutive_failures,
