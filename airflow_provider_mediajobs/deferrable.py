@@ -25,7 +25,7 @@ def _conf() -> Any:
     try:
         from airflow.sdk import conf  # Airflow 3.2+: the Task SDK's parser
     except ImportError:  # Airflow 3.1
-        from airflow.configuration import conf
+        from airflow.configuration import conf  # type: ignore[assignment]
     return conf
 
 
