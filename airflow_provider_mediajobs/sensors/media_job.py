@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_mediajobs._compat import AirflowSkipException
 from airflow_provider_mediajobs.deferrable import resolve_deferrable
-from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobBadResponseError,
+    MediaJobError,
+    MediaJobTransientError,
+)
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter
 from airflow_provider_mediajobs.waiting import result_for_job
@@ -71,7 +76,13 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSkipException as skip:
+                # soft_fail skips on any AirflowFailException; only a timeout may skip (see resume_execution)
+                if isinstance(skip.__cause__, MediaJobError) and not self.never_fail:
+                    raise skip.__cause__ from None
+                raise
         return self._wait_for(str(self.job_id), float(self.timeout))
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
@@ -106,11 +117,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         # never_fail skips on any error, as it does in poke mode.
         from airflow.sdk import BaseOperator
 
-        from airflow_provider_mediajobs._compat import (
-            AirflowSensorTimeout,
-            AirflowSkipException,
-            TaskDeferralTimeout,
-        )
+        from airflow_provider_mediajobs._compat import AirflowSensorTimeout, TaskDeferralTimeout
 
         try:
             try:
