@@ -12,10 +12,10 @@ help:
 	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
 	@echo "make demo-ui - a real Airflow on 127.0.0.1 runs the example pipeline; prints the login and its Media view URL (Ctrl-C stops it)"
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
-	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
+	@echo "make e2e-ui - headless Chromium against a real Airflow: the four connection forms, the Media view (via make demo-ui's deployment)"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
 	@echo "make test-airflow-3.1 - the test suite on the lowest supported Airflow (3.1.8) in .venv-3.1"
-	@echo "make e2e-ui-airflow-3.1 - the browser test of the connection forms on Airflow 3.1.8"
+	@echo "make e2e-ui-airflow-3.1 - the browser tests (connection forms, Media view) on Airflow 3.1.8"
 	@echo "make reliability - fault matrix, 2,000-wait triggerer SIGKILL, 10k-example fuzzing (full profile); figures to docs/reliability.md"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)

@@ -241,8 +241,16 @@ def test_the_run_media_tab_shows_every_media_task_with_working_images_and_videos
         (video,) = section(driver, task).find_elements(By.CSS_SELECTOR, "video.player")
         assert "/mediajobs/dags/" in str(video.get_attribute("src"))
         assert_plays(driver, video)
+    # a TAMS job id is a 64-bit integer: shown as the exact text, never rounded like a JS number
+    job_id = section(driver, "tensorart_artwork").find_element(By.CSS_SELECTOR, "dd.job-id").text
+    persisted = section(driver, "tensorart_artwork_outputs").find_element(By.CSS_SELECTOR, ".name").text
+    assert re.fullmatch(r"\d{16,20}", job_id) and persisted.startswith(f"tensorart-{job_id}-"), (
+        job_id,
+        persisted,
+    )
     driver.execute_script("window.scrollTo(0, 0);")
     driver.switch_to.default_content()
+    driver.set_window_size(1280, 1500)  # the gallery's first two rows
     driver.save_screenshot(str(screenshots / "media-view-run.png"))
 
 
