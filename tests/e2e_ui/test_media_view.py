@@ -16,6 +16,7 @@ Screenshots go to MEDIAJOBS_E2E_UI_SCREENSHOTS (``make e2e-ui``: docs/screenshot
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -131,7 +132,8 @@ def demo(require_browser: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         for pid in _marked_pids(marker):  # never leave a process behind, whatever failed
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 # ---- the browser side -------------------------------------------------------------------------------
