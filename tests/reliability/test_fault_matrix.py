@@ -43,7 +43,7 @@ from reliability_support import (
 from airflow_provider_mediajobs import exceptions
 from airflow_provider_mediajobs.dialects import DIALECTS, ApiResponse, CallContext
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.engine.backoff import backoff_delay
+from airflow_provider_mediajobs.engine.retry import backoff_delay
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 

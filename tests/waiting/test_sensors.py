@@ -20,6 +20,7 @@ from airflow_provider_mediajobs._compat import (  # the Airflow 3.1 and 3.2+ hom
     TaskDeferralError,
     TaskDeferred,
 )
+from airflow_provider_mediajobs.engine.wait import event_for_error, event_for_job, event_for_timeout
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,
@@ -40,7 +41,6 @@ from airflow_provider_mediajobs.sensors import (
 )
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
-from airflow_provider_mediajobs.waiting import event_for_error, event_for_job, event_for_timeout
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 
