@@ -19,7 +19,8 @@ from airflow_provider_mediajobs.engine.wait import (
     OUTAGE_TOLERANCE,
     TIMEOUT,
     JobWait,
-    result_for_job,
+    event_for_job,
+    event_for_timeout,
     result_or_raise,
     summary_line,
 )
@@ -166,14 +167,16 @@ class JobWaiter:
         """Return the finished job's dict, or defer (raising ``TaskDeferred``)."""
         from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+        now = time.time()
         job = self._check_once(job_id)
         if job is not None:
             if job.is_terminal:
                 self.log.info("%s: no need to wait.", job.describe())
-                return result_for_job(job, conn_id=self.conn_id)
+                wait = self._job_wait(job_id, deadline=None, started_at=now)
+                wait.status_calls = 1
+                return self._finish(wait.finish(event_for_job(job), time.time()), job_id)
             self.log.info("%s; deferring to the triggerer.", job.describe())
         low, high = self._intervals()
-        now = time.time()
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,
@@ -227,6 +230,13 @@ class JobWaiter:
             job = event.get("job")
             job_id = event.get("job_id") or (job.get("job_id") if isinstance(job, dict) else None)
         return None if job_id is None else str(job_id)
+
+    def _log_unfinished(self, wait: JobWait | None, job_id: str) -> None:
+        """The summary line of a wait that Airflow ended (a poke-mode sensor's own timeout)."""
+        if wait is not None:
+            now = time.time()
+            event = event_for_timeout(wait.job, wait.provider, job_id, now - wait.started_at)
+            self.log.info("%s", summary_line(wait.finish(event, now), wait.provider, job_id))
 
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()

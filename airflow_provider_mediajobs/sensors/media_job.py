@@ -80,7 +80,13 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            from airflow_provider_mediajobs._compat import AirflowSensorTimeout, AirflowSkipException
+
+            try:
+                return super().execute(context)
+            except (AirflowSensorTimeout, AirflowSkipException):
+                self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
+                raise
         return self._wait_for(str(self.job_id), float(self.timeout))
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
