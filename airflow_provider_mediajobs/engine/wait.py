@@ -111,11 +111,6 @@ def result_or_raise(
     raise _error_class(event.get("error_type"))(message, **context, hint="")
 
 
-def result_for_job(job: MediaJob, *, conn_id: str) -> dict[str, Any]:
-    """Same decision for a job read directly (the check before deferring)."""
-    return result_or_raise(event_for_job(job), provider=job.provider, conn_id=conn_id, job_id=job.job_id)
-
-
 def duration(seconds: float) -> str:
     """``"45s"``, ``"12 min"``, ``"2 h 5 min"``: a span as a person reads it in a log."""
     seconds = max(0.0, seconds)
