@@ -112,6 +112,29 @@ def _new_job(emu: Emulator) -> str:
     return str(emu.add_job(PROVIDER, outcome="succeeded", queued_s=QUEUED_S, running_s=RUNNING_S))
 
 
+def run_trigger(job_id: str, **timing: float) -> dict[str, Any]:
+    """The trigger's one event, the trigger rebuilt from its stored (plain) kwargs as a triggerer does."""
+    now = time.time()
+    trigger = MediaJobTrigger(
+        provider=PROVIDER,
+        conn_id=CONN_ID,
+        job_id=job_id,
+        poll_interval=POLL,
+        max_poll_interval=MAX_POLL,
+        deadline=now + real(6 * 3600),
+        started_at=now,
+        **timing,
+    )
+    trigger = MediaJobTrigger(**json.loads(json.dumps(trigger.serialize()[1])))
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    return asyncio.run(first_event())
+
+
 def _check_outage_was_real(outage: Outage) -> None:
     assert outage.began is not None and outage.ended is not None, "the outage never happened"
     assert outage.ended - outage.began == pytest.approx(real(OUTAGE_S), abs=0.2)
@@ -122,27 +145,9 @@ def _check_outage_was_real(outage: Outage) -> None:
 
 def test_trigger_rides_out_a_ten_minute_outage(emu: Emulator, capfd: pytest.CaptureFixture[str]) -> None:
     job_id = _new_job(emu)
-    now = time.time()
-    trigger = MediaJobTrigger(
-        provider=PROVIDER,
-        conn_id=CONN_ID,
-        job_id=job_id,
-        poll_interval=POLL,
-        max_poll_interval=MAX_POLL,
-        deadline=now + real(6 * 3600),
-        started_at=now,
-    )
-    # as the triggerer stores and rebuilds it: plain kwargs
-    trigger = MediaJobTrigger(**json.loads(json.dumps(trigger.serialize()[1])))
-
-    async def first_event() -> dict[str, Any]:
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("no event")
-
     with Outage(emu, real(QUEUED_S + OUTAGE_AT), real(OUTAGE_S)) as outage:
         outage.job_id = job_id
-        event = asyncio.run(first_event())
+        event = run_trigger(job_id)
 
     assert event["status"] == "success", event["message"]
     assert event["job"]["state"] == "succeeded"
@@ -203,25 +208,9 @@ def test_an_outage_longer_than_the_tolerance_ends_the_wait(emu: Emulator) -> Non
     an error that says so, about 5 (scaled) minutes after the first failed read."""
     job_id = _new_job(emu)
     tolerance = real(300)
-    trigger = MediaJobTrigger(
-        provider=PROVIDER,
-        conn_id=CONN_ID,
-        job_id=job_id,
-        poll_interval=POLL,
-        max_poll_interval=MAX_POLL,
-        deadline=time.time() + real(6 * 3600),
-        outage_tolerance=tolerance,
-        max_backoff=real(60),
-    )
-
-    async def first_event() -> dict[str, Any]:
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("no event")
-
     with Outage(emu, real(QUEUED_S + OUTAGE_AT), real(OUTAGE_S)) as outage:
         outage.job_id = job_id
-        event = asyncio.run(first_event())
+        event = run_trigger(job_id, outage_tolerance=tolerance, max_backoff=real(60))
         ended = time.monotonic()
 
     assert event["status"] == "error"
