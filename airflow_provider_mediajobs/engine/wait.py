@@ -250,7 +250,7 @@ class JobWait:
             **({"rng": self.rng} if self.rng else {}),
         )
         # come back for one last read at the end of the window, not a whole backoff step after it
-        delay = max(min(delay, left), retry_after or 0.0)
+        pause = self._pause(max(min(delay, left), retry_after or 0.0), now)
         tolerance = f"tolerating transient failures for {duration(left)} more"
         if count_bound is not None:
             tolerance += f", or until {count_bound} in a row"
@@ -260,10 +260,10 @@ class JobWait:
             self.job_id,
             self.failures,
             error.detail,
-            duration(delay),
+            duration(pause),
             tolerance,
         )
-        return self._pause(delay, now)
+        return pause
 
     def finish(self, event: dict[str, Any], now: float) -> dict[str, Any]:
         """The event as the task receives it: with the job id and how the wait went."""

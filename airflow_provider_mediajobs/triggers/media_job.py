@@ -108,7 +108,6 @@ class MediaJobTrigger(BaseTrigger):
         )
         self.cancel_on_kill = bool(cancel_on_kill)
         self.started_at = time.time() if started_at is None else float(started_at)
-        self.status_calls = 0
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -155,7 +154,6 @@ class MediaJobTrigger(BaseTrigger):
                 event = await run_async(wait, lambda: hook.aget_job(self.job_id, attempts=1))
         except MediaJobError as err:  # connection problems found before the first read
             event = wait.finish(event_for_error(err), time.time())
-        self.status_calls = wait.status_calls
         yield TriggerEvent(event)
 
     async def on_kill(self) -> None:
