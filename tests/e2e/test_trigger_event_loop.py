@@ -186,6 +186,7 @@ class LoopWatch:
         self.slow: list[Slow] = []
         self.gc_pauses: list[float] = []
         self.worst = 0.0
+        self.near_misses = 0  # callbacks just under SLOW here that asyncio's own timing may put over it
         self._current: tuple[float, collections.Counter[str]] | None = None
         self._samples = 0
         self._capture = 0
@@ -246,6 +247,8 @@ class LoopWatch:
             if wall >= SLOW:
                 gc_s, samples, capture = self._gc_in_callback, self._samples, self._capture
                 self.slow.append(Slow(wall, cpu, gc_s, samples, repr(handle)[:120], stacks, capture))
+            elif wall >= SLOW * 0.8:
+                self.near_misses += 1
 
     def _sample(self) -> None:
         while not self._stop.wait(0.002):
@@ -284,8 +287,10 @@ def run_watched(coro: Any) -> tuple[Any, LoopWatch]:
             loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
-    # asyncio's own warnings and this watch see the same slow callbacks
-    assert len(watch.asyncio_warnings.messages) <= len(watch.slow), watch.asyncio_warnings.messages
+    # asyncio's own warnings and this watch see the same slow callbacks; asyncio's timing also
+    # includes this wrapper's bookkeeping, so a callback just under SLOW here can be over it there
+    warned = len(watch.asyncio_warnings.messages)
+    assert warned <= len(watch.slow) + watch.near_misses, watch.asyncio_warnings.messages
     return result, watch
 
 
