@@ -2,8 +2,9 @@
 
 Check once; if the job is already finished, return (or fail) without deferring. Otherwise defer to
 :class:`~airflow_provider_mediajobs.triggers.MediaJobTrigger` with a wall-clock deadline, and a
-slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. With
-``deferrable=False`` the same decision runs on each poke.
+slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. Without
+deferral the same wait (:class:`~airflow_provider_mediajobs.engine.wait.JobWait`) runs on the
+worker, one read per poke or in a blocking loop. Every wait ends with one summary line in the log.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
+from airflow_provider_mediajobs.engine.retry import RETRYABLE
+from airflow_provider_mediajobs.engine.wait import (
+    MAX_BACKOFF,
+    OUTAGE_TOLERANCE,
+    TIMEOUT,
+    JobWait,
+    event_for_job,
+    event_for_timeout,
+    result_or_raise,
+    summary_line,
+)
 from airflow_provider_mediajobs.models import MediaJob
-from airflow_provider_mediajobs.waiting import TIMEOUT, result_for_job, result_or_raise
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.hooks import MediaJobHook
@@ -45,6 +55,10 @@ def seconds(value: float | timedelta | None) -> float | None:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 class JobWaiter:
     """Mixin for operators that wait on one job. Expects the attributes set in :meth:`_init_wait`."""
 
@@ -53,7 +67,9 @@ class JobWaiter:
     deferrable: bool
     poll_interval: float | None
     max_poll_interval: float | None
-    max_consecutive_failures: int
+    outage_tolerance: float
+    max_backoff: float
+    max_consecutive_failures: int | None
     provider: str | None
     log: Any
 
@@ -66,7 +82,9 @@ class JobWaiter:
         deferrable: bool,
         poll_interval: float | None,
         max_poll_interval: float | None,
-        max_consecutive_failures: int,
+        outage_tolerance: float | timedelta | None = OUTAGE_TOLERANCE,
+        max_backoff: float | timedelta | None = MAX_BACKOFF,
+        max_consecutive_failures: int | None = None,
     ) -> None:
         default_conn = _default_conn_name(provider) if provider else None
         if not (conn_id or default_conn):
@@ -77,6 +95,10 @@ class JobWaiter:
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
+        self.outage_tolerance = _or(seconds(outage_tolerance), OUTAGE_TOLERANCE)
+        self.max_backoff = _or(seconds(max_backoff), MAX_BACKOFF)
+        # Before outage tolerance by time this bounded the wait alone (default 10); now it is an
+        # optional extra bound, kept for DAGs that set it.
         self.max_consecutive_failures = max_consecutive_failures
 
     # ---- hook -------------------------------------------------------------------------------
@@ -135,7 +157,7 @@ class JobWaiter:
         """One read before deferring; transient trouble is left to the trigger's retries."""
         try:
             return self.hook.get_job(job_id)
-        except (MediaJobTransientError, MediaJobBadResponseError) as err:
+        except RETRYABLE as err:
             self.log.warning(
                 "First read of job %s failed (%s); waiting in the triggerer anyway.", job_id, err
             )
@@ -145,14 +167,16 @@ class JobWaiter:
         """Return the finished job's dict, or defer (raising ``TaskDeferred``)."""
         from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+        now = time.time()
         job = self._check_once(job_id)
         if job is not None:
             if job.is_terminal:
                 self.log.info("%s: no need to wait.", job.describe())
-                return result_for_job(job, conn_id=self.conn_id)
+                wait = self._job_wait(job_id, deadline=None, started_at=now)
+                wait.status_calls = 1
+                return self._finish(wait.finish(event_for_job(job), time.time()), job_id)
             self.log.info("%s; deferring to the triggerer.", job.describe())
         low, high = self._intervals()
-        now = time.time()
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,
@@ -161,6 +185,8 @@ class JobWaiter:
             poll_interval=low,
             max_poll_interval=high,
             deadline=now + timeout,
+            outage_tolerance=self.outage_tolerance,
+            max_backoff=self.max_backoff,
             max_consecutive_failures=self.max_consecutive_failures,
             cancel_on_kill=cancel_on_kill,
             started_at=now,
@@ -171,6 +197,26 @@ class JobWaiter:
             kwargs={"job_id": job_id},
             timeout=timedelta(seconds=timeout + BACKSTOP_SECONDS),
         )
+
+    def _job_wait(self, job_id: str, deadline: float | None, started_at: float | None = None) -> JobWait:
+        """The wait on the worker (poke mode, non-deferrable submit): same settings as the trigger's."""
+        low, high = self._intervals()
+        return JobWait(
+            provider=self._resolve_provider(),
+            job_id=job_id,
+            poll_interval=low,
+            max_poll_interval=high,
+            deadline=deadline,
+            started_at=started_at,
+            outage_tolerance=self.outage_tolerance,
+            max_backoff=self.max_backoff,
+            max_consecutive_failures=self.max_consecutive_failures,
+            log=self.log,
+        )
+
+    def _read(self, job_id: str) -> MediaJob:
+        """One status read for the wait loop: the loop, not the hook, retries it."""
+        return self.hook.get_job(job_id, attempts=1)
 
     @staticmethod
     def _resumed_job_id(event: dict[str, Any] | None, job_id: str | None) -> str | None:
@@ -185,17 +231,17 @@ class JobWaiter:
             job_id = event.get("job_id") or (job.get("job_id") if isinstance(job, dict) else None)
         return None if job_id is None else str(job_id)
 
+    def _log_unfinished(self, wait: JobWait | None, job_id: str) -> None:
+        """The summary line of a wait that Airflow ended (a poke-mode sensor's own timeout)."""
+        if wait is not None:
+            now = time.time()
+            event = event_for_timeout(wait.job, wait.provider, job_id, now - wait.started_at)
+            self.log.info("%s", summary_line(wait.finish(event, now), wait.provider, job_id))
+
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()
         if isinstance(event, dict):
-            self.log.info(
-                "Wait for %s job %s ended: %s (%s status calls, %ss).",
-                provider,
-                job_id,
-                event.get("message"),
-                event.get("status_calls"),
-                event.get("waited_seconds"),
-            )
+            self.log.info("%s", summary_line(event, provider, job_id))
             if event.get("status") == TIMEOUT and on_timeout is not None:
                 on_timeout(job_id)
         result = result_or_raise(event, provider=provider, conn_id=self.conn_id, job_id=job_id)

@@ -16,9 +16,9 @@ from core_support import SENTINEL, TAMS_HOST, make_hook
 
 from airflow_provider_mediajobs import exceptions as exc
 from airflow_provider_mediajobs._compat import AirflowFailException, AirflowSkipException
+from airflow_provider_mediajobs.engine.wait import event_for_error, event_for_job, result_or_raise
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
-from airflow_provider_mediajobs.waiting import event_for_error, event_for_job, result_or_raise
 
 CTX = {"provider": "tensorart", "conn_id": "tensorart_default", "job_id": "7"}
 FINAL = [
