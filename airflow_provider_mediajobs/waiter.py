@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mediajobs.dialects.registry import specs
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
 from airflow_provider_mediajobs.models import MediaJob
 from airflow_provider_mediajobs.waiting import TIMEOUT, result_for_job, result_or_raise
@@ -27,7 +28,7 @@ BACKSTOP_SECONDS = 120.0
 # The hooks (and through them the dialects, the HTTP engine and cryptography) are imported when a
 # task runs, not when a DAG file that uses a sensor is parsed: the default connection id of each
 # provider is known without them (the hooks' ``default_conn_name``, checked by a test).
-DEFAULT_CONN_NAMES = {p: f"{p}_default" for p in ("goenhance", "tensorart", "vozo", "tensorpix")}
+DEFAULT_CONN_NAMES = {spec.name: spec.default_conn_id for spec in specs()}
 
 
 def _default_conn_name(provider: str) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobCanceledError,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
 
-# The HTTP engine, the dialects, the hooks and tenacity are imported when the task runs, not when
+# The HTTP engine, the dialects, the hooks and tenacity (the registry finds hooks by path) are imported when the task runs, not when
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
@@ -200,10 +201,7 @@ class MediaJobOutputsOperator(BaseOperator):
         return str(conn.conn_type)
 
     def _hook(self, provider: str, kind: str | None, conn_id: str | None) -> MediaJobHook:
-        from airflow_provider_mediajobs.dialects import get_dialect
-        from airflow_provider_mediajobs.hooks import hook_class
-
-        kinds = get_dialect(provider).job_kinds
+        kinds = get_spec(provider).job_kinds
         return hook_class(provider)(conn_id=conn_id, job_kind=kind if kind in kinds else None)
 
     def _filenames(self, job: MediaJob, ctx: CallContext) -> list[str]:

@@ -2,8 +2,9 @@
 
 The job id is pushed to XCom (key ``job_id``) before any waiting, and kept in Airflow's task
 state store (3.3+) so a retried task re-attaches to the job it created instead of paying for a
-second one. TAMS creates are idempotent by ``requestId``, derived here from the task instance, so
-that holds on every Airflow version for TAMS.
+second one. A provider whose creates are idempotent (its spec's ``idempotent_create``, TAMS
+``requestId``) gets a request id derived from the task instance, so that holds on every Airflow
+version for it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
     :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
     :param cancel_on_timeout: cancel the remote job when the wait times out (TAMS, TensorPix).
-    :param request_id: TAMS idempotency key; derived from the task instance when not given.
+    :param request_id: idempotency key of a provider with idempotent creates (TAMS ``requestId``);
+        derived from the task instance when not given.
 
     Returns (XCom) the finished job's dict, or the job id when not waiting.
     """
@@ -117,7 +119,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
 
     def _submit(self, context: Context) -> str:
         hook = self.hook
-        base_id = self._base_request_id(context) if hook.provider == "tensorart" else None
+        base_id = self._base_request_id(context) if hook.dialect.idempotent_create else None
         job_id = hook.submit_job(self.payload, request_id=base_id)
         if base_id is not None and not self.request_id:
             # An idempotent create hands back an earlier try's job; if that one failed, start anew.

@@ -21,7 +21,7 @@ import pytest
 from airflow_compat import AIRFLOW_VERSION, all_admins_token
 from airflow_ui import ConnectionsPage, UiTestResult
 
-from airflow_provider_mediajobs.connection_forms import FORMS
+from airflow_provider_mediajobs.connection_forms import forms
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 
@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 # ``port: Number(null)`` = 0 for a connection without a port, the API sees "a different port"
 # and refuses to reuse the stored (masked) key. Workaround, shown in the README: store a port.
 PORT_BUG = "The host or port to test differs from the stored connection"
+FORMS = forms()
 
 
 def _rest(server_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

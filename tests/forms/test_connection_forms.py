@@ -12,9 +12,11 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from airflow_provider_mediajobs.connection_forms import FORMS
+from airflow_provider_mediajobs.connection_forms import forms
 from airflow_provider_mediajobs.hooks.goenhance import GoEnhanceHook
 from airflow_provider_mediajobs.hooks.tensorart import TensorArtHook
+
+FORMS = forms()
 
 
 def test_airflow_31_builds_the_same_widgets(monkeypatch: pytest.MonkeyPatch) -> None:

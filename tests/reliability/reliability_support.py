@@ -189,10 +189,11 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 def _readable(provider: str, job_id: str | None, path: str, body: bytes) -> bool:
     """Would the dialect read a job out of this 200 answer?"""
-    from airflow_provider_mediajobs.dialects import DIALECTS, ApiResponse, CallContext
+    from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
+    from airflow_provider_mediajobs.dialects.registry import all_dialects
     from airflow_provider_mediajobs.exceptions import MediaJobError
 
-    dialect = DIALECTS.get(provider)
+    dialect = all_dialects().get(provider)
     if dialect is None or job_id is None:
         return True
     kind = "translate" if "/translate/" in path else dialect.job_kinds[0]
