@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseHook, BaseOperator
 
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class
 from airflow_provider_mediajobs.exceptions import (
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
 
-# The HTTP engine, the dialects, the hooks and tenacity (the registry finds hooks by path) are imported when the task runs, not when
+# The HTTP engine (aiohttp), the dialects, the hooks and tenacity are imported when the task runs, not when
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
@@ -132,8 +132,6 @@ class MediaJobOutputsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         if asset:
-            from airflow.sdk import Asset
-
             kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
         super().__init__(**kwargs)
         if max_bytes is not None and max_bytes < 0:
@@ -188,8 +186,6 @@ class MediaJobOutputsOperator(BaseOperator):
 
     @staticmethod
     def _provider_of_connection(conn_id: str) -> str:
-        from airflow.sdk import BaseHook
-
         try:
             conn = BaseHook.get_connection(conn_id)
         except Exception as err:
@@ -312,8 +308,6 @@ class MediaJobOutputsOperator(BaseOperator):
         events = context.get("outlet_events") if isinstance(context, Mapping) else None
         if events is None or not self.outlets:
             return
-        from airflow.sdk import Asset
-
         extra: dict[str, Any] = {
             "provider": job.provider,
             "conn_id": conn_id,

@@ -10,6 +10,7 @@ the event back into the sensor. Nothing outside the registry line names the prov
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
@@ -278,3 +279,22 @@ def test_the_default_conn_ids_and_hooks_of_the_built_in_providers_derive_from_th
         assert (hook.provider, hook.conn_type, hook.hook_name) == (spec.name, spec.name, spec.display_name)
         dialect = get_dialect(spec.name)
         assert dialect.spec is spec and dialect.job_kinds == spec.job_kinds
+
+
+FRESH = """
+import json, sys
+from airflow_provider_mediajobs.get_provider_info import get_provider_info
+info = get_provider_info()
+print(json.dumps({"airflow": sorted(m for m in sys.modules if m.split(".")[0] == "airflow"),
+                  "types": [t["connection-type"] for t in info["connection-types"]]}))
+"""
+
+
+def test_provider_info_is_read_without_importing_airflow() -> None:
+    """Airflow calls get_provider_info while it is still importing itself (provider discovery in
+    its configuration): anything it imports that imports Airflow is a circular import at start."""
+    proc = subprocess.run(
+        [sys.executable, "-c", FRESH], capture_output=True, text=True, timeout=120, check=True
+    )
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == {"airflow": [], "types": [spec.name for spec in BUILTIN]}
