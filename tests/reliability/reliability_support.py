@@ -35,13 +35,9 @@ def scale(fast: Any, full: Any) -> Any:
 # ---- connections ---------------------------------------------------------------------------------
 def connection(emu: Any, provider: str, *, timeout: float = 10.0, signature: bool = True) -> dict[str, Any]:
     """An Airflow connection (JSON form) for ``provider`` on the emulator; TAMS in signature mode."""
-    creds = emu.credentials(provider)
-    extra: dict[str, Any] = {"timeout": timeout, "rate_limit": 0}
-    conn: dict[str, Any] = {"conn_type": provider, "host": emu.base_url(provider), "extra": extra}
-    if provider == "tensorart" and signature:
-        extra.update(app_id=creds["app_id"], private_key=creds["private_key"])
-    else:
-        conn["password"] = creds["api_key"]
+    conn: dict[str, Any] = emu.connection(provider, signature=signature, timeout=timeout, rate_limit=0)
+    if conn["password"] is None:
+        del conn["password"]
     return conn
 
 
