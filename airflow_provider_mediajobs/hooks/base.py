@@ -114,7 +114,7 @@ class MediaJobHook(BaseHook):
             except Exception as err:
                 raise self._lookup_error(err) from None
             extras = await get_async_extra_dejson(conn)
-            # In a worker thread: a TAMS signing key is parsed there (and cryptography's RSA half
+            # In a worker thread: a request-signing key is parsed there (and cryptography's RSA half
             # imported the first time), never on the triggerer's event loop.
             config = await asyncio.to_thread(config_from_connection, self.dialect, conn, extras)
             self._async_api = self._api(config)
@@ -162,8 +162,8 @@ class MediaJobHook(BaseHook):
     ) -> str:
         """Create a job from ``payload`` (the provider's documented body); return its id.
 
-        ``request_id`` is the idempotency key of a provider whose spec has ``idempotent_create`` (TAMS
-        ``requestId``): the same id again returns the same job. Without one a random one is
+        ``request_id`` is the idempotency key of a provider whose spec has ``idempotent_create``:
+        the same id again returns the same job. Without one a random one is
         generated, so the create can be retried safely; other providers have no such key.
         """
         request_id = request_id or self.dialect.new_request_id()
