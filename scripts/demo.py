@@ -161,6 +161,8 @@ def main() -> int:
         "runs each deferred wait in an event loop of its own, where a triggerer shares one pool across "
         "all its waits: docs/benchmarks.md)"
     )
+    print()
+    print("To look at these images and videos in the Airflow UI (the Media view), run: make demo-ui")
     return 1 if failed or len(jobs) != 4 or len(persisted) != 4 else 0
 
 
