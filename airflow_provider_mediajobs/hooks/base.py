@@ -148,9 +148,9 @@ class MediaJobHook(BaseHook):
         return requests.Session()
 
     # ---- jobs ----------------------------------------------------------------------------------
-    def get_job(self, job_id: str, kind: str | None = None) -> MediaJob:
-        """Read a job's status (sync, retried on transient failures)."""
-        return self.api.get_job(self.session, job_id, kind or self.job_kind)
+    def get_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
+        """Read a job's status (sync, retried on transient failures up to ``attempts`` tries)."""
+        return self.api.get_job(self.session, job_id, kind or self.job_kind, attempts=attempts)
 
     async def aget_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
         """Read a job's status without blocking the event loop."""

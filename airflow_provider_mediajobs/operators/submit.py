@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_mediajobs.engine.cadence import Cadence
+from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, run_sync
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobError,
@@ -26,7 +26,6 @@ from airflow_provider_mediajobs.exceptions import (
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter, seconds
-from airflow_provider_mediajobs.waiting import event_for_timeout, result_for_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -45,6 +44,10 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     :param wait_for_completion: wait for the job (default) or return its id at once.
     :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
     :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
+    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row are
+        ridden out before the wait fails (30 minutes by default, never past ``timeout``).
+    :param max_backoff: longest pause between two failing status reads, seconds.
+    :param max_consecutive_failures: optional extra bound on failing reads in a row (None: time only).
     :param cancel_on_timeout: cancel the remote job when the wait times out (providers that can cancel).
     :param request_id: idempotency key of a provider with idempotent creates;
         derived from the task instance when not given.
@@ -68,7 +71,9 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         deferrable: bool = True,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
-        max_consecutive_failures: int = 10,
+        outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
+        max_backoff: float | timedelta = MAX_BACKOFF,
+        max_consecutive_failures: int | None = None,
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_timeout: bool = True,
         request_id: str | None = None,
@@ -88,6 +93,8 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
             deferrable=deferrable,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            outage_tolerance=outage_tolerance,
+            max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
         )
 
@@ -154,18 +161,10 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
 
     # ---- waiting ------------------------------------------------------------------------------
     def _wait_here(self, job_id: str, timeout: float) -> Any:
-        """Synchronous wait (deferrable=False): same cadence and decision as the trigger."""
-        low, high = self._intervals()
-        cadence = Cadence(low, high)
+        """Synchronous wait (deferrable=False): the trigger's wait loop, run on the worker."""
         started = time.time()
-        job = None
-        while time.time() - started < timeout:
-            job = self.hook.get_job(job_id)
-            if job.is_terminal:
-                return result_for_job(job, conn_id=self.conn_id)
-            self.log.info("%s", job.describe())
-            time.sleep(min(cadence.next_delay(job, time.time()), max(0.0, timeout - (time.time() - started))))
-        event = event_for_timeout(job, self._resolve_provider(), job_id, time.time() - started)
+        wait = self._job_wait(job_id, deadline=started + timeout, started_at=started)
+        event = run_sync(wait, lambda: self._read(job_id), clock=time.time, sleep=time.sleep)
         return self._finish(event, job_id, on_timeout=self._cancel_after_timeout)
 
     def execute_complete(
