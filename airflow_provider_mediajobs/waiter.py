@@ -13,6 +13,9 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import BaseHook
+
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, missing_connection_error, specs
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
@@ -24,6 +27,7 @@ from airflow_provider_mediajobs.engine.wait import (
     result_or_raise,
     summary_line,
 )
+from airflow_provider_mediajobs.exceptions import is_missing_connection
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
@@ -34,19 +38,13 @@ if TYPE_CHECKING:
 BACKSTOP_SECONDS = 120.0
 
 
-# The hooks (and through them the dialects, the HTTP engine and cryptography) are imported when a
-# task runs, not when a DAG file that uses a sensor is parsed: the default connection id of each
-# provider is known without them (the hooks' ``default_conn_name``, checked by a test).
-DEFAULT_CONN_NAMES = {p: f"{p}_default" for p in ("goenhance", "tensorart", "vozo", "tensorpix")}
+# The hooks (and through them the dialects and the HTTP engine) are imported when a task runs, not
+# when a DAG file that uses a sensor is parsed: the registry knows each default connection id.
+DEFAULT_CONN_NAMES = {spec.name: spec.default_conn_id for spec in specs()}
 
 
 def _default_conn_name(provider: str) -> str:
-    name = DEFAULT_CONN_NAMES.get(provider)
-    if name is None:
-        from airflow_provider_mediajobs.hooks import hook_class
-
-        return hook_class(provider).default_conn_name  # raises the unknown-provider error
-    return name
+    return DEFAULT_CONN_NAMES.get(provider) or get_spec(provider).default_conn_id
 
 
 def seconds(value: float | timedelta | None) -> float | None:
@@ -104,40 +102,19 @@ class JobWaiter:
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:
         if self.provider is None:
-            from airflow.sdk import BaseHook
-
-            from airflow_provider_mediajobs.exceptions import MediaJobConfigError, is_missing_connection
-
             try:
                 conn_type = BaseHook.get_connection(self.conn_id).conn_type
             except Exception as err:
-                # Same wording as MediaJobHook._lookup_error: a missing connection is a config error.
                 if is_missing_connection(err):
-                    raise MediaJobConfigError(
-                        f"Airflow connection {self.conn_id!r} does not exist. Create a media-job "
-                        "connection (type goenhance, tensorart, vozo or tensorpix) with that id.",
-                        conn_id=self.conn_id,
-                    ) from None
+                    raise missing_connection_error(self.conn_id) from None
                 raise
-            from airflow_provider_mediajobs.hooks import hook_class
-
-            try:
-                hook_class(str(conn_type))
-            except MediaJobConfigError:
-                raise MediaJobConfigError(
-                    f"Connection {self.conn_id!r} is of type {conn_type!r}; a media-job connection is "
-                    "one of goenhance, tensorart, vozo, tensorpix.",
-                    conn_id=self.conn_id,
-                ) from None
-            self.provider = str(conn_type)
+            self.provider = get_spec(conn_type, self.conn_id).name  # one wording for a wrong type
         return self.provider
 
     @property
     def hook(self) -> MediaJobHook:
         cached = getattr(self, "_hook", None)
         if cached is None:
-            from airflow_provider_mediajobs.hooks import hook_class
-
             cached = hook_class(self._resolve_provider())(conn_id=self.conn_id, job_kind=self.job_kind)
             self._hook = cached
         return cached

@@ -232,19 +232,12 @@ def marked_pids(marker: str) -> list[int]:
 
 
 def connections(emulator: Any) -> list[dict[str, Any]]:
+    """The four default connections for the REST API; TAMS signs like a production TAMS app would.
+    Every extra holds every form key: the UI's edit form drops a field whose key it lacks."""
     found = []
     for provider in PROVIDERS:
-        creds = emulator.credentials(provider)
-        conn: dict[str, Any] = {
-            "connection_id": f"{provider}_default",
-            "conn_type": provider,
-            "host": emulator.base_url(provider),
-            "password": creds["api_key"],
-        }
-        if provider == "tensorart":  # sign requests like a production TAMS app would
-            conn["password"] = None
-            conn["extra"] = json.dumps({"app_id": creds["app_id"], "private_key": creds["private_key"]})
-        found.append(conn)
+        conn = emulator.connection(provider)
+        found.append({"connection_id": f"{provider}_default", **conn, "extra": json.dumps(conn["extra"])})
     return found
 
 

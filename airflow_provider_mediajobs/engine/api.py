@@ -3,7 +3,7 @@
 :class:`JobApi` is what the hooks delegate to: read a job, create one, cancel one, test the
 connection. Retries (capped exponential backoff with jitter, Retry-After honoured) apply to reads
 and to requests that are safe to repeat; a create is retried only when the provider is known not
-to have acted on it (429) or makes creates idempotent (TAMS ``requestId``).
+to have acted on it (429) or its spec says creates are idempotent (``idempotent_create``).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class JobApi:
         def parse(response: ApiResponse, c: CallContext) -> str:
             return self.dialect.parse_create(kind, response, c)
 
-        idempotent = self.dialect.name == "tensorart" and request_id is not None
+        idempotent = self.dialect.idempotent_create and request_id is not None
         retry_on: tuple[type[Exception], ...] = RETRYABLE if idempotent else (MediaJobRateLimitedError,)
         return request, parse, ctx, retry_on
 

@@ -18,8 +18,9 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseHook, BaseOperator
 
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobCanceledError,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
 
-# The HTTP engine, the dialects and the hooks are imported when the task runs, not when
+# The HTTP engine (aiohttp), the dialects and the hooks are imported when the task runs, not when
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
@@ -131,8 +132,6 @@ class MediaJobOutputsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         if asset:
-            from airflow.sdk import Asset
-
             kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
         super().__init__(**kwargs)
         if max_bytes is not None and max_bytes < 0:
@@ -187,8 +186,6 @@ class MediaJobOutputsOperator(BaseOperator):
 
     @staticmethod
     def _provider_of_connection(conn_id: str) -> str:
-        from airflow.sdk import BaseHook
-
         try:
             conn = BaseHook.get_connection(conn_id)
         except Exception as err:
@@ -200,10 +197,7 @@ class MediaJobOutputsOperator(BaseOperator):
         return str(conn.conn_type)
 
     def _hook(self, provider: str, kind: str | None, conn_id: str | None) -> MediaJobHook:
-        from airflow_provider_mediajobs.dialects import get_dialect
-        from airflow_provider_mediajobs.hooks import hook_class
-
-        kinds = get_dialect(provider).job_kinds
+        kinds = get_spec(provider).job_kinds
         return hook_class(provider)(conn_id=conn_id, job_kind=kind if kind in kinds else None)
 
     def _filenames(self, job: MediaJob, ctx: CallContext) -> list[str]:
@@ -314,8 +308,6 @@ class MediaJobOutputsOperator(BaseOperator):
         events = context.get("outlet_events") if isinstance(context, Mapping) else None
         if events is None or not self.outlets:
             return
-        from airflow.sdk import Asset
-
         extra: dict[str, Any] = {
             "provider": job.provider,
             "conn_id": conn_id,

@@ -2,8 +2,8 @@
 
 The job id is pushed to XCom (key ``job_id``) before any waiting, and kept in Airflow's task
 state store (3.3+) so a retried task re-attaches to the job it created instead of paying for a
-second one. TAMS creates are idempotent by ``requestId``, derived here from the task instance, so
-that holds on every Airflow version for TAMS.
+second one. A provider whose creates are idempotent (its spec's ``idempotent_create``) gets a
+request id derived from the task instance, so that holds on every Airflow version for it.
 """
 
 from __future__ import annotations
@@ -44,11 +44,10 @@ def how_it_ended(job: MediaJob) -> str:
 class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     """Submit a job to a media-job provider and wait for it.
 
-    :param payload: the provider's documented create body (templated), e.g. for TensorPix
-        ``{"url": ..., "ml_models": [...]}``.
+    :param payload: the provider's documented create body (templated).
     :param conn_id: Airflow connection id; the provider subclasses default it.
-    :param job_kind: which create endpoint (GoEnhance ``faceswap``/``video2video``; TAMS
-        ``job``/``template``/``workflow``; Vozo ``lipsync``/``translate``/``reusable_lipsync``).
+    :param job_kind: which create endpoint, one of the provider's ``job_kinds`` (the named
+        subclasses list theirs); the first one by default.
     :param wait_for_completion: wait for the job (default) or return its id at once.
     :param deferrable: wait in the triggerer instead of holding a worker slot; default True
         unless the admin set ``[operators] default_deferrable``.
@@ -57,8 +56,9 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         ridden out before the wait fails (30 minutes by default, never past ``timeout``).
     :param max_backoff: longest pause between two failing status reads, seconds.
     :param max_consecutive_failures: optional extra bound on failing reads in a row (None: time only).
-    :param cancel_on_timeout: cancel the remote job when the wait times out (TAMS, TensorPix).
-    :param request_id: TAMS idempotency key; derived from the task instance when not given.
+    :param cancel_on_timeout: cancel the remote job when the wait times out (providers that can cancel).
+    :param request_id: idempotency key of a provider with idempotent creates;
+        derived from the task instance when not given.
 
     Returns (XCom) the finished job's dict, or the job id when not waiting.
     """
@@ -145,7 +145,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
 
     def _submit(self, context: Context) -> str:
         hook = self.hook
-        base_id = self._base_request_id(context) if hook.provider == "tensorart" else None
+        base_id = self._base_request_id(context) if hook.dialect.idempotent_create else None
         job_id = hook.submit_job(self.payload, request_id=base_id)
         if base_id is not None and not self.request_id:
             # An idempotent create hands back an earlier try's job; if that one failed, start anew.

@@ -61,10 +61,10 @@ async def _tls_context_ready() -> None:
 class MediaJobTrigger(BaseTrigger):
     """Wait for a media job to finish; fire one event ``{"status", "job", "message"}``.
 
-    :param provider: ``goenhance``, ``tensorart``, ``vozo`` or ``tensorpix``.
+    :param provider: a registered provider's name (its connection type).
     :param conn_id: Airflow connection id (resolved in the triggerer, never serialized).
     :param job_id: the provider's job id.
-    :param job_kind: the provider's job family where it has several (Vozo ``translate``).
+    :param job_kind: the provider's job family where it has several (its spec's ``job_kinds``).
     :param poll_interval: shortest time between two reads, seconds.
     :param max_poll_interval: longest time between two reads, seconds.
     :param deadline: wall-clock epoch seconds after which the wait ends with a ``timeout`` event.

@@ -143,7 +143,8 @@ async def test_auth_hint_is_per_provider(wire: Wire, provider: str) -> None:
     text = str(info.value)
     for needle in OWN_HINT[provider]:
         assert needle in text, text
-    assert f"connection '{CONN_IDS[provider]}'" in text and "password field" in text
+    assert f"connection '{CONN_IDS[provider]}'" in text and "API key" in text
+    assert "password field" not in text  # the form labels it "API key"
     names = {
         "goenhance": ["GoEnhance"],
         "tensorart": ["TAMS", "TensorArt"],

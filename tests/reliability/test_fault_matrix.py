@@ -40,12 +40,14 @@ from reliability_support import (
 )
 
 from airflow_provider_mediajobs import exceptions
-from airflow_provider_mediajobs.dialects import DIALECTS, ApiResponse, CallContext
+from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
+from airflow_provider_mediajobs.dialects.registry import all_dialects
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+DIALECTS = all_dialects()
 SPEED = 1000.0  # the plugin's emulator: 1 real second = 1000 emulated seconds
 POLL, MAX_POLL = 0.05, 0.2  # trigger cadence (s)
 QUEUED_S, RUNNING_S = 300.0, 600.0  # emulated: 0.3 s queued, 0.6 s running

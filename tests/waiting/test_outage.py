@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_mediajobs.dialects import DIALECTS
+from airflow_provider_mediajobs.dialects.registry import get_spec
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine import retry as retry_module
 from airflow_provider_mediajobs.engine.wait import OUTAGE_TOLERANCE
@@ -36,8 +36,8 @@ def real(emulated_seconds: float) -> float:
     return emulated_seconds / SPEED
 
 
-POLL = real(DIALECTS[PROVIDER].default_poll_interval)
-MAX_POLL = real(DIALECTS[PROVIDER].default_max_poll_interval)
+POLL = real(get_spec(PROVIDER).default_poll_interval)
+MAX_POLL = real(get_spec(PROVIDER).default_max_poll_interval)
 
 
 @pytest.fixture(scope="module")
