@@ -18,6 +18,7 @@ AIRFLOW_VERSION: tuple[int, int] = (
 
 try:
     from airflow.sdk.exceptions import (
+        AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferralError,
@@ -26,6 +27,7 @@ try:
     )
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferralError,
@@ -35,6 +37,7 @@ except ImportError:  # Airflow 3.1
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "TaskDeferralError",

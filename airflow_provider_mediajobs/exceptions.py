@@ -4,6 +4,12 @@ Every error names the provider, the Airflow connection id and the job id it conc
 what to do about it. No message ever contains the API key or the TAMS private key: texts that come
 from a provider are passed through :func:`redact` with the connection's secrets before they are
 put into an exception.
+
+What a retry cannot fix fails the task without spending its retries: :class:`MediaJobConfigError`,
+:class:`MediaJobAuthError`, :class:`MediaJobNotFoundError` and
+:class:`MediaJobPermanentFailureError` also derive from Airflow's ``AirflowFailException``.
+Everything else (transient trouble, bad answers, other refusals, job failures of unknown kind)
+keeps Airflow's retries.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from airflow.exceptions import AirflowException
+
+from airflow_provider_mediajobs._compat import AirflowFailException
+from airflow_provider_mediajobs.models import format_cost, total_cost
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.models import MediaJob
@@ -89,16 +98,19 @@ def _rebuild(cls: type[MediaJobError], detail: str, state: dict[str, object]) ->
     return err
 
 
-class MediaJobConfigError(MediaJobError, ValueError):
-    """Bad input caught before any request: unsafe job id, wrong or missing connection, bad key."""
+class MediaJobConfigError(MediaJobError, AirflowFailException, ValueError):
+    """Bad input caught before any request: unsafe job id, wrong or missing connection, bad key.
+
+    A retry runs with the same input, so it fails the task at once.
+    """
 
 
 class InvalidJobIdError(MediaJobConfigError):
     default_hint = "Pass the id exactly as the provider returned it when the job was created."
 
 
-class MediaJobAuthError(MediaJobError):
-    """HTTP 401/403 or a signature the provider rejected."""
+class MediaJobAuthError(MediaJobError, AirflowFailException):
+    """HTTP 401/403 or a signature the provider rejected: fails the task without retries."""
 
     # Each dialect passes its own hint (where its key lives, how it is sent); this is the fallback.
     default_hint = (
@@ -107,7 +119,9 @@ class MediaJobAuthError(MediaJobError):
     )
 
 
-class MediaJobNotFoundError(MediaJobError):
+class MediaJobNotFoundError(MediaJobError, AirflowFailException):
+    """The provider does not know the job id (404 on its status): fails the task without retries."""
+
     default_hint = (
         "Check the job id, and that connection '{conn_id}' points at the account and endpoint "
         "(host) that created the job."
@@ -155,7 +169,22 @@ class MediaJobFailedError(MediaJobError):
 
     def __init__(self, detail: str, *, job: MediaJob | None = None, **kwargs: object) -> None:
         self.job = job
+        if job is not None and job.cost is not None and "; cost " not in detail:
+            # a failed job may still be paid for: say what it cost
+            detail = f"{detail.rstrip().rstrip('.')}; cost {format_cost(total_cost([job]))}"
         super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+
+
+class MediaJobPermanentFailureError(MediaJobFailedError, AirflowFailException):
+    """A job failure the provider marks final (TAMS ``FATAL_ERROR``): fails without retries."""
+
+    default_hint = "The provider marks this failure as permanent; fix the input before submitting again."
+
+
+def failed_job_error(detail: str, *, job: MediaJob | None = None, **kwargs: object) -> MediaJobFailedError:
+    """The error of a failed job: permanent when the provider says so (``job.permanent``)."""
+    cls = MediaJobPermanentFailureError if job is not None and job.permanent else MediaJobFailedError
+    return cls(detail, job=job, **kwargs)
 
 
 class MediaJobCanceledError(MediaJobFailedError):
@@ -219,6 +248,7 @@ __all__ = [
     "MediaJobError",
     "MediaJobFailedError",
     "MediaJobNotFoundError",
+    "MediaJobPermanentFailureError",
     "MediaJobRateLimitedError",
     "MediaJobTimeoutError",
     "MediaJobTransientError",
@@ -226,5 +256,6 @@ __all__ = [
     "OutputExpiredError",
     "OutputTooLargeError",
     "UnsafeOutputUrlError",
+    "failed_job_error",
     "redact",
 ]

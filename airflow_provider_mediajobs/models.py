@@ -111,6 +111,8 @@ class MediaJob:
     :param outputs: output files, in the provider's order.
     :param error: the provider's reason when the job failed.
     :param retryable: whether the provider says resubmitting may help (TAMS ``TRANSITORY_ERROR``).
+    :param permanent: whether the provider says the failure is final, so a retry cannot help (TAMS
+        ``FATAL_ERROR``): the task fails without spending its retries.
     :param cost: what the job cost, in ``cost_unit``, when the API reports it.
     :param job_kind: the provider's job family when it has several (Vozo ``translate``).
     :param raw: the provider's job payload as received.
@@ -126,6 +128,7 @@ class MediaJob:
     outputs: tuple[MediaOutput, ...] = ()
     error: str | None = None
     retryable: bool = False
+    permanent: bool = False
     cost: float | None = None
     cost_unit: str | None = None
     job_kind: str | None = None
@@ -153,6 +156,7 @@ class MediaJob:
             "output_urls": self.output_urls,
             "error": self.error,
             "retryable": self.retryable,
+            "permanent": self.permanent,
             "cost": self.cost,
             "cost_unit": self.cost_unit,
             "job_kind": self.job_kind,
@@ -173,6 +177,7 @@ class MediaJob:
             outputs=tuple(MediaOutput.from_dict(o) for o in data.get("outputs") or ()),
             error=data.get("error"),
             retryable=bool(data.get("retryable", False)),
+            permanent=bool(data.get("permanent", False)),
             cost=data.get("cost"),
             cost_unit=data.get("cost_unit"),
             job_kind=data.get("job_kind"),

@@ -131,6 +131,7 @@ class TensorArtDialect(Dialect):
             outputs=_outputs(_obj(job.get("successInfo"))) if state is JobState.SUCCEEDED else (),
             error=error,
             retryable=state is JobState.FAILED and failed.get("code") == "TRANSITORY_ERROR",
+            permanent=state is JobState.FAILED and failed.get("code") == "FATAL_ERROR",
             cost=as_float(job.get("credits")),
             cost_unit="credits" if job.get("credits") is not None else None,
             job_kind=kind,

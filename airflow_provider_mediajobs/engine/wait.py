@@ -26,7 +26,6 @@ from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, re
 from airflow_provider_mediajobs.exceptions import (
     MediaJobCanceledError,
     MediaJobError,
-    MediaJobFailedError,
     MediaJobTimeoutError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, format_cost, total_cost
@@ -103,7 +102,7 @@ def result_or_raise(
     if status == SUCCESS and job is not None:
         return job.to_dict()
     if status == FAILED:
-        raise MediaJobFailedError(message, job=job, hint="", **context)
+        raise exceptions.failed_job_error(message, job=job, hint="", **context)
     if status == CANCELED:
         raise MediaJobCanceledError(message, job=job, hint="", **context)
     if status == TIMEOUT:

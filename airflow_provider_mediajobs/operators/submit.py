@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, run_sync
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
@@ -23,7 +24,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobNotFoundError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob
+from airflow_provider_mediajobs.models import JobState, MediaJob, format_cost, total_cost
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter, seconds
 
@@ -34,6 +35,12 @@ STATE_KEY = "mediajobs_job_id"
 DEFAULT_TIMEOUT = timedelta(hours=24)
 
 
+def how_it_ended(job: MediaJob) -> str:
+    """``"tensorpix job 41 failed (reason); cost 0.5 usd"``: what a resubmit's log line says."""
+    ended = f"failed ({job.error or 'no reason given'})" if job.state is JobState.FAILED else "was canceled"
+    return f"{job.provider} job {job.job_id} {ended}; cost {format_cost(total_cost([job]))}"
+
+
 class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     """Submit a job to a media-job provider and wait for it.
 
@@ -42,7 +49,8 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     :param job_kind: which create endpoint, one of the provider's ``job_kinds`` (the named
         subclasses list theirs); the first one by default.
     :param wait_for_completion: wait for the job (default) or return its id at once.
-    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
+        unless the admin set ``[operators] default_deferrable``.
     :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
     :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row are
         ridden out before the wait fails (30 minutes by default, never past ``timeout``).
@@ -68,7 +76,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         conn_id: str | None = None,
         job_kind: str | None = None,
         wait_for_completion: bool = True,
-        deferrable: bool = True,
+        deferrable: bool | None = None,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
         outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
@@ -90,7 +98,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
             conn_id=conn_id,
             provider=self.default_provider,
             job_kind=job_kind,
-            deferrable=deferrable,
+            deferrable=resolve_deferrable(deferrable),
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             outage_tolerance=outage_tolerance,
@@ -107,20 +115,33 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         return "airflow-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     def _previous_job(self, store: Any) -> str | None:
+        """The previous try's job id to re-attach to, or None to submit anew (saying why)."""
         job_id = store.get(STATE_KEY) if store is not None else None
         if not job_id:
             return None
+        job_id = str(job_id)
         try:
-            job = self.hook.get_job(str(job_id))
+            job = self.hook.get_job(job_id)
         except MediaJobNotFoundError:
-            return None
-        if job.state in (JobState.FAILED, JobState.CANCELED):
-            self.log.info(
-                "The job of the previous try (%s) ended %s; submitting a new one.", job_id, job.state.value
+            self.log.warning(
+                "Resubmitting: %s does not know job %s of the previous try (not found); cost unknown.",
+                self.hook.provider,
+                job_id,
             )
             return None
+        except (MediaJobTransientError, MediaJobBadResponseError) as err:
+            # Like any read of a wait: transient trouble is ridden out by the wait, not a new job.
+            self.log.warning(
+                "Could not read job %s of the previous try (%s); re-attaching to it, the wait retries.",
+                job_id,
+                err,
+            )
+            return job_id
+        if job.state in (JobState.FAILED, JobState.CANCELED):
+            self.log.warning("Resubmitting: the previous try's %s.", how_it_ended(job))
+            return None
         self.log.info("Re-attaching to the job of the previous try: %s", job.describe())
-        return str(job_id)
+        return job_id
 
     def _submit(self, context: Context) -> str:
         hook = self.hook
@@ -136,8 +157,14 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
                 job = None
             if job is not None and job.state in (JobState.FAILED, JobState.CANCELED):
                 try_number = getattr(context["ti"], "try_number", 1)
-                self.log.info("requestId %s already ran and %s; resubmitting.", base_id, job.state.value)
-                job_id = hook.submit_job(self.payload, request_id=f"{base_id}-try{try_number}")
+                retry_id = f"{base_id}-try{try_number}"
+                self.log.warning(
+                    "Resubmitting with requestId %s: requestId %s already ran, and %s.",
+                    retry_id,
+                    base_id,
+                    how_it_ended(job),
+                )
+                job_id = hook.submit_job(self.payload, request_id=retry_id)
         self.log.info("Submitted %s job %s.", hook.provider, job_id)
         return job_id
 

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, JobWait, poll_once
+from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter
 
@@ -26,7 +28,8 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
     :param job_id: the provider's job id (templated).
     :param conn_id: Airflow connection id (templated); the subclasses default it.
     :param job_kind: the provider's job family where it has several (Vozo ``translate``).
-    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
+        unless the admin set ``[operators] default_deferrable``.
     :param poll_interval: shortest time between status reads, seconds (provider default if None).
     :param max_poll_interval: longest time between status reads while the job is far from done.
     :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row
@@ -53,7 +56,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         job_id: str,
         conn_id: str | None = None,
         job_kind: str | None = None,
-        deferrable: bool = True,
+        deferrable: bool | None = None,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
         outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
@@ -69,7 +72,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             conn_id=conn_id,
             provider=self.default_provider,
             job_kind=job_kind,
-            deferrable=deferrable,
+            deferrable=resolve_deferrable(deferrable),
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             outage_tolerance=outage_tolerance,
@@ -84,7 +87,14 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
 
             try:
                 return super().execute(context)
-            except (AirflowSensorTimeout, AirflowSkipException):
+            except (AirflowSensorTimeout, AirflowSkipException) as err:
+                # soft_fail skips on any AirflowFailException; only a timeout may skip (see resume_execution)
+                if (
+                    isinstance(err, AirflowSkipException)
+                    and isinstance(err.__cause__, MediaJobError)
+                    and not self.never_fail
+                ):
+                    raise err.__cause__ from None
                 self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
                 raise
         return self._wait_for(str(self.job_id), float(self.timeout))

@@ -219,7 +219,7 @@ def test_failed_job_fails_the_task_with_the_reason(
         "vozo": f"[4101] {reason}",
         "tensorpix": "TensorPix reported status -1 (Failed)",
     }[provider]
-    failures = error_lines(result.log, "MediaJobFailedError")
+    failures = error_lines(result.log, "MediaJob(Failed|PermanentFailure)Error")  # TAMS: FATAL_ERROR
     assert failures, result.tail()
     assert any(shown in line and str(job_id) in line for line in failures), failures
     assert (
