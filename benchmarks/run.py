@@ -56,6 +56,8 @@ def machine() -> dict[str, Any]:
         ).stdout.strip()
     except OSError:
         commit = ""
+    # a run from an exported tree (git archive) names its commit through the environment
+    commit = os.environ.get("MEDIAJOBS_BENCH_COMMIT") or commit
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
