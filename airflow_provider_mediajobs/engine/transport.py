@@ -59,7 +59,10 @@ def prepare(dialect: Dialect, config: ApiConfig, request: ApiRequest) -> Prepare
 def send_sync(
     session: requests.Session, dialect: Dialect, config: ApiConfig, request: ApiRequest, ctx: CallContext
 ) -> ApiResponse:
+    from airflow_provider_mediajobs.engine.syncpool import ensure_deadline_adapter
+
     prepared = prepare(dialect, config, request)
+    ensure_deadline_adapter(session, prepared.url)  # the deadline then covers connect and headers too
     guard = SyncDeadline(config.timeout)
     try:
         with guard:
