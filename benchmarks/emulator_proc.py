@@ -147,7 +147,10 @@ class Admin:
                 response = self.conn.getresponse()
                 payload = response.read()
                 break
-            except (ConnectionError, http.client.HTTPException):
+            except (
+                OSError,
+                http.client.HTTPException,
+            ):  # also a TLS EOF on a connection the server closed while idle
                 self.conn.close()
                 if attempt == 2:
                     raise
