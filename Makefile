@@ -5,16 +5,17 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.11.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: chromium help venv test lint typecheck unit demo emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability test-airflow-3.1 e2e-ui-airflow-3.1 constraints-airflow-3.1
+.PHONY: chromium help venv test lint typecheck unit demo demo-ui emulator bench bench-quick format constraints clean e2e-ui triggerer-ha reliability test-airflow-3.1 e2e-ui-airflow-3.1 constraints-airflow-3.1
 
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
 	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
+	@echo "make demo-ui - a real Airflow on 127.0.0.1 runs the example pipeline; prints the login and its Media view URL (Ctrl-C stops it)"
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
-	@echo "make e2e-ui - the four connection forms in headless Chromium against a real Airflow API server"
+	@echo "make e2e-ui - headless Chromium against a real Airflow: the four connection forms, the Media view (via make demo-ui's deployment)"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
 	@echo "make test-airflow-3.1 - the test suite on the lowest supported Airflow (3.1.8) in .venv-3.1"
-	@echo "make e2e-ui-airflow-3.1 - the browser test of the connection forms on Airflow 3.1.8"
+	@echo "make e2e-ui-airflow-3.1 - the browser tests (connection forms, Media view) on Airflow 3.1.8"
 	@echo "make reliability - fault matrix, 2,000-wait triggerer SIGKILL, 10k-example fuzzing (full profile); figures to docs/reliability.md"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -97,6 +98,11 @@ emulator: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# api-server, scheduler, dag-processor, triggerer and the emulator in build/demo-ui; Ctrl-C stops them all.
+# MEDIAJOBS_DEMO_UI_PORT picks the port (default 8080, a free one when taken).
+demo-ui: $(STAMP)
+	$(BIN)/python scripts/demo_ui.py
 
 # Triggerer-scale benchmark (docs/benchmarks.md). aiohttp (the floor and the dbt-style baseline)
 # comes from the pinned "bench" extra; results go to benchmarks/results/*.json.

@@ -1,91 +1,62 @@
-"""The four connection forms, as data: one source for both ways Airflow renders them.
+"""The connection forms, derived from the registry: one source for both ways Airflow renders them.
 
 Airflow 3.2+ reads ``conn-fields`` / ``ui-field-behaviour`` from :func:`get_provider_info`
 without importing hooks; Airflow 3.1 calls the hook classmethods, which build their widgets from
-the same definitions (see :mod:`airflow_provider_mediajobs.hooks.base`). Pure data: importing this
-module costs nothing.
+the same definitions (see :mod:`airflow_provider_mediajobs.hooks.base`). Standard library and
+the registry only: Airflow reads this while it is still importing itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_COMMON_FIELDS: dict[str, dict[str, Any]] = {
-    "rate_limit": {
-        "label": "Rate limit (requests/second)",
-        "description": "Status and create calls per second shared by every wait on this connection in one "
-        "triggerer. Empty = the provider's documented limit (TensorArt: 5), 0 = no limit.",
-        "schema": {"type": ["number", "null"], "minimum": 0},
-    },
-    "timeout": {
-        "label": "Request timeout (seconds)",
-        "description": "How long one HTTP request may take before it counts as a transient failure. Default 30.",
-        "schema": {"type": ["number", "null"], "minimum": 1},
-    },
-}
+from airflow_provider_mediajobs.dialects.registry import COMMON_FIELDS, ProviderSpec, get_spec, specs
 
-FORMS: dict[str, dict[str, Any]] = {
-    "goenhance": {
-        "hook-class-name": "airflow_provider_mediajobs.hooks.goenhance.GoEnhanceHook",
-        "hook-name": "GoEnhance",
+HIDDEN_FIELDS = ("schema", "port", "login", "extra")
+
+
+def _rate_limit_field(spec: ProviderSpec) -> dict[str, Any]:
+    field = dict(COMMON_FIELDS["rate_limit"])
+    limit = spec.default_rate_limit
+    default = f"{limit:g}, the documented limit" if limit else "no limit"
+    field["description"] = (
+        "Status and create calls per second shared by every wait on this connection in one "
+        f"triggerer. Empty = {default}; 0 = no limit."
+    )
+    return field
+
+
+def form(spec: ProviderSpec) -> dict[str, Any]:
+    """One provider's ``connection-types`` entry of the provider info (without the type key)."""
+    fields = {name: dict(value) for name, value in spec.fields.items()}
+    fields.update({name: dict(value) for name, value in COMMON_FIELDS.items()})
+    fields["rate_limit"] = _rate_limit_field(spec)
+    return {
+        "hook-class-name": spec.hook,
+        "hook-name": spec.display_name,
         "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
-            "relabeling": {"host": "Base URL", "password": "API key"},
-            "placeholders": {"host": "https://api.goenhance.ai (default)", "password": "sk-..."},
+            "hidden-fields": list(HIDDEN_FIELDS),
+            "relabeling": {"host": spec.host_label, "password": spec.key_label},
+            "placeholders": {"host": spec.host_placeholder, "password": spec.key_placeholder},
         },
-        "conn-fields": dict(_COMMON_FIELDS),
-    },
-    "tensorart": {
-        "hook-class-name": "airflow_provider_mediajobs.hooks.tensorart.TensorArtHook",
-        "hook-name": "TensorArt TAMS",
-        "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
-            "relabeling": {"host": "Application endpoint", "password": "API key (Bearer mode)"},
-            "placeholders": {
-                "host": "https://ap-east-1.tensorart.cloud (from the TAMS console)",
-                "password": "leave empty when signing with an app id + private key",
-            },
-        },
-        "conn-fields": {
-            "app_id": {
-                "label": "App ID",
-                "description": "The application's id from the TAMS console (signature mode).",
-                "schema": {"type": ["string", "null"], "maxLength": 256},
-            },
-            "private_key": {
-                "label": "Private key (PEM)",
-                "description": "RSA private key whose public key is uploaded to TAMS; PKCS#1 or PKCS#8, "
-                "unencrypted. When set, every request is signed (TAMS-SHA256-RSA) instead of using the API key.",
-                "schema": {"type": ["string", "null"], "format": "password"},
-            },
-            **_COMMON_FIELDS,
-        },
-    },
-    "vozo": {
-        "hook-class-name": "airflow_provider_mediajobs.hooks.vozo.VozoHook",
-        "hook-name": "Vozo",
-        "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
-            "relabeling": {"host": "Base URL", "password": "API key"},
-            "placeholders": {"host": "https://api.vozo.ai (default)", "password": "Vozo API key"},
-        },
-        "conn-fields": dict(_COMMON_FIELDS),
-    },
-    "tensorpix": {
-        "hook-class-name": "airflow_provider_mediajobs.hooks.tensorpix.TensorPixHook",
-        "hook-name": "TensorPix",
-        "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
-            "relabeling": {"host": "Base URL", "password": "API key"},
-            "placeholders": {
-                "host": "https://backend.tensorpix.ai (default)",
-                "password": "key from Settings > For Developers",
-            },
-        },
-        "conn-fields": dict(_COMMON_FIELDS),
-    },
-}
+        "conn-fields": fields,
+    }
+
+
+def forms() -> dict[str, dict[str, Any]]:
+    """Every registered provider's form, by connection type."""
+    return {spec.conn_type: form(spec) for spec in specs()}
+
+
+def empty_extra(conn_type: str) -> dict[str, Any]:
+    """Every form key of ``conn_type`` set to None: merge a connection's values over this.
+
+    Airflow 3.3's connection edit form keeps a declared field only when the stored extra already
+    has its key, so a connection stored without ``rate_limit`` (by the CLI, the REST API, an
+    ``AIRFLOW_CONN_*`` variable) would lose that field the first time someone edits it.
+    """
+    return dict.fromkeys(get_spec(conn_type).form_keys)
 
 
 def connection_types() -> list[dict[str, Any]]:
-    return [{"connection-type": conn_type, **form} for conn_type, form in FORMS.items()]
+    return [{"connection-type": conn_type, **entry} for conn_type, entry in forms().items()]

@@ -1,4 +1,7 @@
-"""Provider metadata for Airflow's ``apache_airflow_provider`` entry point."""
+"""Provider metadata for Airflow's ``apache_airflow_provider`` entry point, derived from the registry.
+
+Airflow calls this while it is still importing itself: nothing here may import Airflow.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +9,25 @@ from typing import Any
 
 from airflow_provider_mediajobs import __version__
 from airflow_provider_mediajobs.connection_forms import connection_types
-
-_INTEGRATIONS = {
-    "GoEnhance": "https://docs.goenhance.ai/",
-    "TensorArt TAMS": "https://tams-docs.tensor.art/",
-    "Vozo": "https://www.vozo.ai/docs/",
-    "TensorPix": "https://docs.tensorpix.ai/",
-}
-_HOOK_MODULES = ("goenhance", "tensorart", "vozo", "tensorpix")
+from airflow_provider_mediajobs.dialects.registry import specs
 
 
 def get_provider_info() -> dict[str, Any]:
+    providers = specs()
+    names = [spec.display_name for spec in providers]
     info: dict[str, Any] = {
         "package-name": "airflow-provider-mediajobs",
-        "name": "Media Jobs (GoEnhance, TensorArt TAMS, Vozo, TensorPix)",
+        "name": f"Media Jobs ({', '.join(names)})",
         "description": "Wait for AI media jobs in the triggerer without holding a worker slot, "
         "and collect their outputs before the signed URLs expire.",
         "versions": [__version__],
         "integrations": [
-            {"integration-name": name, "external-doc-url": url, "tags": ["software"]}
-            for name, url in _INTEGRATIONS.items()
+            {"integration-name": spec.display_name, "external-doc-url": spec.docs_url, "tags": ["software"]}
+            for spec in providers
         ],
         "hooks": [
-            {"integration-name": name, "python-modules": [f"airflow_provider_mediajobs.hooks.{module}"]}
-            for name, module in zip(_INTEGRATIONS, _HOOK_MODULES, strict=True)
+            {"integration-name": spec.display_name, "python-modules": [spec.hook.rpartition(".")[0]]}
+            for spec in providers
         ],
         "connection-types": connection_types(),
         "extra-links": ["airflow_provider_mediajobs.plugins.links.MediaLink"],
@@ -39,5 +37,5 @@ def get_provider_info() -> dict[str, Any]:
     }
     for section in ("sensors", "operators", "triggers"):
         modules = [f"airflow_provider_mediajobs.{section}"]
-        info[section] = [{"integration-name": name, "python-modules": modules} for name in _INTEGRATIONS]
+        info[section] = [{"integration-name": name, "python-modules": modules} for name in names]
     return info

@@ -2,8 +2,9 @@
 
 Check once; if the job is already finished, return (or fail) without deferring. Otherwise defer to
 :class:`~airflow_provider_mediajobs.triggers.MediaJobTrigger` with a wall-clock deadline, and a
-slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. With
-``deferrable=False`` the same decision runs on each poke.
+slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. Without
+deferral the same wait (:class:`~airflow_provider_mediajobs.engine.wait.JobWait`) runs on the
+worker, one read per poke or in a blocking loop. Every wait ends with one summary line in the log.
 """
 
 from __future__ import annotations
@@ -12,9 +13,22 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
+from airflow.sdk import BaseHook
+
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, missing_connection_error, specs
+from airflow_provider_mediajobs.engine.retry import RETRYABLE
+from airflow_provider_mediajobs.engine.wait import (
+    MAX_BACKOFF,
+    OUTAGE_TOLERANCE,
+    TIMEOUT,
+    JobWait,
+    event_for_job,
+    event_for_timeout,
+    result_or_raise,
+    summary_line,
+)
+from airflow_provider_mediajobs.exceptions import is_missing_connection
 from airflow_provider_mediajobs.models import MediaJob
-from airflow_provider_mediajobs.waiting import TIMEOUT, result_for_job, result_or_raise
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.hooks import MediaJobHook
@@ -24,25 +38,23 @@ if TYPE_CHECKING:
 BACKSTOP_SECONDS = 120.0
 
 
-# The hooks (and through them the dialects, the HTTP engine and cryptography) are imported when a
-# task runs, not when a DAG file that uses a sensor is parsed: the default connection id of each
-# provider is known without them (the hooks' ``default_conn_name``, checked by a test).
-DEFAULT_CONN_NAMES = {p: f"{p}_default" for p in ("goenhance", "tensorart", "vozo", "tensorpix")}
+# The hooks (and through them the dialects and the HTTP engine) are imported when a task runs, not
+# when a DAG file that uses a sensor is parsed: the registry knows each default connection id.
+DEFAULT_CONN_NAMES = {spec.name: spec.default_conn_id for spec in specs()}
 
 
 def _default_conn_name(provider: str) -> str:
-    name = DEFAULT_CONN_NAMES.get(provider)
-    if name is None:
-        from airflow_provider_mediajobs.hooks import hook_class
-
-        return hook_class(provider).default_conn_name  # raises the unknown-provider error
-    return name
+    return DEFAULT_CONN_NAMES.get(provider) or get_spec(provider).default_conn_id
 
 
 def seconds(value: float | timedelta | None) -> float | None:
     if value is None:
         return None
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 class JobWaiter:
@@ -53,7 +65,9 @@ class JobWaiter:
     deferrable: bool
     poll_interval: float | None
     max_poll_interval: float | None
-    max_consecutive_failures: int
+    outage_tolerance: float
+    max_backoff: float
+    max_consecutive_failures: int | None
     provider: str | None
     log: Any
 
@@ -66,7 +80,9 @@ class JobWaiter:
         deferrable: bool,
         poll_interval: float | None,
         max_poll_interval: float | None,
-        max_consecutive_failures: int,
+        outage_tolerance: float | timedelta | None = OUTAGE_TOLERANCE,
+        max_backoff: float | timedelta | None = MAX_BACKOFF,
+        max_consecutive_failures: int | None = None,
     ) -> None:
         default_conn = _default_conn_name(provider) if provider else None
         if not (conn_id or default_conn):
@@ -77,45 +93,28 @@ class JobWaiter:
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
+        self.outage_tolerance = _or(seconds(outage_tolerance), OUTAGE_TOLERANCE)
+        self.max_backoff = _or(seconds(max_backoff), MAX_BACKOFF)
+        # Before outage tolerance by time this bounded the wait alone (default 10); now it is an
+        # optional extra bound, kept for DAGs that set it.
         self.max_consecutive_failures = max_consecutive_failures
 
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:
         if self.provider is None:
-            from airflow.sdk import BaseHook
-
-            from airflow_provider_mediajobs.exceptions import MediaJobConfigError, is_missing_connection
-
             try:
                 conn_type = BaseHook.get_connection(self.conn_id).conn_type
             except Exception as err:
-                # Same wording as MediaJobHook._lookup_error: a missing connection is a config error.
                 if is_missing_connection(err):
-                    raise MediaJobConfigError(
-                        f"Airflow connection {self.conn_id!r} does not exist. Create a media-job "
-                        "connection (type goenhance, tensorart, vozo or tensorpix) with that id.",
-                        conn_id=self.conn_id,
-                    ) from None
+                    raise missing_connection_error(self.conn_id) from None
                 raise
-            from airflow_provider_mediajobs.hooks import hook_class
-
-            try:
-                hook_class(str(conn_type))
-            except MediaJobConfigError:
-                raise MediaJobConfigError(
-                    f"Connection {self.conn_id!r} is of type {conn_type!r}; a media-job connection is "
-                    "one of goenhance, tensorart, vozo, tensorpix.",
-                    conn_id=self.conn_id,
-                ) from None
-            self.provider = str(conn_type)
+            self.provider = get_spec(conn_type, self.conn_id).name  # one wording for a wrong type
         return self.provider
 
     @property
     def hook(self) -> MediaJobHook:
         cached = getattr(self, "_hook", None)
         if cached is None:
-            from airflow_provider_mediajobs.hooks import hook_class
-
             cached = hook_class(self._resolve_provider())(conn_id=self.conn_id, job_kind=self.job_kind)
             self._hook = cached
         return cached
@@ -135,7 +134,7 @@ class JobWaiter:
         """One read before deferring; transient trouble is left to the trigger's retries."""
         try:
             return self.hook.get_job(job_id)
-        except (MediaJobTransientError, MediaJobBadResponseError) as err:
+        except RETRYABLE as err:
             self.log.warning(
                 "First read of job %s failed (%s); waiting in the triggerer anyway.", job_id, err
             )
@@ -145,14 +144,16 @@ class JobWaiter:
         """Return the finished job's dict, or defer (raising ``TaskDeferred``)."""
         from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+        now = time.time()
         job = self._check_once(job_id)
         if job is not None:
             if job.is_terminal:
                 self.log.info("%s: no need to wait.", job.describe())
-                return result_for_job(job, conn_id=self.conn_id)
+                wait = self._job_wait(job_id, deadline=None, started_at=now)
+                wait.status_calls = 1
+                return self._finish(wait.finish(event_for_job(job), time.time()), job_id)
             self.log.info("%s; deferring to the triggerer.", job.describe())
         low, high = self._intervals()
-        now = time.time()
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,
@@ -161,6 +162,8 @@ class JobWaiter:
             poll_interval=low,
             max_poll_interval=high,
             deadline=now + timeout,
+            outage_tolerance=self.outage_tolerance,
+            max_backoff=self.max_backoff,
             max_consecutive_failures=self.max_consecutive_failures,
             cancel_on_kill=cancel_on_kill,
             started_at=now,
@@ -171,6 +174,26 @@ class JobWaiter:
             kwargs={"job_id": job_id},
             timeout=timedelta(seconds=timeout + BACKSTOP_SECONDS),
         )
+
+    def _job_wait(self, job_id: str, deadline: float | None, started_at: float | None = None) -> JobWait:
+        """The wait on the worker (poke mode, non-deferrable submit): same settings as the trigger's."""
+        low, high = self._intervals()
+        return JobWait(
+            provider=self._resolve_provider(),
+            job_id=job_id,
+            poll_interval=low,
+            max_poll_interval=high,
+            deadline=deadline,
+            started_at=started_at,
+            outage_tolerance=self.outage_tolerance,
+            max_backoff=self.max_backoff,
+            max_consecutive_failures=self.max_consecutive_failures,
+            log=self.log,
+        )
+
+    def _read(self, job_id: str) -> MediaJob:
+        """One status read for the wait loop: the loop, not the hook, retries it."""
+        return self.hook.get_job(job_id, attempts=1)
 
     @staticmethod
     def _resumed_job_id(event: dict[str, Any] | None, job_id: str | None) -> str | None:
@@ -185,17 +208,17 @@ class JobWaiter:
             job_id = event.get("job_id") or (job.get("job_id") if isinstance(job, dict) else None)
         return None if job_id is None else str(job_id)
 
+    def _log_unfinished(self, wait: JobWait | None, job_id: str) -> None:
+        """The summary line of a wait that Airflow ended (a poke-mode sensor's own timeout)."""
+        if wait is not None:
+            now = time.time()
+            event = event_for_timeout(wait.job, wait.provider, job_id, now - wait.started_at)
+            self.log.info("%s", summary_line(wait.finish(event, now), wait.provider, job_id))
+
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()
         if isinstance(event, dict):
-            self.log.info(
-                "Wait for %s job %s ended: %s (%s status calls, %ss).",
-                provider,
-                job_id,
-                event.get("message"),
-                event.get("status_calls"),
-                event.get("waited_seconds"),
-            )
+            self.log.info("%s", summary_line(event, provider, job_id))
             if event.get("status") == TIMEOUT and on_timeout is not None:
                 on_timeout(job_id)
         result = result_or_raise(event, provider=provider, conn_id=self.conn_id, job_id=job_id)

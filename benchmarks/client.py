@@ -145,7 +145,7 @@ def floor_requests(
     jobs: list[JobSpec], ids: list[str], url: str, creds: dict[str, Any]
 ) -> list[tuple[str, str, dict[str, str]]]:
     """The same status requests the trigger sends (path and auth from the dialects), built once."""
-    from airflow_provider_mediajobs.dialects import get_dialect
+    from airflow_provider_mediajobs.dialects.registry import get_dialect
     from airflow_provider_mediajobs.engine.config import build_config
     from airflow_provider_mediajobs.engine.transport import prepare
 

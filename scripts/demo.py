@@ -42,18 +42,8 @@ def airflow_env(emulator: Any, home: Path) -> dict[str, str]:
         MEDIAJOBS_OUTPUT_DIR=str(WORK / "outputs"),  # where the pipeline persists the job outputs
     )
     for provider in ("goenhance", "tensorart", "vozo", "tensorpix"):
-        creds = emulator.credentials(provider)
-        conn: dict[str, Any] = {
-            "conn_type": provider,
-            "host": emulator.base_url(provider),
-            "password": creds["api_key"],
-        }
-        if provider == "tensorart":  # sign requests like a production TAMS app would
-            conn = {
-                **conn,
-                "password": None,
-                "extra": {"app_id": creds["app_id"], "private_key": creds["private_key"]},
-            }
+        # TAMS signs requests like a production TAMS app would; every extra holds all form keys
+        conn = emulator.connection(provider)
         env[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"] = json.dumps(conn)
     return env
 
@@ -171,6 +161,8 @@ def main() -> int:
         "runs each deferred wait in an event loop of its own, where a triggerer shares one pool across "
         "all its waits: docs/benchmarks.md)"
     )
+    print()
+    print("To look at these images and videos in the Airflow UI (the Media view), run: make demo-ui")
     return 1 if failed or len(jobs) != 4 or len(persisted) != 4 else 0
 
 

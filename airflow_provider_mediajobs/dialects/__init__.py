@@ -1,37 +1,7 @@
-"""Provider dialects: everything specific to one provider's API, and the registry of them.
+"""Provider dialects: one module per provider's API (:mod:`.base` says what a dialect is made of),
+and :mod:`.registry`, the one list of providers and their facts.
 
-Adding a provider is one new module with a :class:`~.base.Dialect` subclass and one line in
-:data:`DIALECTS` (plus its hook class and connection form in ``get_provider_info``).
+Adding a provider: one module with a :class:`~.base.Dialect` subclass and one
+:class:`~.registry.ProviderSpec` line in :data:`~.registry.BUILTIN`. This package imports nothing:
+Airflow reads the registry while it is still importing itself.
 """
-
-from __future__ import annotations
-
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Credentials,
-    Dialect,
-)
-from airflow_provider_mediajobs.dialects.goenhance import GoEnhanceDialect
-from airflow_provider_mediajobs.dialects.tensorart import TensorArtDialect
-from airflow_provider_mediajobs.dialects.tensorpix import TensorPixDialect
-from airflow_provider_mediajobs.dialects.vozo import VozoDialect
-from airflow_provider_mediajobs.exceptions import MediaJobConfigError
-
-DIALECTS: dict[str, Dialect] = {
-    dialect.name: dialect
-    for dialect in (GoEnhanceDialect(), TensorArtDialect(), VozoDialect(), TensorPixDialect())
-}
-
-
-def get_dialect(provider: str) -> Dialect:
-    try:
-        return DIALECTS[provider]
-    except KeyError:
-        raise MediaJobConfigError(
-            f"Unknown media-job provider {provider!r}; expected one of {sorted(DIALECTS)}."
-        ) from None
-
-
-__all__ = ["DIALECTS", "ApiRequest", "ApiResponse", "CallContext", "Credentials", "Dialect", "get_dialect"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import parse_qs, quote, urlsplit
 
 from airflow_provider_mediajobs.exceptions import (
@@ -29,6 +30,9 @@ from airflow_provider_mediajobs.exceptions import (
     redact,
 )
 from airflow_provider_mediajobs.models import MediaJob
+
+if TYPE_CHECKING:
+    from airflow_provider_mediajobs.dialects.registry import ProviderSpec
 
 MAX_JOB_ID_LENGTH = 128
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
@@ -101,28 +105,70 @@ class CallContext:
         raise self.error(cls, detail, **kwargs)
 
 
-class Dialect:
-    """Everything specific to one provider's API. Subclasses fill the class attributes and hooks."""
+class Dialect(ABC):
+    """Everything specific to one provider's API: credentials, requests, and reading the answers.
 
-    name: ClassVar[str]
-    display_name: ClassVar[str]
-    default_base_url: ClassVar[str | None]
-    default_rate_limit: ClassVar[float | None] = None  # requests/second per connection
-    default_poll_interval: ClassVar[float] = 10.0
-    default_max_poll_interval: ClassVar[float] = 60.0
-    job_kinds: ClassVar[tuple[str, ...]] = ("default",)
-    supports_cancel: ClassVar[bool] = False
-    #: what to check when the provider refuses the credentials (401/403 or its auth codes)
+    Its facts (name, form, cadence, capabilities) are its :class:`~.registry.ProviderSpec`, given
+    to the constructor and readable here. Implement the abstract methods; override the others
+    where the provider differs.
+    """
+
     auth_hint: ClassVar[str] = MediaJobAuthError.default_hint
+    """What to check when the provider refuses the credentials (401/403 or its own auth codes);
+    ``{conn_id}`` is filled in."""
+
+    def __init__(self, spec: ProviderSpec) -> None:
+        self.spec = spec
+
+    # ---- the spec's facts, as the engine reads them ---------------------------------------
+    @property
+    def name(self) -> str:
+        """Registry key, connection type and every job's ``provider``."""
+        return self.spec.name
+
+    @property
+    def display_name(self) -> str:
+        return self.spec.display_name
+
+    @property
+    def default_base_url(self) -> str | None:
+        return self.spec.default_base_url
+
+    @property
+    def default_rate_limit(self) -> float | None:
+        return self.spec.default_rate_limit
+
+    @property
+    def default_poll_interval(self) -> float:
+        return self.spec.default_poll_interval
+
+    @property
+    def default_max_poll_interval(self) -> float:
+        return self.spec.default_max_poll_interval
+
+    @property
+    def job_kinds(self) -> tuple[str, ...]:
+        return self.spec.job_kinds
+
+    @property
+    def supports_cancel(self) -> bool:
+        return self.spec.supports_cancel
+
+    @property
+    def idempotent_create(self) -> bool:
+        return self.spec.idempotent_create
 
     # ---- connection -> credentials -------------------------------------------------------
     def build_credentials(
         self, api_key: str | None, extras: Mapping[str, Any], ctx: CallContext
     ) -> Credentials:
+        """The connection's secrets: ``api_key`` is its password field, ``extras`` the values of its
+        form fields. Fail (``ctx.fail``) with a config error when something is missing."""
         if not api_key:
             ctx.fail(
                 MediaJobConfigError,
-                f"Connection has no API key. Put the {self.display_name} API key in the password field.",
+                f"The connection has no API key. Put the {self.display_name} API key in its "
+                f"{self.spec.key_label!r} field.",
             )
         return Credentials(api_key=api_key, secret_texts=(api_key,))
 
@@ -132,6 +178,7 @@ class Dialect:
 
     # ---- job ids ---------------------------------------------------------------------------
     def validate_job_id(self, job_id: object, ctx: CallContext) -> str:
+        """The job id as a string safe in a URL; :class:`InvalidJobIdError` for anything else."""
         text = "" if job_id is None else str(job_id)
         shown = text[:40] + ("..." if len(text) > 40 else "")
         if not text.strip():
@@ -150,6 +197,7 @@ class Dialect:
         return text
 
     def normalize_kind(self, kind: str | None, ctx: CallContext) -> str:
+        """``kind`` checked against :attr:`job_kinds`; None or ``"default"`` is the first one."""
         if kind is None or kind == "default":
             return self.job_kinds[0]
         if kind not in self.job_kinds:
@@ -160,30 +208,38 @@ class Dialect:
         return kind
 
     # ---- the calls -------------------------------------------------------------------------
+    @abstractmethod
     def status_request(self, job_id: str, kind: str) -> ApiRequest:
-        raise NotImplementedError
+        """The request that reads one job's status (``job_id`` already validated)."""
 
+    @abstractmethod
     def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
-        raise NotImplementedError
+        """The status answer as a :class:`MediaJob`; typed errors (``ctx.fail``) for error answers."""
 
+    @abstractmethod
     def test_request(self) -> ApiRequest:
-        raise NotImplementedError
+        """One cheap authenticated call for Airflow's Test button and ``airflow connections test``."""
 
     def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+        """The Test button's success message; raises like :meth:`check_response` on failure."""
         self.check_response(response, ctx)
         return f"Connected to {self.display_name}."
 
+    @abstractmethod
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
-        raise NotImplementedError
+        """The request that creates a job of ``kind`` from the provider's documented ``payload``;
+        ``request_id`` is the idempotency key of a provider with ``idempotent_create``."""
 
     def new_request_id(self) -> str | None:
         """An idempotency key for a create the caller gave none for; None when the API has none."""
         return None
 
+    @abstractmethod
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
-        raise NotImplementedError
+        """The new job's id from the create answer."""
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
+        """The request that cancels a job; only called when the spec ``supports_cancel``."""
         raise MediaJobConfigError(f"{self.display_name} has no API to cancel a job.", provider=self.name)
 
     def parse_cancel(self, response: ApiResponse, ctx: CallContext) -> bool:
@@ -221,6 +277,7 @@ class Dialect:
         ctx.fail(MediaJobApiError, detail, status_code=status)
 
     def decode_json(self, response: ApiResponse, ctx: CallContext) -> Any:
+        """The body as JSON; :class:`MediaJobBadResponseError` when it is not."""
         try:
             return json.loads(response.body)
         except (ValueError, UnicodeDecodeError):
@@ -232,6 +289,7 @@ class Dialect:
             )
 
     def expect_object(self, value: Any, what: str, ctx: CallContext) -> Mapping[str, Any]:
+        """``value`` when it is a JSON object; :class:`MediaJobBadResponseError` naming ``what`` otherwise."""
         if not isinstance(value, Mapping):
             ctx.fail(
                 MediaJobBadResponseError,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow_provider_mediajobs.dialects.base import (
     ApiRequest,
@@ -56,14 +56,8 @@ CREATE_PATHS = {
 
 
 class GoEnhanceDialect(Dialect):
-    name = "goenhance"
-    display_name = "GoEnhance"
-    default_base_url = "https://api.goenhance.ai"
-    default_poll_interval = 5.0  # the provider's best-practices page
-    default_max_poll_interval = 60.0
-    job_kinds: ClassVar[tuple[str, ...]] = ("faceswap", "video2video")
     auth_hint = (
-        "Check the GoEnhance API key in the password field of connection '{conn_id}' (it is sent as "
+        "Check the GoEnhance API key of connection '{conn_id}' (it is sent as "
         "'Authorization: Bearer <key>') and that the GoEnhance account has API access."
     )
 

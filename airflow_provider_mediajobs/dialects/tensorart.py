@@ -8,21 +8,11 @@ queue ranks and URL lifetimes arrive as JSON strings; CREATED/PENDING/WAITING/DE
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import math
-import re
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar
-
-# At import, not inside load_private_key/sign: the first TAMS wait in a triggerer would otherwise
-# import cryptography's serialization package (~30 ms) on the event loop.
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from typing import Any
 
 from airflow_provider_mediajobs.dialects.base import (
     ApiRequest,
@@ -75,104 +65,11 @@ _CREDITS_PROBE = {
 }
 
 
-_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
-
-
-def _normalize_pem(pem: str) -> str:
-    """Repair the usual paste damage: ``\\n`` typed as two characters, or line breaks turned
-    into spaces by a single-line password field. The base64 body is re-wrapped at 64 columns."""
-    text = pem.strip().replace("\\n", "\n")
-    match = _PEM.search(text)
-    if not match:
-        return text
-    label, body = match.group(1), re.sub(r"\s+", "", match.group(2))
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
-
-
-# Loaded keys by the SHA-256 of their normalized PEM (never the PEM itself). OpenSSL's own key check
-# (primality tests of p and q) costs 50-150 ms of CPU with the GIL held: paid for every wait that
-# resolves its connection, it stalled a triggerer's event loop for seconds when hundreds of TAMS
-# waits started together. A key is now loaded without that check, verified with exact arithmetic
-# (well under a millisecond) and loaded once per process.
-_KEY_CACHE: dict[str, Any] = {}
-_KEY_CACHE_SIZE = 32
-
-
-def load_private_key(pem: str, ctx: CallContext) -> Any:
-    """Load a PKCS#1 or PKCS#8 PEM RSA private key; ``\\n`` typed as two characters is accepted."""
-    text = _normalize_pem(pem)
-    if "-----BEGIN" not in text:
-        ctx.fail(
-            MediaJobConfigError,
-            "The TensorArt private key is not a PEM key (it should start with '-----BEGIN PRIVATE KEY-----' "
-            "or '-----BEGIN RSA PRIVATE KEY-----').",
-        )
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    cached = _KEY_CACHE.get(digest)
-    if cached is not None:
-        return cached
-    try:
-        key = serialization.load_pem_private_key(
-            text.encode(), password=None, unsafe_skip_rsa_key_validation=True
-        )
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        ctx.fail(
-            MediaJobConfigError,
-            f"The TensorArt private key could not be loaded ({type(err).__name__}); paste the whole "
-            "unencrypted PEM, PKCS#1 or PKCS#8.",
-        )
-    if not isinstance(key, rsa.RSAPrivateKey):
-        ctx.fail(MediaJobConfigError, "The TensorArt private key must be an RSA key (TAMS-SHA256-RSA).")
-    if not _consistent(key):
-        ctx.fail(
-            MediaJobConfigError,
-            "The TensorArt private key is damaged: its numbers do not belong together, so its signatures "
-            "would be wrong. Paste the whole unencrypted PEM again.",
-        )
-    if len(_KEY_CACHE) >= _KEY_CACHE_SIZE:
-        _KEY_CACHE.pop(next(iter(_KEY_CACHE)))
-    _KEY_CACHE[digest] = key
-    return key
-
-
-def _consistent(key: Any) -> bool:
-    """The RSA key's numbers fit together: n = p*q and d, d mod p-1, d mod q-1, q^-1 mod p are the
-    right inverses. A key that fails this would sign wrongly (and a wrong CRT signature can reveal
-    the key to whoever sees it), which is what OpenSSL's slower check guards against."""
-    numbers = key.private_numbers()
-    p, q, d = numbers.p, numbers.q, numbers.d
-    n, e = numbers.public_numbers.n, numbers.public_numbers.e
-    if p < 3 or q < 3 or p * q != n:
-        return False
-    lam = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
-    return (
-        (e * d) % lam == 1
-        and (e * numbers.dmp1) % (p - 1) == 1
-        and (e * numbers.dmq1) % (q - 1) == 1
-        and (q * numbers.iqmp) % p == 1
-    )
-
-
-def sign(private_key: Any, method: str, path_and_query: str, timestamp: str, nonce: str, body: bytes) -> str:
-    """Base64 SHA256withRSA over ``METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nBODY``."""
-    message = "\n".join([method.upper(), path_and_query, timestamp, nonce]).encode() + b"\n" + body
-    return base64.b64encode(private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
 class TensorArtDialect(Dialect):
-    name = "tensorart"
-    display_name = "TensorArt TAMS"
-    default_base_url = None  # per application: shown on the TAMS console with the app id
-    default_rate_limit = 5.0  # documented: 5 QPS per interface
-    default_poll_interval = 5.0
-    default_max_poll_interval = 60.0
-    job_kinds: ClassVar[tuple[str, ...]] = ("job", "template", "workflow")
-    supports_cancel = True
     auth_hint = (
         "Check connection '{conn_id}': in signature mode its App ID and private key (the key's public "
         "half must be the one uploaded for that app on the TAMS console) and that the host is that "
-        "app's endpoint; in Bearer mode the API key in the password field."
+        "app's endpoint; in Bearer mode its API key."
     )
 
     def build_credentials(
@@ -183,19 +80,24 @@ class TensorArtDialect(Dialect):
         if pem:
             if not app_id:
                 ctx.fail(MediaJobConfigError, "The TensorArt connection has a private key but no app id.")
+            # cryptography's RSA half (~30 ms) loads only for a connection that signs
+            from airflow_provider_mediajobs.dialects.tensorart_signing import load_private_key
+
             key = load_private_key(pem, ctx)
             secrets = tuple(s for s in (pem, pem.strip(), api_key) if s)
             return Credentials(api_key=api_key, app_id=app_id, private_key=key, secret_texts=secrets)
         if not api_key:
             ctx.fail(
                 MediaJobConfigError,
-                "The TensorArt connection has neither an API key (password) nor an app id + private key.",
+                "The TensorArt connection has neither an API key nor an app id + private key.",
             )
         return Credentials(api_key=api_key, app_id=app_id, secret_texts=(api_key,))
 
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         if creds.private_key is None:
             return {"Authorization": f"Bearer {creds.api_key}"}
+        from airflow_provider_mediajobs.dialects.tensorart_signing import sign  # loaded with the key
+
         timestamp = str(int(time.time()))
         nonce = uuid.uuid4().hex  # unique per request (the vendor demo's md5(timestamp) repeats)
         signature = sign(

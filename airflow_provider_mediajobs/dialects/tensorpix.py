@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow_provider_mediajobs.dialects.base import (
     ApiRequest,
@@ -50,15 +50,8 @@ STATUS_NAMES = {0: "In Queue", 1: "Processing", 2: "Finished", -1: "Failed", -2:
 
 
 class TensorPixDialect(Dialect):
-    name = "tensorpix"
-    display_name = "TensorPix"
-    default_base_url = "https://backend.tensorpix.ai"
-    default_poll_interval = 10.0
-    default_max_poll_interval = 60.0
-    job_kinds: ClassVar[tuple[str, ...]] = ("enhance",)
-    supports_cancel = True
     auth_hint = (
-        "Check the TensorPix API token in the password field of connection '{conn_id}' (it is sent as "
+        "Check the API key of connection '{conn_id}' (the TensorPix API token, sent as "
         "'Authorization: Token <key>', not Bearer) and that the TensorPix plan includes API access."
     )
 

@@ -10,7 +10,7 @@ auth and concurrency problems apart from bad requests.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow_provider_mediajobs.dialects.base import (
     ApiRequest,
@@ -79,14 +79,8 @@ BUSY_CODES = {"1304"}  # too many concurrent jobs for this key
 
 
 class VozoDialect(Dialect):
-    name = "vozo"
-    display_name = "Vozo"
-    default_base_url = "https://api.vozo.ai"
-    default_poll_interval = 15.0  # jobs queue 1-120 min and run ~10-20 min
-    default_max_poll_interval = 120.0
-    job_kinds: ClassVar[tuple[str, ...]] = ("lipsync", "translate", "reusable_lipsync")
     auth_hint = (
-        "Check the Vozo API key in the password field of connection '{conn_id}' (it is sent as "
+        "Check the Vozo API key of connection '{conn_id}' (it is sent as "
         "'Authorization: Bearer <key>') and that the Vozo plan includes API access (codes 7, 814, "
         "1302, 1305 and 1503 are permission, membership and plan errors)."
     )

@@ -8,6 +8,7 @@ import secrets
 import struct
 import zlib
 from functools import lru_cache
+from importlib import resources
 from urllib.parse import quote
 
 IMAGE_SIZE = (256, 256)
@@ -83,15 +84,39 @@ def png(seed: str, width: int = IMAGE_SIZE[0], height: int = IMAGE_SIZE[1]) -> b
     )
 
 
-def mp4(size: int, seed: str) -> bytes:
-    """An ISO-BMFF file of exactly ``size`` bytes: ``ftyp`` box then an ``mdat`` box of filler."""
-    size = max(MIN_VIDEO_BYTES, size)
-    ftyp = b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41"
-    ftyp_box = struct.pack(">I", 8 + len(ftyp)) + b"ftyp" + ftyp
-    payload_len = size - len(ftyp_box) - 8
+@lru_cache(maxsize=1)
+def clip() -> bytes:
+    """A real 2 s H.264 clip (160x90, 10 fps, ffmpeg's ``testsrc``), 3 KB.
+
+    Made with ``ffmpeg -f lavfi -i testsrc=size=160x90:rate=10:duration=2 -c:v libx264 -profile:v
+    baseline -pix_fmt yuv420p -crf 40 -bsf:v filter_units=remove_types=6 -movflags +faststart -an
+    -map_metadata -1 -fflags +bitexact -flags:v +bitexact clip.mp4``.
+    """
+    return resources.files(__package__).joinpath("clip.mp4").read_bytes()
+
+
+def _box(tag: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + tag + payload
+
+
+def _filler(seed: str, length: int) -> bytes:
     pattern = hashlib.sha256(seed.encode()).digest()
-    payload = (pattern * (payload_len // len(pattern) + 1))[:payload_len]
-    return ftyp_box + struct.pack(">I", 8 + payload_len) + b"mdat" + payload
+    return (pattern * (length // len(pattern) + 1))[:length]
+
+
+def mp4(size: int, seed: str) -> bytes:
+    """An MP4 of exactly ``size`` bytes that differs per ``seed``.
+
+    From the clip's size on it is the playable clip followed by a top-level ``free`` box of filler
+    (ISO-BMFF readers skip it), so a browser can play and seek what a job produced; smaller sizes
+    get an ``ftyp`` box and an ``mdat`` of filler, which is an MP4 container but no video.
+    """
+    size = max(MIN_VIDEO_BYTES, size)
+    playable = clip()
+    if size >= len(playable) + 8:
+        return playable + _box(b"free", _filler(seed, size - len(playable) - 8))
+    ftyp_box = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
+    return ftyp_box + _box(b"mdat", _filler(seed, size - len(ftyp_box) - 8))
 
 
 def mp3(seed: str) -> bytes:

@@ -12,6 +12,8 @@ from typing import Any
 
 import uvicorn
 
+from airflow_provider_mediajobs.connection_forms import empty_extra
+
 from .admin import add_job
 from .app import build_app
 from .auth import Credentials
@@ -248,6 +250,25 @@ class Emulator:
         if provider is None:
             return self.runtime.creds.as_dict()
         return self.runtime.creds.for_provider(check_provider(provider))
+
+    def connection(self, provider: str, *, signature: bool = True, **extra: Any) -> dict[str, Any]:
+        """An Airflow connection to this emulator as ``AIRFLOW_CONN_*`` JSON; TAMS signs with the app
+        id and private key unless ``signature=False``. Its extra holds every key of the provider's
+        form (Airflow 3.3's edit form drops a field whose key the stored extra lacks); ``extra``
+        sets some of them (``rate_limit=0``, ``timeout=10``)."""
+        provider = check_provider(provider)
+        creds = self.credentials(provider)
+        conn: dict[str, Any] = {
+            "conn_type": provider,
+            "host": self.base_url(provider),
+            "password": creds["api_key"],
+        }
+        keys: dict[str, Any] = {}
+        if provider == "tensorart" and signature:
+            conn["password"] = None
+            keys = {"app_id": creds["app_id"], "private_key": creds["private_key"]}
+        conn["extra"] = {**empty_extra(provider), **keys, **extra}
+        return conn
 
     # control -------------------------------------------------------------------------------------
     def add_job(self, provider: str, **fields: Any) -> int | str:

@@ -43,6 +43,7 @@ SCRIPT_FIELDS = frozenset(
         "failure_reason",
         "failure_code",
         "kind",
+        "url_lifetime_s",
     }
 )
 DEFAULT_OUTPUT_BYTES = 4096
@@ -116,6 +117,10 @@ class Job:
     cost: float = 1.5
     flap_reads: int = 0
     last_expires: int = 0
+    url_lifetime_s: float | None = None  # how long signed output URLs last (None: the provider's default)
+
+    def url_lifetime(self, default: float) -> float:
+        return default if self.url_lifetime_s is None else self.url_lifetime_s
 
     @property
     def native_id(self) -> int | str:
@@ -172,7 +177,7 @@ def validate_script(provider: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         if fields["outcome"] not in OUTCOMES:
             raise ScriptError(f"outcome must be one of {', '.join(OUTCOMES)}")
         out["outcome"] = fields["outcome"]
-    for key in ("queued_s", "running_s"):
+    for key in ("queued_s", "running_s", "url_lifetime_s"):
         value = _float(fields, key)
         if value is not None:
             out[key] = value
@@ -301,6 +306,7 @@ class State:
                 request=dict(request or {}),
                 request_id=request_id,
                 cost=round(0.5 + self.rng.randrange(0, 40) / 10, 1),
+                url_lifetime_s=fields.get("url_lifetime_s"),
             )
             self.jobs[provider][job_id] = job
             if request_id is not None:

@@ -3,35 +3,26 @@
 :class:`JobApi` is what the hooks delegate to: read a job, create one, cancel one, test the
 connection. Retries (capped exponential backoff with jitter, Retry-After honoured) apply to reads
 and to requests that are safe to repeat; a create is retried only when the provider is known not
-to have acted on it (429) or makes creates idempotent (TAMS ``requestId``).
+to have acted on it (429) or its spec says creates are idempotent (``idempotent_create``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
-from airflow_provider_mediajobs.engine.backoff import backoff_delay
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.ratelimit import limiter_for
+from airflow_provider_mediajobs.engine.retry import RETRYABLE, RetryPolicy, retry_after_of
 from airflow_provider_mediajobs.engine.transport import client_lease, send_async, send_sync
-from airflow_provider_mediajobs.exceptions import (
-    MediaJobBadResponseError,
-    MediaJobRateLimitedError,
-    MediaJobTransientError,
-)
+from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
     import requests
 
 T = TypeVar("T")
-
-RETRYABLE = (MediaJobTransientError, MediaJobBadResponseError)
 
 
 class JobApi:
@@ -51,20 +42,13 @@ class JobApi:
         self.backoff_cap = backoff_cap
 
     # ---- building blocks -------------------------------------------------------------------
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        retry_after = error.retry_after if isinstance(error, MediaJobRateLimitedError) else None
-        return backoff_delay(
-            state.attempt_number, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after
+    def _policy(self, attempts: int | None, retry_on: tuple[type[Exception], ...]) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=max(1, attempts or self.attempts),
+            base=self.backoff_base,
+            cap=self.backoff_cap,
+            retry_on=retry_on,
         )
-
-    def _policy(self, attempts: int | None, retry_on: tuple[type[Exception], ...]) -> dict[str, Any]:
-        return {
-            "stop": stop_after_attempt(max(1, attempts or self.attempts)),
-            "wait": self._wait,
-            "retry": retry_if_exception_type(retry_on),
-            "reraise": True,
-        }
 
     def call(
         self,
@@ -76,10 +60,10 @@ class JobApi:
         attempts: int | None = None,
         retry_on: tuple[type[Exception], ...] = RETRYABLE,
     ) -> T:
-        for attempt in Retrying(**self._policy(attempts, retry_on)):
-            with attempt:
-                return parse(send_sync(session, self.dialect, self.config, request, ctx), ctx)
-        raise AssertionError("unreachable")  # pragma: no cover
+        def once() -> T:
+            return parse(send_sync(session, self.dialect, self.config, request, ctx), ctx)
+
+        return self._policy(attempts, retry_on).call(once)
 
     async def acall(
         self,
@@ -90,38 +74,25 @@ class JobApi:
         attempts: int | None = None,
         retry_on: tuple[type[Exception], ...] = RETRYABLE,
     ) -> T:
-        """The async twin of :meth:`call`, with the same retry policy.
-
-        A plain loop rather than ``tenacity.AsyncRetrying``: a trigger reads with ``attempts=1``
-        thousands of times a minute, and building a retry controller per read was a measurable
-        share of the CPU per call (benchmarks/).
-        """
+        """The async twin of :meth:`call`: same policy, plus the connection's shared rate limit."""
         limiter = (
             limiter_for(self.config.conn_id, self.config.base_url, self.config.rate_limit)
             if self.config.rate_limit
             else None
         )
-        tries = max(1, attempts or self.attempts)
         async with client_lease(self.config) as client:
-            attempt = 0
-            while True:
-                attempt += 1
+
+            async def once() -> T:
                 if limiter is not None:
                     await limiter.acquire()
                 try:
-                    response = await send_async(client, self.dialect, self.config, request, ctx)
-                    return parse(response, ctx)
-                except Exception as err:
-                    rate_limited = isinstance(err, MediaJobRateLimitedError)
-                    retry_after = err.retry_after if rate_limited else None  # type: ignore[attr-defined]
-                    if limiter is not None and rate_limited:
-                        limiter.pause(retry_after or 1.0)
-                    if attempt >= tries or not isinstance(err, retry_on):
-                        raise
-                    delay = backoff_delay(
-                        attempt, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after
-                    )
-                await asyncio.sleep(delay)
+                    return parse(await send_async(client, self.dialect, self.config, request, ctx), ctx)
+                except MediaJobRateLimitedError as err:
+                    if limiter is not None:  # a 429 pushes back every wait on this connection
+                        limiter.pause(retry_after_of(err) or 1.0)
+                    raise
+
+            return await self._policy(attempts, retry_on).acall(once)
 
     # ---- operations ------------------------------------------------------------------------
     def _status(
@@ -158,7 +129,7 @@ class JobApi:
         def parse(response: ApiResponse, c: CallContext) -> str:
             return self.dialect.parse_create(kind, response, c)
 
-        idempotent = self.dialect.name == "tensorart" and request_id is not None
+        idempotent = self.dialect.idempotent_create and request_id is not None
         retry_on: tuple[type[Exception], ...] = RETRYABLE if idempotent else (MediaJobRateLimitedError,)
         return request, parse, ctx, retry_on
 

@@ -53,7 +53,7 @@ class Cadence:
                     if self._changed_at is None:
                         self._changed_at = self._latest
                 # Measure from the first *change* of progress once it changed again: a provider
-                # that reports progress in steps (Vozo's stages) changes it at step boundaries,
+                # that reports progress in stages changes it at step boundaries,
                 # and the first reading falls anywhere inside a step. Measure up to the latest
                 # change and count the time since then as spent: while a step lasts, the end
                 # draws nearer although the number does not move.

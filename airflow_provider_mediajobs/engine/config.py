@@ -81,10 +81,11 @@ def build_base_url(
     host = (host or "").strip()
     if not host:
         if dialect.default_base_url is None:
+            hint = f" ({dialect.spec.base_url_hint})" if dialect.spec.base_url_hint else ""
             ctx.fail(
                 MediaJobConfigError,
-                f"{dialect.display_name} needs the application's endpoint in the connection's host field "
-                "(e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id).",
+                f"{dialect.display_name} needs its endpoint in the connection's "
+                f"{dialect.spec.host_label!r} field{hint}.",
             )
         return dialect.default_base_url.rstrip("/")
     if "://" not in host:
@@ -94,15 +95,17 @@ def build_base_url(
     # Checked first, and the host is only ever shown without userinfo, query and fragment: a key
     # pasted into the URL must not end up in the error message.
     if parts.username or parts.password or "@" in parts.netloc:
-        ctx.fail(MediaJobConfigError, "Put the API key in the password field, not in the host URL.")
+        ctx.fail(
+            MediaJobConfigError, f"Put the key in the {dialect.spec.key_label!r} field, not in the host URL."
+        )
     shown = _shown_url(parts)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         ctx.fail(MediaJobConfigError, f"The connection's host {shown!r} is not an http(s) base URL.")
     if parts.query or parts.fragment:
         ctx.fail(
             MediaJobConfigError,
-            f"The connection's host {shown!r} must not carry a query or fragment (put the API key in "
-            "the password field).",
+            f"The connection's host {shown!r} must not carry a query or fragment (put the key in "
+            f"the {dialect.spec.key_label!r} field).",
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         log.warning(
@@ -131,10 +134,8 @@ def build_config(
             MediaJobConfigError,
             f"Connection {conn_id!r} is of type {conn_type!r}, but this needs a {dialect.name!r} connection.",
         )
-    fields = {
-        key: extra_field(extras, dialect.name, key)
-        for key in ("app_id", "private_key", "timeout", "rate_limit", "max_response_bytes")
-    }
+    keys = (*dialect.spec.form_keys, "max_response_bytes")
+    fields = {key: extra_field(extras, dialect.name, key) for key in keys}
     credentials = dialect.build_credentials(password, fields, ctx)
     timeout = as_float(fields["timeout"])
     rate_limit = as_float(fields["rate_limit"])

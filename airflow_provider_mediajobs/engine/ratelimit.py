@@ -4,7 +4,7 @@ GCRA (the "virtual scheduling" form of a token bucket): each caller reserves the
 and sleeps until it, so there is no lock, no busy loop and FIFO fairness. A 429 with Retry-After
 pushes the schedule back for everyone on that connection, not only the wait that got it.
 
-Measured against the emulator's token bucket (benchmarks/, 1,000 TAMS waits at 5 QPS): sending at
+Measured against the emulator's token bucket (benchmarks/, 1,000 waits on one 5 QPS connection): sending at
 exactly the limit, with the burst the limit allows, drew a 429 now and then -- a request delayed a
 few milliseconds on our side arrives right before the next one on time, when the server's bucket
 is empty. So the limiter paces at ``HEADROOM`` of the configured rate without bursting: the

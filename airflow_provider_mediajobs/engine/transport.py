@@ -114,7 +114,7 @@ class SharedClient:
     def headers(
         self, dialect: Dialect, config: ApiConfig, request: ApiRequest, path_and_query: str
     ) -> Mapping[str, str]:
-        """The request's headers. Without a body and without a signing key (the TAMS RSA mode signs
+        """The request's headers. Without a body and without a signing key (a signing dialect signs
         every request) they depend only on the dialect and the API key: built once (as the
         ``httpx.Headers`` a request copies), shared."""
         if request.body is not None or config.credentials.private_key is not None:

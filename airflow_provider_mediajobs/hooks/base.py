@@ -1,4 +1,4 @@
-"""The one hook class behind all four providers; the provider modules only name their dialect.
+"""The one hook class behind every provider; a provider's hook module only names its provider.
 
 Sync methods (``get_job``, ``submit_job``, ``cancel_job``, ``test_connection``) use ``requests``
 and the normal connection lookup. Async methods (``aget_job``, ``acancel_job``) resolve the
@@ -15,12 +15,15 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import requests
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.sdk import BaseHook
 
-from airflow_provider_mediajobs.connection_forms import FORMS
-from airflow_provider_mediajobs.dialects import Dialect, get_dialect
-from airflow_provider_mediajobs.engine import ApiConfig, JobApi, config_from_connection
+from airflow_provider_mediajobs.connection_forms import form
+from airflow_provider_mediajobs.dialects.base import Dialect
+from airflow_provider_mediajobs.dialects.registry import get_dialect, get_spec, missing_connection_error
+from airflow_provider_mediajobs.engine.api import JobApi
+from airflow_provider_mediajobs.engine.config import ApiConfig, config_from_connection
 from airflow_provider_mediajobs.engine.transport import client_lease
 from airflow_provider_mediajobs.exceptions import (
     MediaJobConfigError,
@@ -33,19 +36,19 @@ from airflow_provider_mediajobs.models import MediaJob
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    import requests
-
 
 class MediaJobHook(BaseHook):
     """Read, create and cancel jobs of one media-job provider.
 
     :param conn_id: Airflow connection id (the provider's ``default_conn_name`` by default).
-    :param job_kind: the provider's job family where it has several (Vozo ``translate``), used when
-        a method is not given one.
+    :param job_kind: the provider's job family where it has several (its spec's ``job_kinds``), used
+        when a method is not given one.
     :param retries: attempts per call for transient failures (5xx, 429, timeouts, resets).
     """
 
     conn_name_attr = "conn_id"
+    default_provider: ClassVar[str]
+    """The registry name a provider's hook is for; the Airflow attributes below derive from it."""
     provider: ClassVar[str]
     default_conn_name: ClassVar[str]
     conn_type: ClassVar[str]
@@ -60,6 +63,12 @@ class MediaJobHook(BaseHook):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "default_provider" in cls.__dict__:
+            spec = get_spec(cls.default_provider)
+            cls.provider = cls.conn_type = spec.name
+            cls.default_conn_name = spec.default_conn_id
+            cls.hook_name = spec.display_name
+            get_dialect(spec.name)  # loaded with its hook, not on a triggerer's loop at the first wait
         # Airflow 3.1 takes the form classmethods only from a hook class's own __dict__ (so that
         # a parent's fields count once): give each provider hook its own, bound to its conn type.
         if "conn_type" in cls.__dict__:
@@ -86,12 +95,7 @@ class MediaJobHook(BaseHook):
     def _lookup_error(self, err: Exception) -> Exception:
         """A missing connection becomes a clear config error; anything else passes through."""
         if is_missing_connection(err):
-            return MediaJobConfigError(
-                f"Airflow connection {self.conn_id!r} does not exist. Create a "
-                f"{self.dialect.display_name} connection (type {self.conn_type!r}) with that id.",
-                provider=self.provider,
-                conn_id=self.conn_id,
-            )
+            return missing_connection_error(self.conn_id, self.provider)
         return err
 
     async def aget_config(self) -> ApiConfig:
@@ -110,7 +114,10 @@ class MediaJobHook(BaseHook):
             except Exception as err:
                 raise self._lookup_error(err) from None
             extras = await get_async_extra_dejson(conn)
-            self._async_api = self._api(config_from_connection(self.dialect, conn, extras))
+            # In a worker thread: a request-signing key is parsed there (and cryptography's RSA half
+            # imported the first time), never on the triggerer's event loop.
+            config = await asyncio.to_thread(config_from_connection, self.dialect, conn, extras)
+            self._async_api = self._api(config)
         return self._async_api.config
 
     def _api(self, config: ApiConfig) -> JobApi:
@@ -138,14 +145,12 @@ class MediaJobHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        import requests
-
         return requests.Session()
 
     # ---- jobs ----------------------------------------------------------------------------------
-    def get_job(self, job_id: str, kind: str | None = None) -> MediaJob:
-        """Read a job's status (sync, retried on transient failures)."""
-        return self.api.get_job(self.session, job_id, kind or self.job_kind)
+    def get_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
+        """Read a job's status (sync, retried on transient failures up to ``attempts`` tries)."""
+        return self.api.get_job(self.session, job_id, kind or self.job_kind, attempts=attempts)
 
     async def aget_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
         """Read a job's status without blocking the event loop."""
@@ -157,21 +162,20 @@ class MediaJobHook(BaseHook):
     ) -> str:
         """Create a job from ``payload`` (the provider's documented body); return its id.
 
-        ``request_id`` is TAMS's idempotency key (``requestId``): the same id again returns the same
-        job. Without one (and without a ``requestId`` in ``payload``) a random one is generated, so
-        the create is still valid and can be retried safely; other providers have no such key.
+        ``request_id`` is the idempotency key of a provider whose spec has ``idempotent_create``:
+        the same id again returns the same job. Without one a random one is
+        generated, so the create can be retried safely; other providers have no such key.
         """
         request_id = request_id or self.dialect.new_request_id()
         return self.api.submit(self.session, payload, kind or self.job_kind, request_id)
 
     def cancel_job(self, job_id: str, kind: str | None = None) -> bool:
-        """Ask the provider to cancel a job (TAMS, TensorPix; see :attr:`supports_cancel`).
+        """Ask the provider to cancel a job (where its spec :attr:`supports_cancel`).
 
         :return: True when this call stopped the job (it was queued or running); False when the
             job had already finished — succeeded, failed or already canceled — so there was nothing
-            to cancel: TAMS answers a second cancel (or a cancel of a finished job) with HTTP 400,
-            gRPC code 9; TensorPix with 409 (already canceled) or 400 (finished).
-        :raises MediaJobConfigError: for a provider without a cancel API (GoEnhance, Vozo), or an
+            to cancel (each dialect's ``parse_cancel`` reads how its provider says so).
+        :raises MediaJobConfigError: for a provider without a cancel API, or an
             invalid job id, before any request.
         :raises MediaJobError: as :meth:`get_job` does (unknown job, refused key, ...).
         """
@@ -223,7 +227,7 @@ class MediaJobHook(BaseHook):
     # ---- connection form (Airflow 3.1; 3.2+ reads the same definitions from provider info) -------
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        behaviour = FORMS[cls.conn_type]["ui-field-behaviour"]
+        behaviour = form(get_spec(cls.conn_type))["ui-field-behaviour"]
         return {
             "hidden_fields": list(behaviour["hidden-fields"]),
             "relabeling": dict(behaviour["relabeling"]),
@@ -237,7 +241,7 @@ class MediaJobHook(BaseHook):
         from wtforms import PasswordField, StringField
 
         widgets: dict[str, Any] = {}
-        for name, field in FORMS[cls.conn_type]["conn-fields"].items():
+        for name, field in form(get_spec(cls.conn_type))["conn-fields"].items():
             secret = field["schema"].get("format") == "password"
             field_class = PasswordField if secret else StringField
             widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()

@@ -8,7 +8,4 @@ from airflow_provider_mediajobs.hooks.base import MediaJobHook
 class GoEnhanceHook(MediaJobHook):
     """GoEnhance hook. Connection type ``goenhance``, default connection id ``goenhance_default``."""
 
-    provider = "goenhance"
-    conn_type = "goenhance"
-    default_conn_name = "goenhance_default"
-    hook_name = "GoEnhance"
+    default_provider = "goenhance"

@@ -8,7 +8,4 @@ from airflow_provider_mediajobs.hooks.base import MediaJobHook
 class TensorArtHook(MediaJobHook):
     """TensorArt TAMS hook. Connection type ``tensorart``, default connection id ``tensorart_default``."""
 
-    provider = "tensorart"
-    conn_type = "tensorart"
-    default_conn_name = "tensorart_default"
-    hook_name = "TensorArt TAMS"
+    default_provider = "tensorart"

@@ -8,7 +8,4 @@ from airflow_provider_mediajobs.hooks.base import MediaJobHook
 class VozoHook(MediaJobHook):
     """Vozo hook. Connection type ``vozo``, default connection id ``vozo_default``."""
 
-    provider = "vozo"
-    conn_type = "vozo"
-    default_conn_name = "vozo_default"
-    hook_name = "Vozo"
+    default_provider = "vozo"

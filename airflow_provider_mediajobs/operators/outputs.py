@@ -18,8 +18,9 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseHook, BaseOperator
 
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobCanceledError,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
 
-# The HTTP engine, the dialects, the hooks and tenacity are imported when the task runs, not when
+# The HTTP engine (aiohttp), the dialects and the hooks are imported when the task runs, not when
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
@@ -52,7 +53,7 @@ EXPIRY_MARGIN_SECONDS = 60.0
 _EXT_BY_KIND = {"image": ".png", "video": ".mp4", "audio": ".mp3"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
-# tenacity's sleep, indirect so tests can skip the real backoff without patching time.sleep
+# the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
 _sleep = time.sleep
 
 
@@ -131,8 +132,6 @@ class MediaJobOutputsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         if asset:
-            from airflow.sdk import Asset
-
             kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
         super().__init__(**kwargs)
         if max_bytes is not None and max_bytes < 0:
@@ -187,8 +186,6 @@ class MediaJobOutputsOperator(BaseOperator):
 
     @staticmethod
     def _provider_of_connection(conn_id: str) -> str:
-        from airflow.sdk import BaseHook
-
         try:
             conn = BaseHook.get_connection(conn_id)
         except Exception as err:
@@ -200,10 +197,7 @@ class MediaJobOutputsOperator(BaseOperator):
         return str(conn.conn_type)
 
     def _hook(self, provider: str, kind: str | None, conn_id: str | None) -> MediaJobHook:
-        from airflow_provider_mediajobs.dialects import get_dialect
-        from airflow_provider_mediajobs.hooks import hook_class
-
-        kinds = get_dialect(provider).job_kinds
+        kinds = get_spec(provider).job_kinds
         return hook_class(provider)(conn_id=conn_id, job_kind=kind if kind in kinds else None)
 
     def _filenames(self, job: MediaJob, ctx: CallContext) -> list[str]:
@@ -314,8 +308,6 @@ class MediaJobOutputsOperator(BaseOperator):
         events = context.get("outlet_events") if isinstance(context, Mapping) else None
         if events is None or not self.outlets:
             return
-        from airflow.sdk import Asset
-
         extra: dict[str, Any] = {
             "provider": job.provider,
             "conn_id": conn_id,
@@ -398,55 +390,33 @@ class MediaJobOutputsOperator(BaseOperator):
     def _download_with_retries(
         self, client: Any, output: MediaOutput, target: Any, ctx: CallContext
     ) -> Downloaded:
-        from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-
-        from airflow_provider_mediajobs.engine.backoff import backoff_delay
         from airflow_provider_mediajobs.engine.download import DEFAULT_PROGRESS_INTERVAL, download
+        from airflow_provider_mediajobs.engine.retry import RetryPolicy
 
-        def wait(state: RetryCallState) -> float:
-            err = state.outcome.exception() if state.outcome else None
-            return backoff_delay(state.attempt_number, retry_after=getattr(err, "retry_after", None))
-
-        def before_sleep(state: RetryCallState) -> None:
-            err = state.outcome.exception() if state.outcome else None
+        def on_retry(attempt: int, err: Exception, delay: float) -> None:
             summary = err.detail if isinstance(err, MediaJobError) else type(err).__name__
-            delay = state.next_action.sleep if state.next_action else 0.0
             self.log.warning(
-                "Attempt %d of %d: %s Retrying in %.1fs.",
-                state.attempt_number,
-                self.attempts_per_file,
-                summary,
-                delay,
+                "Attempt %d of %d: %s Retrying in %.1fs.", attempt, self.attempts_per_file, summary, delay
             )
 
-        done: Downloaded | None = None
-        for attempt in Retrying(
-            stop=stop_after_attempt(self.attempts_per_file),
-            wait=wait,
-            retry=retry_if_exception_type(MediaJobTransientError),
-            before_sleep=before_sleep,
-            sleep=lambda seconds: _sleep(seconds),
-            reraise=True,
-        ):
-            with attempt:
-                done = download(
-                    client,
-                    output.url,
-                    target,
-                    kind=output.kind.value,
-                    ctx=ctx,
-                    max_bytes=self.max_bytes,
-                    overwrite=self.overwrite,
-                    progress_interval=(
-                        DEFAULT_PROGRESS_INTERVAL
-                        if self.progress_interval is None
-                        else self.progress_interval
-                    ),
-                    logger=self.log,
-                    abandoned_after=self.download_timeout,
-                )
-        assert done is not None
-        return done
+        def once() -> Downloaded:
+            return download(
+                client,
+                output.url,
+                target,
+                kind=output.kind.value,
+                ctx=ctx,
+                max_bytes=self.max_bytes,
+                overwrite=self.overwrite,
+                progress_interval=(
+                    DEFAULT_PROGRESS_INTERVAL if self.progress_interval is None else self.progress_interval
+                ),
+                logger=self.log,
+                abandoned_after=self.download_timeout,
+            )
+
+        policy = RetryPolicy(attempts=self.attempts_per_file, cap=60.0, retry_on=(MediaJobTransientError,))
+        return policy.call(once, sleep=lambda seconds: _sleep(seconds), on_retry=on_retry)
 
 
 # ---- the job input ------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The job id is pushed to XCom (key ``job_id``) before any waiting, and kept in Airflow's task
 state store (3.3+) so a retried task re-attaches to the job it created instead of paying for a
-second one. TAMS creates are idempotent by ``requestId``, derived here from the task instance, so
-that holds on every Airflow version for TAMS.
+second one. A provider whose creates are idempotent (its spec's ``idempotent_create``) gets a
+request id derived from the task instance, so that holds on every Airflow version for it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_mediajobs.engine.cadence import Cadence
+from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, run_sync
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobError,
@@ -26,7 +26,6 @@ from airflow_provider_mediajobs.exceptions import (
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter, seconds
-from airflow_provider_mediajobs.waiting import event_for_timeout, result_for_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,16 +37,20 @@ DEFAULT_TIMEOUT = timedelta(hours=24)
 class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     """Submit a job to a media-job provider and wait for it.
 
-    :param payload: the provider's documented create body (templated), e.g. for TensorPix
-        ``{"url": ..., "ml_models": [...]}``.
+    :param payload: the provider's documented create body (templated).
     :param conn_id: Airflow connection id; the provider subclasses default it.
-    :param job_kind: which create endpoint (GoEnhance ``faceswap``/``video2video``; TAMS
-        ``job``/``template``/``workflow``; Vozo ``lipsync``/``translate``/``reusable_lipsync``).
+    :param job_kind: which create endpoint, one of the provider's ``job_kinds`` (the named
+        subclasses list theirs); the first one by default.
     :param wait_for_completion: wait for the job (default) or return its id at once.
     :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
     :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
-    :param cancel_on_timeout: cancel the remote job when the wait times out (TAMS, TensorPix).
-    :param request_id: TAMS idempotency key; derived from the task instance when not given.
+    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row are
+        ridden out before the wait fails (30 minutes by default, never past ``timeout``).
+    :param max_backoff: longest pause between two failing status reads, seconds.
+    :param max_consecutive_failures: optional extra bound on failing reads in a row (None: time only).
+    :param cancel_on_timeout: cancel the remote job when the wait times out (providers that can cancel).
+    :param request_id: idempotency key of a provider with idempotent creates;
+        derived from the task instance when not given.
 
     Returns (XCom) the finished job's dict, or the job id when not waiting.
     """
@@ -68,7 +71,9 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         deferrable: bool = True,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
-        max_consecutive_failures: int = 10,
+        outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
+        max_backoff: float | timedelta = MAX_BACKOFF,
+        max_consecutive_failures: int | None = None,
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_timeout: bool = True,
         request_id: str | None = None,
@@ -88,6 +93,8 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
             deferrable=deferrable,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            outage_tolerance=outage_tolerance,
+            max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
         )
 
@@ -117,7 +124,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
 
     def _submit(self, context: Context) -> str:
         hook = self.hook
-        base_id = self._base_request_id(context) if hook.provider == "tensorart" else None
+        base_id = self._base_request_id(context) if hook.dialect.idempotent_create else None
         job_id = hook.submit_job(self.payload, request_id=base_id)
         if base_id is not None and not self.request_id:
             # An idempotent create hands back an earlier try's job; if that one failed, start anew.
@@ -154,18 +161,10 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
 
     # ---- waiting ------------------------------------------------------------------------------
     def _wait_here(self, job_id: str, timeout: float) -> Any:
-        """Synchronous wait (deferrable=False): same cadence and decision as the trigger."""
-        low, high = self._intervals()
-        cadence = Cadence(low, high)
+        """Synchronous wait (deferrable=False): the trigger's wait loop, run on the worker."""
         started = time.time()
-        job = None
-        while time.time() - started < timeout:
-            job = self.hook.get_job(job_id)
-            if job.is_terminal:
-                return result_for_job(job, conn_id=self.conn_id)
-            self.log.info("%s", job.describe())
-            time.sleep(min(cadence.next_delay(job, time.time()), max(0.0, timeout - (time.time() - started))))
-        event = event_for_timeout(job, self._resolve_provider(), job_id, time.time() - started)
+        wait = self._job_wait(job_id, deadline=started + timeout, started_at=started)
+        event = run_sync(wait, lambda: self._read(job_id), clock=time.time, sleep=time.sleep)
         return self._finish(event, job_id, on_timeout=self._cancel_after_timeout)
 
     def execute_complete(

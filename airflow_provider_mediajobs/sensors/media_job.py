@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
+from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, JobWait, poll_once
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter
-from airflow_provider_mediajobs.waiting import result_for_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,7 +29,12 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
     :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
     :param poll_interval: shortest time between status reads, seconds (provider default if None).
     :param max_poll_interval: longest time between status reads while the job is far from done.
-    :param max_consecutive_failures: transient read failures in a row that fail the wait.
+    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row
+        (5xx, 429, timeouts) are ridden out before the wait fails; 30 minutes by default, never
+        past ``timeout``. In ``reschedule`` mode each poke starts afresh, so only ``timeout`` bounds it.
+    :param max_backoff: longest pause between two failing reads in the triggerer (seconds).
+    :param max_consecutive_failures: optional extra bound on failing reads in a row (formerly the
+        only bound, default 10; now None: the time window alone decides).
     :param timeout: seconds before the wait fails with ``AirflowSensorTimeout`` (skipped with
         ``soft_fail=True``); enforced by the trigger's own wall-clock deadline.
 
@@ -50,7 +56,9 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         deferrable: bool = True,
         poll_interval: float | None = None,
         max_poll_interval: float | None = None,
-        max_consecutive_failures: int = 10,
+        outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
+        max_backoff: float | timedelta = MAX_BACKOFF,
+        max_consecutive_failures: int | None = None,
         **kwargs: Any,
     ) -> None:
         if poll_interval is not None:
@@ -64,34 +72,34 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             deferrable=deferrable,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            outage_tolerance=outage_tolerance,
+            max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
         )
+        self._poke_wait: JobWait | None = None
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            from airflow_provider_mediajobs._compat import AirflowSensorTimeout, AirflowSkipException
+
+            try:
+                return super().execute(context)
+            except (AirflowSensorTimeout, AirflowSkipException):
+                self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
+                raise
         return self._wait_for(str(self.job_id), float(self.timeout))
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        try:
-            job = self.hook.get_job(str(self.job_id))
-        except (MediaJobTransientError, MediaJobBadResponseError) as err:
-            # Like the trigger: transient trouble is retried until too many reads fail in a row.
-            self._poke_failures = getattr(self, "_poke_failures", 0) + 1
-            if self._poke_failures >= self.max_consecutive_failures:
-                raise
-            self.log.warning(
-                "Read %d of job %s failed (%s); trying again next poke.",
-                self._poke_failures,
-                self.job_id,
-                err,
-            )
+        """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
+        job_id = str(self.job_id)
+        if self._poke_wait is None:
+            self._poke_wait = self._job_wait(job_id, deadline=None)
+        step = poll_once(self._poke_wait, lambda: self._read(job_id))
+        if not isinstance(step, dict):
             return False
-        self._poke_failures = 0
-        self.log.info("%s", job.describe())
-        if not job.is_terminal:
-            return False
-        return PokeReturnValue(is_done=True, xcom_value=result_for_job(job, conn_id=self.conn_id))
+        event = self._poke_wait.finish(step, time.time())
+        self._poke_wait = None
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(event, job_id))
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None

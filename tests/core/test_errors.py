@@ -14,8 +14,8 @@ import pytest
 from core_support import CONN_IDS, PROVIDERS, SENTINEL, Reply, Wire, assert_error_context, make_hook
 from seed_examples import tensorpix_job
 
-from airflow_provider_mediajobs import waiting
-from airflow_provider_mediajobs.engine import api as api_module
+from airflow_provider_mediajobs.engine import retry as retry_module
+from airflow_provider_mediajobs.engine import wait as waiting
 from airflow_provider_mediajobs.exceptions import (
     MediaJobAuthError,
     MediaJobBadResponseError,
@@ -153,7 +153,7 @@ async def test_transient_errors_are_retried_honouring_retry_after(
         delays.append(retry_after)
         return 0.0
 
-    monkeypatch.setattr(api_module, "backoff_delay", no_wait)
+    monkeypatch.setattr(retry_module, "backoff_delay", no_wait)
     wire.reply(
         Reply(503, json={"detail": "busy"}),
         Reply(429, json={"detail": "slow down"}, headers={"Retry-After": "7"}),
@@ -166,7 +166,7 @@ async def test_transient_errors_are_retried_honouring_retry_after(
 
 
 async def test_non_transient_errors_are_not_retried(wire: Wire, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api_module, "backoff_delay", lambda *a, **k: 0.0)
+    monkeypatch.setattr(retry_module, "backoff_delay", lambda *a, **k: 0.0)
     for status in (400, 401, 403, 404):
         wire.sent.clear()
         wire.reply(Reply(status, json={"detail": "no"}))
@@ -201,7 +201,9 @@ async def test_a_failed_job_fails_the_task_with_the_providers_reason(wire: Wire,
     job = await wire.get_job(make_hook(provider), JOB_IDS[provider])
     assert job.state is JobState.FAILED and job.error and "no face" in job.error
     with pytest.raises(MediaJobFailedError) as info:
-        waiting.result_for_job(job, conn_id=CONN_IDS[provider])
+        waiting.result_or_raise(
+            waiting.event_for_job(job), provider=provider, conn_id=CONN_IDS[provider], job_id=job.job_id
+        )
     assert type(info.value) is MediaJobFailedError
     assert "failed: " in str(info.value) and "no face" in str(info.value)
     assert info.value.job == job
@@ -214,7 +216,9 @@ async def test_a_canceled_job_fails_the_task_as_canceled(wire: Wire, provider: s
     job = await wire.get_job(make_hook(provider), JOB_IDS[provider])
     assert job.state is JobState.CANCELED
     with pytest.raises(MediaJobCanceledError) as info:
-        waiting.result_for_job(job, conn_id=CONN_IDS[provider])
+        waiting.result_or_raise(
+            waiting.event_for_job(job), provider=provider, conn_id=CONN_IDS[provider], job_id=job.job_id
+        )
     assert "was canceled" in str(info.value) and info.value.job == job
     assert_error_context(info.value, provider, CONN_IDS[provider], JOB_IDS[provider])
 

@@ -23,7 +23,7 @@ from core_support import (
 )
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.engine import api as api_module
+from airflow_provider_mediajobs.engine import retry as retry_module
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,
@@ -76,7 +76,7 @@ def test_a_generated_request_id_makes_the_create_safe_to_retry(
     requests_mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 503 after the create may have been acted on: the retry sends the same requestId."""
-    monkeypatch.setattr(api_module, "backoff_delay", lambda *a, **k: 0.0)
+    monkeypatch.setattr(retry_module, "backoff_delay", lambda *a, **k: 0.0)
     requests_mock.post(
         f"{TAMS_HOST}/v1/jobs",
         [{"status_code": 503, "json": {"code": 14, "message": "unavailable"}}, {"json": CREATED}],
@@ -143,7 +143,8 @@ async def test_auth_hint_is_per_provider(wire: Wire, provider: str) -> None:
     text = str(info.value)
     for needle in OWN_HINT[provider]:
         assert needle in text, text
-    assert f"connection '{CONN_IDS[provider]}'" in text and "password field" in text
+    assert f"connection '{CONN_IDS[provider]}'" in text and "API key" in text
+    assert "password field" not in text  # the form labels it "API key"
     names = {
         "goenhance": ["GoEnhance"],
         "tensorart": ["TAMS", "TensorArt"],

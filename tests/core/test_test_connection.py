@@ -70,7 +70,8 @@ def test_false_with_a_clear_message_on_a_wrong_key(requests_mock: Any, provider:
     assert ok is False
     assert f"HTTP {status}" in message
     assert "this connection" in message  # Airflow tests under a random conn id: no id to name
-    assert "password" in message or "private key" in message  # says which field to check
+    assert "API key" in message or "private key" in message  # names the field as the form labels it
+    assert "password" not in message
     assert SENTINEL not in message
 
 

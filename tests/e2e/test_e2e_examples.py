@@ -308,7 +308,7 @@ def test_transient_faults_are_ridden_out(runner: DagRunner, e2e_env: SentinelEmu
     # the trigger's reads: two 503s, the 429 and the reads until the job ended
     assert job["wait"]["status_calls"] >= 4
     assert sum(status.values()) == worker_reads + job["wait"]["status_calls"]
-    assert error_lines(result.log, "retrying in"), result.tail()
+    assert error_lines(result.log, "status read failed, 2 in a row"), result.tail()
 
 
 # ---- the pipeline: all four providers in one scheduled DAG, outputs persisted -----------------

@@ -128,6 +128,12 @@ def airflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow
 
 
 @pytest.fixture(scope="session")
+def require_browser() -> None:
+    """For a fixture that starts something heavy before the first browser opens."""
+    _require_browser()
+
+
+@pytest.fixture(scope="session")
 def emulator() -> Iterator[Any]:
     _require_browser()
     from airflow_provider_mediajobs.emulator import Emulator

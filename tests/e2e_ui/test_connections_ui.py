@@ -21,7 +21,7 @@ import pytest
 from airflow_compat import AIRFLOW_VERSION, all_admins_token
 from airflow_ui import ConnectionsPage, UiTestResult
 
-from airflow_provider_mediajobs.connection_forms import FORMS
+from airflow_provider_mediajobs.connection_forms import forms
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 
@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 # ``port: Number(null)`` = 0 for a connection without a port, the API sees "a different port"
 # and refuses to reuse the stored (masked) key. Workaround, shown in the README: store a port.
 PORT_BUG = "The host or port to test differs from the stored connection"
+FORMS = forms()
 
 
 def _rest(server_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -161,3 +162,52 @@ def test_connection_form_save_and_test(
     assert bad.http_status == 200, bad  # the hook's own answer, not an Airflow-side error
     assert "401" in bad.message and "this connection" in bad.message, bad  # says what to check
     assert "conn_id" not in bad.message and creds["api_key"] not in bad.message, bad
+
+
+def test_tams_edit_form_of_a_stored_signing_connection_keeps_every_field(
+    airflow_server: Any, emulator: Any, driver: Any, screenshots: Path
+) -> None:
+    """A TAMS connection stored outside the form (REST, CLI, ``AIRFLOW_CONN_*``) with a private key.
+
+    Airflow 3.3's edit form rebuilds its extra fields from the stored extra JSON and keeps a
+    declared field only when that JSON has its key (``setConf``: ``Object.hasOwn(storedExtra, key)``),
+    so an extra of just app_id + private_key loses Rate limit and Request timeout. Stored as the
+    README and ``Emulator.connection`` store it (every form key, null when unset), the edit form
+    shows every field, and an edit keeps the stored key.
+    """
+    server_url = airflow_server.url
+    page = ConnectionsPage(driver, server_url)
+    creds = emulator.credentials("tensorart")
+
+    def store(conn_id: str, extra: dict[str, Any]) -> None:
+        body = {"connection_id": conn_id, "conn_type": "tensorart", "host": emulator.base_url("tensorart")}
+        _rest(server_url, "POST", "/connections", {**body, "port": 443, "extra": json.dumps(extra)})
+
+    # the cause, as this Airflow shows it: a partial extra loses the fields it has no key for
+    store("tensorart_partial_ui", {"app_id": creds["app_id"], "private_key": creds["private_key"]})
+    page.open_via_menu()
+    dialog = page.open_edit_dialog("tensorart_partial_ui")
+    page.expand(dialog, "Extra Fields")
+    partial = page.fields(dialog)
+    dialog.screenshot(str(screenshots / "tensorart-edit-form-partial-extra.png"))
+    assert {"element_app_id", "element_private_key"} <= set(partial)
+    if AIRFLOW_VERSION >= (3, 3):  # the form rebuilt from the stored extra (checked in 3.3.2)
+        dropped = {"element_rate_limit", "element_timeout"} - set(partial)
+        assert dropped, "this Airflow keeps declared fields missing from the extra: README advice can go"
+
+    conn_id = "tensorart_edit_ui"
+    store(conn_id, emulator.connection("tensorart")["extra"])
+    page.reload()
+    dialog = page.open_edit_dialog(conn_id)
+    fields = check_form(page, dialog, "tensorart")  # every declared field, labelled and visible
+    assert {f"element_{name}" for name in FORMS["tensorart"]["conn-fields"]} <= set(fields)
+    dialog.screenshot(str(screenshots / "tensorart-edit-form.png"))
+    page.type_into(dialog, "element_rate_limit", "3")
+    page.type_into(dialog, "element_timeout", "15")
+    page.save(dialog, "Connection has been successfully updated")
+
+    extra = json.loads(_rest(server_url, "GET", f"/connections/{conn_id}")["extra"])
+    assert extra["app_id"] == creds["app_id"] and extra["private_key"] == "***", extra
+    assert float(extra["rate_limit"]) == 3 and float(extra["timeout"]) == 15, extra
+    ok = run_test(page, server_url, conn_id, screenshots)
+    assert ok.ok and ok.title == "Test Connection Successful", ok  # the stored key survived the edit

@@ -78,6 +78,24 @@ def test_video_output_size_is_configurable(emu, api, provider, kind):
     assert len(response.content) == 12345
 
 
+def test_video_outputs_are_a_real_clip_padded_to_their_size(emu, api):
+    from airflow_provider_mediajobs.emulator.cdn import clip
+
+    bodies = []
+    for _ in range(2):
+        _, body = _finished(api, emu, "tensorpix", output_bytes=20_000)
+        data = api.download(body["output_video"]["file"]).content
+        assert len(data) == 20_000
+        playable = clip()
+        assert data.startswith(playable) and b"moov" in playable and b"avc1" in playable
+        # what follows the clip is one top-level `free` box up to the end
+        (length,) = struct.unpack(">I", data[len(playable) : len(playable) + 4])
+        assert data[len(playable) + 4 : len(playable) + 8] == b"free"
+        assert len(playable) + length == len(data)
+        bodies.append(data)
+    assert bodies[0] != bodies[1]  # each job's file is its own (its sha256 differs)
+
+
 def test_requests_download_streams_the_promised_length(emu, api):
     _, body = _finished(api, emu, "tensorpix", output_bytes=200_000)
     url = body["output_video"]["file"]
@@ -148,6 +166,16 @@ def test_urls_expire_after_a_long_advance(emu, api, provider):
     api.advance(30 * 86400)
     response = api.download(url)
     assert is_access_denied(response.status_code, response.text)
+
+
+@pytest.mark.parametrize("provider", ["goenhance", "tensorart", "vozo", "tensorpix"])
+def test_url_lifetime_is_scriptable(emu, api, provider):
+    _, body = _finished(api, emu, provider, url_lifetime_s=40)
+    url = output_urls(provider, body)[0][1]
+    assert api.download(url).status_code == 200
+    api.advance(60)
+    response = api.download(url)
+    assert is_access_denied(response.status_code, response.text), (response.status_code, response.text)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,12 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from airflow_provider_mediajobs.connection_forms import FORMS
+from airflow_provider_mediajobs.connection_forms import empty_extra, forms
+from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.hooks.goenhance import GoEnhanceHook
 from airflow_provider_mediajobs.hooks.tensorart import TensorArtHook
+
+FORMS = forms()
 
 
 def test_airflow_31_builds_the_same_widgets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,3 +98,41 @@ def test_test_button_message_does_not_name_the_transient_conn_id(
     assert "Xy3kQ9aB" not in message and "conn_id" not in message, message
     assert "sk-secret-key" not in message
     assert "this connection" in message, message
+
+
+# ---- stored extras carry every form key (Airflow 3.3's edit form keeps only those it finds) ------
+ROOT = Path(__file__).resolve().parents[2]
+README_CONN = re.compile(r"export (AIRFLOW_CONN_\w+)='(.*?)'", re.DOTALL)
+
+
+def test_empty_extra_is_every_field_of_the_form() -> None:
+    for conn_type, form in FORMS.items():
+        assert empty_extra(conn_type) == dict.fromkeys(form["conn-fields"]), conn_type
+    assert list(empty_extra("tensorart")) == ["app_id", "private_key", "rate_limit", "timeout"]
+
+
+def test_readme_connection_examples_carry_every_form_key() -> None:
+    examples = README_CONN.findall((ROOT / "README.md").read_text())
+    assert len(examples) >= 4
+    types = set()
+    for name, text in examples:
+        conn = json.loads(text)
+        types.add(conn["conn_type"])
+        assert set(conn.get("extra", {})) >= set(FORMS[conn["conn_type"]]["conn-fields"]), name
+    assert types == set(FORMS)
+
+
+def test_emulator_connections_carry_every_form_key() -> None:
+    with Emulator(port=0, origins=False) as emulator:
+        check_emulator_connections(emulator)
+
+
+def check_emulator_connections(emulator: Emulator) -> None:
+    for conn_type, form in FORMS.items():
+        for signature in (True, False):
+            conn = emulator.connection(conn_type, signature=signature, rate_limit=0)
+            assert set(conn["extra"]) == set(form["conn-fields"]), (conn_type, signature)
+            assert conn["extra"]["rate_limit"] == 0
+    tams = emulator.connection("tensorart")
+    assert tams["password"] is None and tams["extra"]["private_key"].startswith("-----BEGIN")
+    assert emulator.connection("tensorart", signature=False)["extra"]["app_id"] is None

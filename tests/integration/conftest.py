@@ -36,20 +36,9 @@ def connections_for(emu: Emulator) -> dict[str, dict[str, Any]]:
     """Connection id -> connection JSON; TensorArt in both auth modes."""
     conns: dict[str, dict[str, Any]] = {}
     for provider in PROVIDERS:
-        creds = emu.credentials(provider)
-        conns[f"{provider}_emu"] = {
-            "conn_type": provider,
-            "host": emu.base_url(provider),
-            "password": creds["api_key"],
-            # no client-side limiter: the emulator's own limit is off too
-            "extra": {"rate_limit": 0},
-        }
-    tams = emu.credentials("tensorart")
-    conns["tensorart_rsa"] = {
-        "conn_type": "tensorart",
-        "host": emu.base_url("tensorart"),
-        "extra": {"app_id": tams["app_id"], "private_key": tams["private_key"], "rate_limit": 0},
-    }
+        # no client-side limiter: the emulator's own limit is off too
+        conns[f"{provider}_emu"] = emu.connection(provider, signature=False, rate_limit=0)
+    conns["tensorart_rsa"] = emu.connection("tensorart", rate_limit=0)
     return conns
 
 

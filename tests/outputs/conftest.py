@@ -44,12 +44,7 @@ STATUS_PATHS = {
 def emulator(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:  # noqa: F811
     """The plugin's emulator (speed 1000, fresh), with the four default connections pointing at it."""
     for provider in PROVIDERS:
-        creds = mediajobs_emulator.credentials(provider)
-        conn = {
-            "conn_type": provider,
-            "host": mediajobs_emulator.base_url(provider),
-            "password": creds["api_key"],
-        }
+        conn = mediajobs_emulator.connection(provider, signature=False)
         monkeypatch.setenv(f"AIRFLOW_CONN_{provider.upper()}_DEFAULT", json.dumps(conn))
     return mediajobs_emulator
 

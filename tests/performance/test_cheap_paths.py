@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_mediajobs.dialects.registry import specs
 from airflow_provider_mediajobs.engine.cadence import END_MARGIN, Cadence
 from airflow_provider_mediajobs.engine.ratelimit import HEADROOM, AsyncRateLimiter
-from airflow_provider_mediajobs.hooks import HOOKS
+from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.waiter import DEFAULT_CONN_NAMES
 
@@ -22,30 +23,33 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
 import airflow.sdk
+before = set(sys.modules)
 {statement}
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("airflow_provider_mediajobs"))))
+print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
-def loaded_after(statement: str) -> set[str]:
+def loaded_after(statement: str, **env: str) -> set[str]:
+    """The modules ``statement`` imports in a fresh interpreter beyond ``import airflow.sdk``."""
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(statement=statement)],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
     )
     return set(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 HEAVY = {
     "airflow_provider_mediajobs.hooks",
-    "airflow_provider_mediajobs.dialects",
+    "airflow_provider_mediajobs.dialects.base",  # the registry (pure data) is not heavy
     "airflow_provider_mediajobs.engine.transport",
     "airflow_provider_mediajobs.engine.limits",
     "aiohttp",
-    "airflow_provider_mediajobs.operators.outputs",
+    "airflow_provider_mediajobs.engine.download",
+    "airflow_provider_mediajobs.dialects.tensorart_signing",
 }
 
 
@@ -66,12 +70,50 @@ def test_building_an_outputs_task_does_not_load_the_http_engine() -> None:
         "MediaJobOutputsOperator(task_id='keep', job_id='1', provider='tensorpix', destination='/tmp/x')"
     )
     assert "airflow_provider_mediajobs.operators.outputs" in loaded
-    assert loaded & (HEAVY - {"airflow_provider_mediajobs.operators.outputs"}) == set()
-    assert "airflow_provider_mediajobs.engine.download" not in loaded
+    assert loaded & HEAVY == set()
 
 
-def test_the_lazy_default_conn_ids_are_the_hooks() -> None:
-    assert {p: hook.default_conn_name for p, hook in HOOKS.items()} == DEFAULT_CONN_NAMES
+# cryptography's RSA and key-loading half (~30 ms); airflow.sdk itself loads only its ciphers
+RSA_SIGNING = {
+    "airflow_provider_mediajobs.dialects.tensorart_signing",
+    "cryptography.hazmat.primitives.asymmetric.rsa",
+    "cryptography.hazmat.primitives.serialization",
+}
+
+
+def test_importing_hooks_sensors_triggers_and_operators_does_not_load_tams_signing() -> None:
+    loaded = loaded_after(
+        "import airflow_provider_mediajobs.hooks, airflow_provider_mediajobs.sensors\n"
+        "import airflow_provider_mediajobs.triggers, airflow_provider_mediajobs.operators"
+    )
+    assert {"airflow_provider_mediajobs.hooks", "airflow_provider_mediajobs.dialects.tensorart"} <= loaded
+    assert loaded & RSA_SIGNING == set()
+
+
+SIGNING_CONFIG = """
+import os
+from airflow_provider_mediajobs.dialects.registry import get_dialect
+from airflow_provider_mediajobs.engine.config import build_config
+extras = {"app_id": "app-1", "private_key": os.environ.get("MJ_PEM")}
+build_config(get_dialect("tensorart"), conn_id="c", conn_type="tensorart", host="https://tams.example",
+             port=None, schema=None, password="bearer-key", extras=extras)
+"""
+
+
+def test_only_a_connection_that_signs_loads_tams_signing() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    assert loaded_after(SIGNING_CONFIG) & RSA_SIGNING == set()  # Bearer mode
+    assert loaded_after(SIGNING_CONFIG, MJ_PEM=pem) >= RSA_SIGNING
+
+
+def test_the_default_conn_ids_of_a_dag_file_are_the_hooks() -> None:
+    assert {s.name: hook_class(s.name).default_conn_name for s in specs()} == DEFAULT_CONN_NAMES
 
 
 def running(progress: float) -> MediaJob:

@@ -35,13 +35,9 @@ def scale(fast: Any, full: Any) -> Any:
 # ---- connections ---------------------------------------------------------------------------------
 def connection(emu: Any, provider: str, *, timeout: float = 10.0, signature: bool = True) -> dict[str, Any]:
     """An Airflow connection (JSON form) for ``provider`` on the emulator; TAMS in signature mode."""
-    creds = emu.credentials(provider)
-    extra: dict[str, Any] = {"timeout": timeout, "rate_limit": 0}
-    conn: dict[str, Any] = {"conn_type": provider, "host": emu.base_url(provider), "extra": extra}
-    if provider == "tensorart" and signature:
-        extra.update(app_id=creds["app_id"], private_key=creds["private_key"])
-    else:
-        conn["password"] = creds["api_key"]
+    conn: dict[str, Any] = emu.connection(provider, signature=signature, timeout=timeout, rate_limit=0)
+    if conn["password"] is None:
+        del conn["password"]
     return conn
 
 
@@ -189,10 +185,11 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 def _readable(provider: str, job_id: str | None, path: str, body: bytes) -> bool:
     """Would the dialect read a job out of this 200 answer?"""
-    from airflow_provider_mediajobs.dialects import DIALECTS, ApiResponse, CallContext
+    from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
+    from airflow_provider_mediajobs.dialects.registry import all_dialects
     from airflow_provider_mediajobs.exceptions import MediaJobError
 
-    dialect = DIALECTS.get(provider)
+    dialect = all_dialects().get(provider)
     if dialect is None or job_id is None:
         return True
     kind = "translate" if "/translate/" in path else dialect.job_kinds[0]

@@ -107,7 +107,8 @@ def render(data: dict[str, Any]) -> str:
             f"{fm['waits']} waits, **{fm['wrongly_ended']} wrongly ended**. Each row: "
             f"{s['waits_per_provider_per_round']} waits x {s['rounds']} round(s) per provider, job "
             f"{s['job']}, poll {s['poll_interval_s']}-{s['max_poll_interval_s']} s, "
-            f"max_consecutive_failures {s['max_consecutive_failures']}, faults installed "
+            f"outage tolerance {s['outage_tolerance_s']} s (backoff up to {s['max_backoff_s']} s), "
+            "faults installed "
             f"{s['faults_installed']}. *Status calls* are the emulator's count; *extra* is against the "
             "fault-free run of the same jobs; *recovery* is from the end of the fault (last failed read, "
             "or the end of the outage) to the next good read; *ended after* is from the fault's start "
@@ -160,20 +161,19 @@ def render(data: dict[str, Any]) -> str:
         if tol := fm.get("default_outage_tolerance"):
             out += [
                 "",
-                "With the **default** cadence a wait gives up after 10 failed reads in a row; the 9 "
-                "backoff sleeps before that are the outage it rides out (sampled from the trigger's "
-                "own `backoff_delay`, 20,000 draws):",
+                "With **default** settings a wait rides out failing status reads for its outage "
+                "tolerance (never past its deadline), reading again after a backoff that grows from "
+                "the poll interval to its cap (full jitter, `Retry-After` as a floor):",
                 "",
             ]
             out += _table(
-                ["provider", "poll / max poll (s)", "shortest", "1st percentile", "median"],
+                ["provider", "backoff from (s)", "backoff cap (s)", "outage tolerance"],
                 [
                     [
                         p,
-                        f"{t['poll_interval_s']:g} / {t['max_poll_interval_s']:g}",
-                        _fmt(t["min_s"], " s"),
-                        _fmt(t["p01_s"], " s"),
-                        _fmt(t["median_s"], " s"),
+                        f"{t['poll_interval_s']:g}",
+                        f"{t['max_backoff_s']:g}",
+                        f"{t['outage_tolerance_s'] / 60:g} min",
                     ]
                     for p, t in sorted(tol.items())
                 ],

@@ -172,12 +172,12 @@ CONNECTION_CASES = [
     ("good_goenhance", TensorPixJobSensor, ["good_goenhance", "'goenhance'", "'tensorpix'"]),
     ("does_not_exist", TensorPixJobSensor, ["does_not_exist", "does not exist", "tensorpix"]),
     ("does_not_exist", MediaJobSensor, ["does_not_exist", "does not exist"]),
-    ("empty_key", TensorPixJobSensor, ["empty_key", "no API key", "password field"]),
+    ("empty_key", TensorPixJobSensor, ["empty_key", "no API key", "'API key' field"]),
     ("tams_not_pem", TensorArtJobSensor, ["tams_not_pem", "not a PEM key"]),
     ("tams_garbage_pem", TensorArtJobSensor, ["tams_garbage_pem", "could not be loaded"]),
     ("tams_damaged_pem", TensorArtJobSensor, ["tams_damaged_pem", "damaged"]),
     ("tams_no_app_id", TensorArtJobSensor, ["tams_no_app_id", "no app id"]),
-    ("key_in_host", TensorPixJobSensor, ["key_in_host", "password field, not in the host URL"]),
+    ("key_in_host", TensorPixJobSensor, ["key_in_host", "'API key' field, not in the host URL"]),
     ("file_host", TensorPixJobSensor, ["file_host", "not an http(s) base URL"]),
 ]
 SUBMIT_OF: dict[type[MediaJobSensor], type[MediaJobSubmitOperator]] = {

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from reliability_support import as_triggerer_would, connection, run_trigger, write_results
 
-from airflow_provider_mediajobs.dialects import tensorart
+from airflow_provider_mediajobs.dialects import tensorart_signing as tensorart
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 

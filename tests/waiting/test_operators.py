@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout, TaskDeferred
+from airflow_provider_mediajobs.engine.wait import event_for_job, event_for_timeout
 from airflow_provider_mediajobs.exceptions import MediaJobFailedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators import (
@@ -22,7 +23,6 @@ from airflow_provider_mediajobs.operators import submit as submit_module
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
-from airflow_provider_mediajobs.waiting import event_for_job, event_for_timeout
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 

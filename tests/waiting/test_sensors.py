@@ -5,6 +5,7 @@ The sync HTTP path is mocked with requests_mock; the trigger itself is tested in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import timedelta
@@ -20,6 +21,7 @@ from airflow_provider_mediajobs._compat import (  # the Airflow 3.1 and 3.2+ hom
     TaskDeferralError,
     TaskDeferred,
 )
+from airflow_provider_mediajobs.engine.wait import event_for_error, event_for_job, event_for_timeout
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,
@@ -40,7 +42,6 @@ from airflow_provider_mediajobs.sensors import (
 )
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
-from airflow_provider_mediajobs.waiting import event_for_error, event_for_job, event_for_timeout
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 
@@ -533,3 +534,65 @@ def test_generic_sensor_needs_a_conn_id() -> None:
 def test_provider_sensors_default_their_conn_id(cls: type[MediaJobSensor], conn_id: str) -> None:
     assert cls(task_id="wait", job_id="42").conn_id == conn_id
     assert cls(task_id="wait", job_id="42", conn_id="other").conn_id == "other"
+
+
+# ---- the end of every wait: one summary line ------------------------------------------------------
+def summaries(capfd: pytest.CaptureFixture[str]) -> list[str]:
+    return [
+        line for line in capfd.readouterr().out.splitlines() if "Wait for tensorpix job 42 ended:" in line
+    ]
+
+
+def test_a_deferred_wait_ends_with_one_summary_line(
+    make_context: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    job = dataclasses.replace(tp_job(JobState.SUCCEEDED), cost=0.5, cost_unit="usd")
+    event = event_for_job(job) | {"status_calls": 7, "waited_seconds": 61.2}
+
+    sensor().execute_complete(make_context(), event=event, job_id="42")
+
+    assert len(lines := summaries(capfd)) == 1
+    assert "ended: success after 61s; 7 status call(s); cost 0.5 usd; 1 output(s)." in lines[0]
+
+
+def test_a_failed_poke_mode_wait_ends_with_one_summary_line(
+    requests_mock: Any,
+    bodies: Any,
+    make_context: Any,
+    no_sleep: list[float],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    requests_mock.get(TP.format(42), [{"json": bodies.tensorpix(42, 1)}, {"json": bodies.tensorpix(42, -1)}])
+
+    with pytest.raises(MediaJobFailedError):
+        sensor(deferrable=False).execute(make_context())
+
+    assert len(lines := summaries(capfd)) == 1
+    assert "ended: failed" in lines[0] and "2 status call(s); cost 0.5 usd; 0 output(s)" in lines[0]
+
+
+def test_a_poke_mode_timeout_ends_with_one_summary_line(
+    requests_mock: Any,
+    bodies: Any,
+    make_context: Any,
+    no_sleep: list[float],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    requests_mock.get(TP.format(42), json=bodies.tensorpix(42, 1))
+
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(deferrable=False, timeout=0).execute(make_context())
+
+    assert len(lines := summaries(capfd)) == 1
+    assert "ended: timeout" in lines[0] and "1 status call(s)" in lines[0]
+
+
+def test_an_already_finished_job_ends_with_one_summary_line(
+    requests_mock: Any, bodies: Any, make_context: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    requests_mock.get(TP.format(42), json=bodies.tensorpix(42, 2))
+
+    sensor().execute(make_context())
+
+    assert len(lines := summaries(capfd)) == 1
+    assert "ended: success" in lines[0] and "1 status call(s); cost 0.5 usd; 1 output(s)" in lines[0]

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from airflow_provider_mediajobs.engine import transport
+from airflow_provider_mediajobs.engine import wait as wait_module
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
-from airflow_provider_mediajobs.triggers import media_job as trigger_module
 
 SENTINEL = "tp-SENTINEL-key-0123456789"
 
@@ -116,6 +116,8 @@ def test_serialize_is_json_primitives_without_secrets() -> None:
         "poll_interval",
         "max_poll_interval",
         "deadline",
+        "outage_tolerance",
+        "max_backoff",
         "max_consecutive_failures",
         "cancel_on_kill",
         "started_at",
@@ -201,7 +203,7 @@ async def test_retry_after_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
         delays.append(delay)
         await real_sleep(0)
 
-    monkeypatch.setattr(trigger_module, "asyncio", type("A", (), {"sleep": staticmethod(record)}))
+    monkeypatch.setattr(wait_module, "asyncio", type("A", (), {"sleep": staticmethod(record)}))
     script = Script(
         httpx.Response(429, headers={"Retry-After": "7"}, json={"detail": "throttled"}),
         ok(tensorpix_job(42, 2)),

@@ -63,7 +63,7 @@ class GoEnhance(Provider):
         if phase.finished_at is not None:
             data["end_time"] = iso(phase.finished_at)
         if phase.state == "succeeded" and phase.finished_at is not None:
-            outputs = ctx.output_urls(job, phase.finished_at + URL_LIFETIME_S)
+            outputs = ctx.output_urls(job, phase.finished_at + job.url_lifetime(URL_LIFETIME_S))
             data["json"] = [{"type": kind, "value": url} for kind, url in outputs]
             data["img_url"] = outputs[0][1] if outputs else ""
         return data

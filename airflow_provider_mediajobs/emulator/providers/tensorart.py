@@ -112,7 +112,7 @@ class TensorArt(Provider):
             code = job.failure_code if job.failure_code in ("TRANSITORY_ERROR", "FATAL_ERROR") else None
             out["failedInfo"] = {"reason": job.failure_reason, "code": code or "FATAL_ERROR"}
         elif status == "SUCCESS" and phase.finished_at is not None:
-            expires = phase.finished_at + URL_LIFETIME_S
+            expires = phase.finished_at + job.url_lifetime(URL_LIFETIME_S)
             remaining = str(max(0, int(ctx.rt.state.real_seconds(expires - ctx.now))))
             images: list[dict[str, Any]] = []
             videos: list[dict[str, Any]] = []

@@ -110,7 +110,7 @@ class TensorPix(Provider):
     def _signed_expiry(self, ctx: Ctx, job: Job) -> int:
         """A fresh expiry on every read (strictly increasing, so each read gets a new URL)."""
         with ctx.rt.state.lock:
-            expires = max(int(ctx.now + URL_LIFETIME_S), job.last_expires + 1)
+            expires = max(int(ctx.now + job.url_lifetime(URL_LIFETIME_S)), job.last_expires + 1)
             job.last_expires = expires
             return expires
 

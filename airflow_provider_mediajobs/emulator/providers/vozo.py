@@ -71,7 +71,7 @@ class Vozo(Provider):
         phase = job.observe(ctx.now, ctx.flap)
         out: dict[str, Any] = {"status": LIPSYNC_STATUS[phase.state]}
         if phase.state == "succeeded" and phase.finished_at is not None:
-            urls = ctx.output_urls(job, phase.finished_at + URL_LIFETIME_S)
+            urls = ctx.output_urls(job, phase.finished_at + job.url_lifetime(URL_LIFETIME_S))
             videos = [url for kind, url in urls if kind == "video"] or [url for _, url in urls]
             if videos:
                 out["video_url"] = videos[0]
@@ -91,7 +91,7 @@ class Vozo(Provider):
         elif phase.state == "succeeded" and phase.finished_at is not None:
             out["status"] = "done"
             result: dict[str, str | None] = {key: None for key in RESULT_KEYS.values()}
-            for kind, url in ctx.output_urls(job, phase.finished_at + URL_LIFETIME_S):
+            for kind, url in ctx.output_urls(job, phase.finished_at + job.url_lifetime(URL_LIFETIME_S)):
                 key = RESULT_KEYS.get(kind, "video_url")
                 result[key] = result[key] or url
             out["result"] = result
