@@ -175,7 +175,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     variant = spec["variant"]
     jobs = [JobSpec(**j) for j in spec["jobs"]]
     n = len(jobs)
-    admin = Admin(spec["url"])
+    admin = Admin(spec["url"], spec.get("ca_file"))
     creds = admin.credentials()
     setup_connections(spec["url"], creds, spec.get("rate_limits", {}))
     speed = spec["speed"]
@@ -311,6 +311,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "status_calls": calls,
         "client_calls": sum(calls_per_job),
         "cpu_ms_per_call": round((cpu1 - cpu0) * 1000 / calls, 4) if calls else None,
+        "cpu_ms_per_wait": round((cpu1 - cpu0) * 1000 / n, 3) if n else None,
         "calls_per_s": round(calls / (wall1 - wall0), 1),
         "rss0_mb": round(rss0 / 2**20, 1),
         "peak_rss_mb": round(peak[1] / 2**20, 1),

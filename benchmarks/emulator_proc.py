@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -13,13 +14,24 @@ import time
 from typing import Any
 
 LISTENING = re.compile(r"mediajobs-emulator listening on (https?://[^\s]+)")
+CA_LINE = re.compile(r"mediajobs-emulator CA file: (.+)$")
 
 
 class EmulatorProcess:
-    """``python -m airflow_provider_mediajobs.emulator --port 0 ...`` as a child process."""
+    """``python -m airflow_provider_mediajobs.emulator --port 0 ...`` as a child process.
+
+    ``tls=True`` runs it with ``--tls`` (HTTPS, a CA generated at start): :attr:`ca_file` is then the
+    CA every client under test must trust.
+    """
 
     def __init__(
-        self, *, speed: float, seed: int, tams_qps: float = 0.0, start_timeout: float = 30.0
+        self,
+        *,
+        speed: float,
+        seed: int,
+        tams_qps: float = 0.0,
+        tls: bool = False,
+        start_timeout: float = 30.0,
     ) -> None:
         self.args = [
             sys.executable,
@@ -33,7 +45,10 @@ class EmulatorProcess:
             str(int(seed)),
             "--tams-qps",
             repr(float(tams_qps)),
-        ]
+            "--no-origins",
+        ] + (["--tls"] if tls else [])
+        self.tls = tls
+        self.ca_file: str | None = None
         self.speed = float(speed)
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[str] | None = None
@@ -56,6 +71,7 @@ class EmulatorProcess:
         )
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         found: list[str] = []
+        ca: list[str] = []
 
         def read() -> None:
             assert self.proc is not None and self.proc.stdout is not None
@@ -63,18 +79,23 @@ class EmulatorProcess:
                 match = LISTENING.search(line)
                 if match:
                     found.append(match.group(1))
+                match = CA_LINE.search(line.rstrip("\n"))
+                if match:
+                    ca.append(match.group(1))
+                if found and (ca or not self.tls):
                     break
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         reader.join(self.start_timeout)
-        if not found:
+        if not found or (self.tls and not ca):
             self.stop()
             raise RuntimeError(
                 f"the emulator did not print its listening line within {self.start_timeout:g}s: "
                 + "".join(self._stderr[-20:])
             )
         self.url = found[0]
+        self.ca_file = ca[0] if ca else None
         hostport = self.url.split("://", 1)[1]
         self.host, port = hostport.rsplit(":", 1)
         self.port = int(port)
@@ -106,10 +127,16 @@ class EmulatorProcess:
 class Admin:
     """A keep-alive connection to ``/_emulator`` (sync: used outside any measured event loop)."""
 
-    def __init__(self, url: str) -> None:
-        hostport = url.split("://", 1)[1]
+    def __init__(self, url: str, ca_file: str | None = None) -> None:
+        scheme, hostport = url.split("://", 1)
         host, port = hostport.rsplit(":", 1)
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        if scheme == "https":
+            context = ssl.create_default_context(cafile=ca_file)
+            self.conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                host, int(port), timeout=30, context=context
+            )
+        else:
+            self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -120,7 +147,10 @@ class Admin:
                 response = self.conn.getresponse()
                 payload = response.read()
                 break
-            except (ConnectionError, http.client.HTTPException):
+            except (
+                OSError,
+                http.client.HTTPException,
+            ):  # also a TLS EOF on a connection the server closed while idle
                 self.conn.close()
                 if attempt == 2:
                     raise

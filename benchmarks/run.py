@@ -1,4 +1,9 @@
-"""Orchestrates the benchmark: emulator process, one client process per (scenario, N, variant), report."""
+"""Orchestrates the benchmark: emulator process, one client process per (scenario, N, variant), report.
+
+HTTPS by default: the emulator runs with ``--tls`` and every client process trusts its CA through
+``SSL_CERT_FILE`` (httpx, aiohttp's default context) and ``REQUESTS_CA_BUNDLE``; ``--plain-http``
+measures over plain HTTP as before.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import datetime as dt
 import json
 import os
 import platform
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -21,6 +27,7 @@ from benchmarks.workload import mixed, short_tams
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
+REPEATED = ("mediajobs", "floor", "baseline")
 
 
 def aiohttp_version() -> str | None:
@@ -49,6 +56,8 @@ def machine() -> dict[str, Any]:
         ).stdout.strip()
     except OSError:
         commit = ""
+    # a run from an exported tree (git archive) names its commit through the environment
+    commit = os.environ.get("MEDIAJOBS_BENCH_COMMIT") or commit
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
@@ -59,7 +68,17 @@ def machine() -> dict[str, Any]:
         "httpx": httpx.__version__,
         "aiohttp": aiohttp_version(),
         "commit": commit,
+        "openssl": ssl.OPENSSL_VERSION,
     }
+
+
+def client_env(ca_file: str | None) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        env.pop(name, None)
+    if ca_file:  # the emulator's CA, trusted by every client under test (and nothing else)
+        env["SSL_CERT_FILE"] = env["REQUESTS_CA_BUNDLE"] = ca_file
+    return env
 
 
 def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -76,7 +95,7 @@ def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
                 stderr=subprocess.STDOUT,
                 timeout=timeout,
                 check=False,
-                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                env=client_env(spec.get("ca_file")),
             )
         if proc.returncode != 0 or not result_path.exists():
             tail = log_path.read_text()[-3000:]
@@ -96,7 +115,7 @@ def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 def scale_runs(
     emu: EmulatorProcess, ns: list[int], variants: list[str], compare_max: int, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    admin = Admin(emu.url)
+    admin = Admin(emu.url, emu.ca_file)
     out = []
     for n in ns:
         jobs = [j.as_dict() for j in mixed(n, args.seed)]
@@ -108,7 +127,13 @@ def scale_runs(
         # level per wait-second: N x calls/s per wait stays about constant.
         cadence_speed = args.cadence_speed or emu.speed * min(1.0, args.cadence_n / n)
         schedule = None
-        for variant in variants:
+        # the ratios (trigger vs floor and vs baseline) are measured within one repeat, whose
+        # variants run one after the other; further repeats give the run-to-run spread
+        repeats = args.repeat if n == args.repeat_n else 1
+        plan = [(1, v) for v in variants] + [
+            (r, v) for r in range(2, repeats + 1) for v in variants if v in REPEATED
+        ]
+        for repeat, variant in plan:
             if variant != "mediajobs" and n > compare_max:
                 continue
             if variant == "floor" and schedule is None:
@@ -117,6 +142,7 @@ def scale_runs(
             spec = {
                 "variant": variant,
                 "url": emu.url,
+                "ca_file": emu.ca_file,
                 "speed": emu.speed,
                 "cadence_speed": cadence_speed,
                 "jobs": jobs,
@@ -128,10 +154,11 @@ def scale_runs(
                 "schedule": schedule,
                 "log_level": args.log_level,
             }
-            print(f"[bench] scale N={n} {variant} ...", flush=True)
+            print(f"[bench] scale N={n} {variant} (repeat {repeat}/{repeats}) ...", flush=True)
             t0 = time.time()
             result = run_client(spec, timeout=args.deadline + 600)
             result["scenario"] = "scale"
+            result["repeat"] = repeat
             result["cadence_speed"] = cadence_speed
             if variant == "mediajobs":
                 schedule = result.pop("schedule", None)
@@ -144,13 +171,14 @@ def scale_runs(
 
 
 def tams_run(emu: EmulatorProcess, n: int, args: argparse.Namespace) -> dict[str, Any]:
-    admin = Admin(emu.url)
+    admin = Admin(emu.url, emu.ca_file)
     admin.reset()
     admin.set_rate_limit("tensorart", 5)
     jobs = [j.as_dict() for j in short_tams(n, args.seed)]
     spec = {
         "variant": "mediajobs",
         "url": emu.url,
+        "ca_file": emu.ca_file,
         "speed": emu.speed,
         "cadence_speed": args.cadence_speed or emu.speed,
         "jobs": jobs,
@@ -225,6 +253,17 @@ def main(argv: list[str] | None = None) -> int:
         help="divide the triggers' poll intervals by this (default: --speed up to --cadence-n waits, then less)",
     )
     p.add_argument("--cadence-n", type=int, default=1000, help="see --cadence-speed")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="run mediajobs/floor/baseline this many times at N=--repeat-n for the run-to-run spread "
+        "(default 3; quick: 1)",
+    )
+    p.add_argument("--repeat-n", type=int, default=1000)
+    p.add_argument(
+        "--plain-http", action="store_true", help="plain HTTP instead of HTTPS (the emulator's --tls mode)"
+    )
     p.add_argument("--seed", type=int, default=8)
     p.add_argument("--ramp-rate", type=float, default=500.0, help="waits started per second")
     p.add_argument(
@@ -247,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         args.hold = 1.0 if args.quick else 3.0
     if args.quick and args.cadence_speed is None:
         args.cadence_speed = 40.0
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.quick and args.n is None:
+        args.repeat_n = 200
     ns = [int(x) for x in (args.n or ("200" if args.quick else "1000,5000,10000")).split(",") if x]
     compare_max = args.compare_max if args.compare_max is not None else (max(ns) if args.quick else 1000)
     tams_n = args.tams_n if args.tams_n is not None else (50 if args.quick else 1000)
@@ -258,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             "(install with: pip install -c constraints/constraints-3.11.txt -e '.[bench]').",
             flush=True,
         )
+    info["scheme"] = "http" if args.plain_http else "https"
     print(
-        f"[bench] {info['date']} {info['nproc']} CPUs ({info['cpu']}), load {info['load_avg_start']}",
+        f"[bench] {info['date']} {info['nproc']} CPUs ({info['cpu']}), load {info['load_avg_start']}, "
+        f"{info['scheme'].upper()}",
         flush=True,
     )
     report: dict[str, Any] = {
@@ -268,12 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         "params": vars(args),
         "runs": [],
     }
-    with EmulatorProcess(speed=args.speed, seed=args.seed, tams_qps=0) as emu:
+    with EmulatorProcess(speed=args.speed, seed=args.seed, tams_qps=0, tls=not args.plain_http) as emu:
         report["runs"] += scale_runs(emu, ns, variants, compare_max, args)
         if tams_n:
             report["runs"].append(tams_run(emu, tams_n, args))
     if not args.no_imports:
         report["imports"] = import_times(2 if args.quick else 5)
+    info["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = evaluate(report)
     print(table(report), flush=True)
     if args.quick:

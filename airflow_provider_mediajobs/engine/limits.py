@@ -143,28 +143,52 @@ class _DeflateDecoder:
 
 # ---- sync deadline --------------------------------------------------------------------------------
 class SyncDeadline:
-    """A total deadline for one ``requests`` call: a timer that shuts the socket down when it passes.
+    """A total deadline for one ``requests`` call: a timer, started before the request is sent,
+    that shuts the connection's socket down when it passes.
 
-    ``requests`` only bounds each read, so a body dripped a byte a second never times out; once the
-    answer's headers are in, :meth:`watch` names its connection, and the timer ends the read.
+    ``requests`` only bounds each read, so an answer dripped a byte a second never times out. The
+    :class:`.syncpool.DeadlineAdapter`'s pools hand the call's connection to :meth:`attach` before
+    it connects, so connecting, the TLS handshake, the status line, headers and body are all bounded;
+    with another adapter :meth:`watch` names the connection once the headers are in.
     """
+
+    RECHECK = 0.05  # expired while the socket did not exist yet (connecting): look again this often
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
+        self._conn: Any = None
         self._sock: Any = None
+        self._done = False
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
+        self._reporting: Any = None
 
     def __enter__(self) -> SyncDeadline:
+        from airflow_provider_mediajobs.engine.syncpool import reporting_to
+
+        self._reporting = reporting_to(self)
+        self._reporting.__enter__()
         self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
         with self._lock:
-            self._sock = None
+            self._done = True
+            self._conn = self._sock = None
+        self._timer.cancel()
+        self._reporting.__exit__(None, None, None)
+
+    def attach(self, connection: Any) -> None:
+        """The urllib3 connection this call got from its pool (not yet connected, or reused)."""
+        with self._lock:
+            if self._done:
+                return
+            self._conn = connection
+            expired = self.expired
+        if expired:
+            self._expire()
 
     def watch(self, response: Any) -> None:
         raw = getattr(response, "raw", None)
@@ -178,8 +202,15 @@ class SyncDeadline:
 
     def _expire(self) -> None:
         with self._lock:
+            if self._done:
+                return
             self.expired = True
-            sock = self._sock
+            sock = self._sock or getattr(self._conn, "sock", None)
+            if sock is None:  # connecting (bounded by the connect timeout): the socket comes soon
+                recheck = threading.Timer(self.RECHECK, self._expire)
+                recheck.daemon = True
+                recheck.start()
+                return
         _shutdown(sock)
 
 

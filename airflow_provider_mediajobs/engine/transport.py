@@ -59,7 +59,10 @@ def prepare(dialect: Dialect, config: ApiConfig, request: ApiRequest) -> Prepare
 def send_sync(
     session: requests.Session, dialect: Dialect, config: ApiConfig, request: ApiRequest, ctx: CallContext
 ) -> ApiResponse:
+    from airflow_provider_mediajobs.engine.syncpool import ensure_deadline_adapter
+
     prepared = prepare(dialect, config, request)
+    ensure_deadline_adapter(session, prepared.url)  # the deadline then covers connect and headers too
     guard = SyncDeadline(config.timeout)
     try:
         with guard:
@@ -95,6 +98,7 @@ def send_sync(
 MAX_CONNECTIONS = 8  # per endpoint and event loop; requests beyond that wait for a free connection
 KEEPALIVE_EXPIRY = 30.0
 DNS_CACHE_TTL = 300.0
+URL_CACHE = 4096  # parsed status URLs kept per client: one per wait polling the endpoint, bounded
 
 
 class SharedClient:
@@ -103,14 +107,16 @@ class SharedClient:
     def __init__(self, http: httpx.AsyncClient, timeout: float) -> None:
         self.http = http
         self._timeout = httpx.Timeout(timeout).as_dict()
-        self._headers: dict[tuple[str, str | None], dict[str, str]] = {}
+        self._headers: dict[tuple[str, str | None], httpx.Headers] = {}
+        self._urls: dict[str, httpx.URL] = {}
         self.is_closed = False
 
     def headers(
         self, dialect: Dialect, config: ApiConfig, request: ApiRequest, path_and_query: str
     ) -> Mapping[str, str]:
         """The request's headers. Without a body and without a signing key (a signing dialect signs
-        every request) they depend only on the dialect and the API key: built once, shared."""
+        every request) they depend only on the dialect and the API key: built once (as the
+        ``httpx.Headers`` a request copies), shared."""
         if request.body is not None or config.credentials.private_key is not None:
             return prepare(dialect, config, request).headers
         key = (dialect.name, config.credentials.api_key)
@@ -118,14 +124,24 @@ class SharedClient:
         if cached is None:
             if len(self._headers) >= 64:
                 self._headers.clear()
-            cached = self._headers[key] = prepare(dialect, config, request).headers
+            cached = self._headers[key] = httpx.Headers(prepare(dialect, config, request).headers)
         return cached
+
+    def url(self, url: str) -> httpx.URL:
+        """``url`` parsed once per wait, not on every read: httpx's URL parsing and validation was
+        the largest part of building a request."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= URL_CACHE:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     async def send(
         self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, max_bytes: int
     ) -> ApiResponse:
         """Send one request; read the answer within ``max_bytes`` (see :class:`BodyReader`)."""
-        request = httpx.Request(method, url, headers=headers, content=content)
+        request = httpx.Request(method, self.url(url), headers=headers, content=content)
         request.extensions["timeout"] = self._timeout
         response = await self.http.send(request, stream=True)
         try:

@@ -88,3 +88,27 @@ def test_describe_maps_the_limits_own_errors() -> None:
     assert describe(BadEncoding("x"), 2.0)[0] is MediaJobBadResponseError
     cls, what = describe(TimeoutError(), 2.0, deadline_hit=True)
     assert cls is MediaJobTransientError and "2s" in what
+
+
+def test_the_sync_session_gets_the_deadline_adapter_with_its_settings() -> None:
+    from requests.adapters import HTTPAdapter
+
+    from airflow_provider_mediajobs.engine.syncpool import DeadlineAdapter, ensure_deadline_adapter
+
+    session = requests.Session()
+    session.mount("https://", HTTPAdapter(max_retries=2, pool_maxsize=3))
+    ensure_deadline_adapter(session, "https://api.example/v1/jobs/1")
+    https, http = session.get_adapter("https://api.example/"), session.get_adapter("http://api.example/")
+    assert isinstance(https, DeadlineAdapter) and isinstance(http, DeadlineAdapter)
+    assert https.max_retries.total == 2 and https._pool_maxsize == 3
+    pool = https.poolmanager.connection_from_url("https://api.example/")
+    assert type(pool).__name__ == "ReportingHTTPSConnectionPool"
+
+    class Custom(HTTPAdapter):
+        pass
+
+    mine = Custom()
+    other = requests.Session()
+    other.mount("https://", mine)
+    ensure_deadline_adapter(other, "https://api.example/v1/jobs/1")
+    assert other.get_adapter("https://api.example/") is mine  # a session's own adapter is kept

@@ -1,4 +1,4 @@
-"""The benchmark harness end to end at toy size (N=20): emulator process, client processes, report."""
+"""The benchmark harness end to end at toy size (N=20), over HTTPS: emulator process, client processes, report."""
 
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
         assert "aiohttp" in floor["skipped"]
     else:  # the floor replays exactly the trigger's calls
         assert floor["status_calls"] == ours["status_calls"]
-    assert "CPU ms/call" in proc.stdout and any(t["target"].startswith("CPU/call") for t in report["targets"])
+    assert report["machine"]["scheme"] == "https"  # the emulator's TLS mode, its CA trusted by the clients
+    assert "CPU ms/call" in proc.stdout and "CPU ms/wait" in proc.stdout
+    assert any(t["target"].startswith("CPU per status read") for t in report["targets"])
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\nintro stays") and "| scale | 20 | mediajobs |" in text

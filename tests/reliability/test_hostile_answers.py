@@ -89,6 +89,17 @@ def slow_drip(sock: socket.socket) -> None:
         pass
 
 
+def slow_headers(sock: socket.socket) -> None:
+    """The status line and headers a byte at a time: no read waits long, the head takes ~45 s."""
+    head = _head("HTTP/1.1 200 OK", "Content-Type: application/json", "Content-Length: 2") + b"{}"
+    try:
+        for i in range(len(head)):
+            sock.sendall(head[i : i + 1])
+            time.sleep(0.5)
+    except OSError:
+        pass
+
+
 def endless_chunked(sock: socket.socket) -> None:
     sock.sendall(_head("HTTP/1.1 200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked"))
     chunk = b"%x\r\n%s\r\n" % (65536, b"[" * 65536)
@@ -173,6 +184,7 @@ CASES: dict[str, Answer] = {
     "duplicate_content_length": duplicate_content_length,
     "te_and_cl": te_and_cl,
     "slow_drip": slow_drip,
+    "slow_headers": slow_headers,
     "endless_chunked": endless_chunked,
     "gzip_bomb": gzip_bomb,
     "oversized_json": oversized_json,
