@@ -101,8 +101,8 @@ class MediaOutput:
 class MediaJob:
     """A provider job read into one model.
 
-    :param provider: provider key (``goenhance``, ``tensorart``, ``vozo``, ``tensorpix``).
-    :param job_id: the provider's job id, always a string (TAMS ids are 64-bit, TensorPix ids ints).
+    :param provider: the provider's registry name (also its connection type).
+    :param job_id: the provider's job id, always a string (some are 64-bit integers, too wide for JSON numbers).
     :param state: normalized state.
     :param provider_status: the raw status value the provider reported (``"success"``, ``2``, ...).
     :param progress: 0..1 when the provider reports it.
@@ -114,7 +114,7 @@ class MediaJob:
     :param permanent: whether the provider says the failure is final, so a retry cannot help (TAMS
         ``FATAL_ERROR``): the task fails without spending its retries.
     :param cost: what the job cost, in ``cost_unit``, when the API reports it.
-    :param job_kind: the provider's job family when it has several (Vozo ``translate``).
+    :param job_kind: the provider's job family when it has several (its dialect's ``job_kinds``).
     :param raw: the provider's job payload as received.
     """
 

@@ -1,7 +1,7 @@
 """Persist a finished job's outputs before their signed URLs expire.
 
-Output URLs are short-lived (GoEnhance 12 h, TAMS ``expiredIn``, TensorPix re-signed on every
-read, Vozo undocumented): a pipeline that hands raw URLs to tomorrow's task breaks. This operator
+Output URLs are short-lived (hours, some re-signed on every read; see docs/outputs.md per
+provider): a pipeline that hands raw URLs to tomorrow's task breaks. This operator
 reads the job again right before downloading (fresh URLs), streams every output into any
 Airflow object storage destination (``file://``, ``s3://``, ``gs://``, ...) and returns what it
 wrote. See ``docs/outputs.md``.
@@ -83,7 +83,7 @@ class MediaJobOutputsOperator(BaseOperator):
         Templated.
     :param conn_id: the provider connection (default: the provider's default connection).
     :param provider: needed only when ``job_id`` is a bare id and ``conn_id`` is not given.
-    :param job_kind: the provider's job family where it has several (Vozo ``translate``).
+    :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
     :param filename_template: ``str.format`` template with ``provider``, ``job_id``, ``index``,
         ``kind``, ``name`` (the output's own name, cleaned) and ``ext`` (with the dot). Templated.
     :param max_bytes: refuse any single output larger than this (nothing is written for it).

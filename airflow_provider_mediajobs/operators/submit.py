@@ -36,7 +36,7 @@ DEFAULT_TIMEOUT = timedelta(hours=24)
 
 
 def how_it_ended(job: MediaJob) -> str:
-    """``"tensorpix job 41 failed (reason); cost 0.5 usd"``: what a resubmit's log line says."""
+    """``"<provider> job 41 failed (reason); cost 0.5 usd"``: what a resubmit's log line says."""
     ended = f"failed ({job.error or 'no reason given'})" if job.state is JobState.FAILED else "was canceled"
     return f"{job.provider} job {job.job_id} {ended}; cost {format_cost(total_cost([job]))}"
 

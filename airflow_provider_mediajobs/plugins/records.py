@@ -19,22 +19,22 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Operators of this provider (and their provider subclasses): their tasks are always listed.
-MEDIA_OPERATORS = frozenset(
-    {
-        "MediaJobSubmitOperator",
-        "GoEnhanceSubmitJobOperator",
-        "TensorArtSubmitJobOperator",
-        "VozoSubmitJobOperator",
-        "TensorPixSubmitJobOperator",
-        "MediaJobSensor",
-        "GoEnhanceJobSensor",
-        "TensorArtJobSensor",
-        "VozoJobSensor",
-        "TensorPixJobSensor",
-        "MediaJobOutputsOperator",
-    }
-)
+from airflow_provider_mediajobs.dialects.registry import specs
+
+
+def media_operators() -> frozenset[str]:
+    """Operator class names whose tasks are always listed: the generic ones and each provider's.
+
+    A provider's convenience classes are named after its hook (``XHook``: ``XSubmitJobOperator``,
+    ``XJobSensor``); the registry is the one list of providers, so a new one is listed too.
+    """
+    generic = {"MediaJobSubmitOperator", "MediaJobSensor", "MediaJobOutputsOperator"}
+    for spec in specs():
+        prefix = spec.hook.rsplit(".", 1)[-1].removesuffix("Hook")
+        generic |= {f"{prefix}SubmitJobOperator", f"{prefix}JobSensor"}
+    return frozenset(generic)
+
+
 PERSISTED, PROVIDER = "persisted", "provider"
 _KINDS = ("image", "video", "audio")
 
@@ -206,7 +206,7 @@ def task_media(
         items = persisted_items(value)  # type: ignore[arg-type]
     elif job is not None:
         items = provider_items(job)
-    if job is None and not items and raw_job_id is None and operator not in MEDIA_OPERATORS:
+    if job is None and not items and raw_job_id is None and operator not in media_operators():
         return None
     job_id = str(job["job_id"]) if job else (None if raw_job_id is None else str(raw_job_id))
     return TaskMedia(

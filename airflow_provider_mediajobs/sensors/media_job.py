@@ -27,7 +27,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
 
     :param job_id: the provider's job id (templated).
     :param conn_id: Airflow connection id (templated); the subclasses default it.
-    :param job_kind: the provider's job family where it has several (Vozo ``translate``).
+    :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
     :param deferrable: wait in the triggerer instead of holding a worker slot; default True
         unless the admin set ``[operators] default_deferrable``.
     :param poll_interval: shortest time between status reads, seconds (provider default if None).

@@ -177,6 +177,10 @@ def test_provider_info_and_form_come_from_the_registry_line(pixelfy: type[MediaJ
         "pixelfy_default",
     )
     assert pixelfy.get_ui_field_behaviour()["placeholders"]["password"] == "px-..."
+    # the Media view lists its convenience classes' tasks before they wrote any XCom
+    from airflow_provider_mediajobs.plugins.records import media_operators
+
+    assert {"PixelfySubmitJobOperator", "PixelfyJobSensor"} <= media_operators()
 
 
 def test_unregistering_leaves_the_four_built_in_providers(pixelfy: type[MediaJobHook]) -> None:
