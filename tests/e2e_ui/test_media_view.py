@@ -17,6 +17,7 @@ Screenshots go to MEDIAJOBS_E2E_UI_SCREENSHOTS (``make e2e-ui``: docs/screenshot
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import queue
 import re
@@ -62,16 +63,17 @@ class Demo:
         return f"{self.url}/dags/{DAG_ID}/runs/{quote(self.run_id, safe='')}/tasks/{task_id}"
 
 
-def _marked_pids(marker: str) -> list[int]:
-    needle = f"{MARKER}={marker}".encode()
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+def _load_demo_ui() -> Any:
+    """``scripts/demo_ui.py`` as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("demo_ui", ROOT / "scripts" / "demo_ui.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: the processes carrying a demo's marker: the script's own finder, so the test checks what it kills
+_marked_pids = _load_demo_ui().marked_pids
 
 
 @pytest.fixture(scope="module")
