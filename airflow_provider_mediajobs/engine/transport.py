@@ -201,6 +201,31 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
+_tls_builds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[ssl.SSLContext]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def ashared_ssl_context() -> ssl.SSLContext:
+    """:func:`shared_ssl_context` built once in a thread, however many waits start at once.
+
+    50 waits starting together, each starting its own thread for it, meant a burst of thread
+    starts and parallel CA-bundle loads that held the event loop for 50-100 ms (see
+    tests/e2e/test_trigger_event_loop.py).
+    """
+    if _ssl_context is not None:
+        return _ssl_context
+    loop = asyncio.get_running_loop()
+    build = _tls_builds.get(loop)
+    if build is None:
+        build = _tls_builds[loop] = loop.run_in_executor(None, shared_ssl_context)
+    try:
+        return await asyncio.shield(build)
+    finally:
+        if build.done():
+            _tls_builds.pop(loop, None)  # built (or failed: the next wait tries again)
+
+
 def environment_proxy(origin: str) -> str | None:
     """The proxy that ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` (minus ``NO_PROXY``) set for
     ``origin`` — the variables ``requests`` (the sync path) and ``httpx`` honour."""
@@ -269,7 +294,7 @@ async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[tuple[str, float], 
     key = (config.origin, config.timeout)
     pooled = per_loop.get(key)
     if pooled is None or pooled.client.is_closed:
-        verify = _ssl_context if _ssl_context is not None else await asyncio.to_thread(shared_ssl_context)
+        verify = await ashared_ssl_context()
         pooled = per_loop.get(key)  # another wait may have created it meanwhile
         if pooled is None or pooled.client.is_closed:
             pooled = per_loop[key] = _Pooled(_new_client(config.timeout, verify, config.origin))

@@ -13,15 +13,12 @@ Contract with the triggerer (see docs in the README):
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
@@ -31,31 +28,6 @@ from airflow_provider_mediajobs.engine.wait import (
 )
 from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
-
-_tls_builds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[Any]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _tls_context_ready() -> None:
-    """Build the process's shared TLS context once, in a thread, however many waits start at once.
-
-    The HTTP client lease builds it on first use too, but each wait that starts before it exists
-    starts its own thread for it: 50 waits starting together meant a burst of thread starts and
-    parallel CA-bundle loads that held the event loop for 50-100 ms (see
-    tests/e2e/test_trigger_event_loop.py).
-    """
-    if transport._ssl_context is not None:
-        return
-    loop = asyncio.get_running_loop()
-    build = _tls_builds.get(loop)
-    if build is None:
-        build = _tls_builds[loop] = loop.run_in_executor(None, transport.shared_ssl_context)
-    try:
-        await asyncio.shield(build)
-    finally:
-        if build.done():
-            _tls_builds.pop(loop, None)  # built (or failed: the next wait tries again)
 
 
 class MediaJobTrigger(BaseTrigger):
@@ -149,7 +121,6 @@ class MediaJobTrigger(BaseTrigger):
             log=self.log,
         )
         try:
-            await _tls_context_ready()
             async with hook.aconnected():
                 event = await run_async(wait, lambda: hook.aget_job(self.job_id, attempts=1))
         except MediaJobError as err:  # connection problems found before the first read
