@@ -13,9 +13,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
-from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, missing_connection_error, specs
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection, specs
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
@@ -27,7 +25,6 @@ from airflow_provider_mediajobs.engine.wait import (
     result_or_raise,
     summary_line,
 )
-from airflow_provider_mediajobs.exceptions import is_missing_connection
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
@@ -102,13 +99,7 @@ class JobWaiter:
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:
         if self.provider is None:
-            try:
-                conn_type = BaseHook.get_connection(self.conn_id).conn_type
-            except Exception as err:
-                if is_missing_connection(err):
-                    raise missing_connection_error(self.conn_id) from None
-                raise
-            self.provider = get_spec(conn_type, self.conn_id).name  # one wording for a wrong type
+            self.provider = provider_of_connection(self.conn_id)
         return self.provider
 
     @property

@@ -261,6 +261,23 @@ def missing_connection_error(conn_id: str, provider: str | None = None) -> Excep
     return _config_error(text, conn_id, provider if spec else None)
 
 
+def provider_of_connection(conn_id: str) -> str:
+    """The provider an Airflow connection is for (its type): the one lookup, with the one wording
+    for a connection that does not exist or is not of a media-job type."""
+    # Airflow imported here, when a task runs: this module is read while Airflow imports itself.
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_mediajobs.exceptions import is_missing_connection
+
+    try:
+        conn_type = BaseHook.get_connection(conn_id).conn_type
+    except Exception as err:
+        if is_missing_connection(err):
+            raise missing_connection_error(conn_id) from None
+        raise
+    return get_spec(conn_type, conn_id).name
+
+
 def _config_error(text: str, conn_id: str | None, provider: str | None = None) -> Any:
     # Imported here, when an error is raised: the exceptions derive from Airflow's, and this module
     # is read while Airflow itself is still being imported (provider discovery).

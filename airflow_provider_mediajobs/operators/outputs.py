@@ -18,9 +18,9 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import Asset, BaseHook, BaseOperator
+from airflow.sdk import Asset, BaseOperator
 
-from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobCanceledError,
@@ -182,19 +182,7 @@ class MediaJobOutputsOperator(BaseOperator):
                 "connection's type.",
                 job_id=job_id,
             )
-        return self._provider_of_connection(conn_id), job_id, self.job_kind, conn_id
-
-    @staticmethod
-    def _provider_of_connection(conn_id: str) -> str:
-        try:
-            conn = BaseHook.get_connection(conn_id)
-        except Exception as err:
-            raise MediaJobConfigError(
-                f"Airflow connection {conn_id!r} could not be read ({type(err).__name__}); create it, "
-                "or pass provider= as well.",
-                conn_id=conn_id,
-            ) from None
-        return str(conn.conn_type)
+        return provider_of_connection(conn_id), job_id, self.job_kind, conn_id
 
     def _hook(self, provider: str, kind: str | None, conn_id: str | None) -> MediaJobHook:
         kinds = get_spec(provider).job_kinds

@@ -150,6 +150,19 @@ def test_bare_id_needs_a_provider_or_a_connection() -> None:
     assert "conn_id" in str(caught.value)
 
 
+def test_bare_id_reads_the_provider_from_the_connection_with_the_one_wording(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MY_PIX", json.dumps({"conn_type": "tensorpix", "password": "k"}))
+    monkeypatch.setenv("AIRFLOW_CONN_MY_HTTP", json.dumps({"conn_type": "http", "host": "https://x.test"}))
+    target = MediaJobOutputsOperator(task_id="p", job_id="77", conn_id="my_pix", destination="/tmp")._target()
+    assert target == ("tensorpix", "77", None, "my_pix")
+    with pytest.raises(MediaJobConfigError, match=r"'nope' does not exist\. Create a media-job connection"):
+        MediaJobOutputsOperator(task_id="p", job_id="77", conn_id="nope", destination="/tmp")._target()
+    with pytest.raises(MediaJobConfigError, match="'http'"):
+        MediaJobOutputsOperator(task_id="p", job_id="77", conn_id="my_http", destination="/tmp")._target()
+
+
 def test_provider_that_contradicts_the_job_dict() -> None:
     job = MediaJob(provider="tensorpix", job_id="77", state=JobState.SUCCEEDED).to_dict()
     with pytest.raises(MediaJobConfigError) as caught:
