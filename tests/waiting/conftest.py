@@ -11,8 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from waiting_support import SENTINEL
 
-SENTINEL = "tp-sentinel-key"
 TAMS_HOST = "https://tams.example"
 TENSORPIX_JOBS = "https://backend.tensorpix.ai/api/jobs/"
 GOENHANCE_DETAIL = "https://api.goenhance.ai/api/v1/jobs/detail"

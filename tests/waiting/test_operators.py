@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from waiting_support import SENTINEL, TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout, TaskDeferred
 from airflow_provider_mediajobs.engine.wait import event_for_job, event_for_timeout
@@ -26,15 +27,7 @@ from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 
-SENTINEL = "tp-sentinel-key"
-TP_CREATE = "https://backend.tensorpix.ai/api/jobs/from-url/"
-TP = "https://backend.tensorpix.ai/api/jobs/{}/"
-TAMS_CREATE = "https://tams.example/v1/jobs"
-TAMS = "https://tams.example/v1/jobs/{}"
-GE_CREATE = "https://api.goenhance.ai/api/v1/imagefaceswap/generate"
-GE = "https://api.goenhance.ai/api/v1/jobs/detail?img_uuid={}"
 GE_ID = "37c82d82-8765-4031-8cb3-722df8a668e6"
-TAMS_ID = "812345678901234567"
 TP_PAYLOAD = {"url": "https://example.com/in.mp4", "ml_models": [1]}
 TAMS_PAYLOAD = {"stages": [{"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}}]}
 

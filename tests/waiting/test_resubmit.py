@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from waiting_support import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobCanceledError, MediaJobFailedError
@@ -15,12 +16,6 @@ from airflow_provider_mediajobs.operators import TensorArtSubmitJobOperator, Ten
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
 
 pytestmark = pytest.mark.usefixtures("media_connections")
-
-TP_CREATE = "https://backend.tensorpix.ai/api/jobs/from-url/"
-TP = "https://backend.tensorpix.ai/api/jobs/{}/"
-TAMS_CREATE = "https://tams.example/v1/jobs"
-TAMS = "https://tams.example/v1/jobs/{}"
-TAMS_ID = "812345678901234567"
 
 
 class TaskLog:

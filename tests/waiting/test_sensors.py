@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+from waiting_support import GE, SENTINEL, TAMS, TAMS_ID, TP
 
 from airflow_provider_mediajobs._compat import (  # the Airflow 3.1 and 3.2+ homes
     AirflowSensorTimeout,
@@ -45,12 +46,7 @@ from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 
-SENTINEL = "tp-sentinel-key"
-TP = "https://backend.tensorpix.ai/api/jobs/{}/"
-GE = "https://api.goenhance.ai/api/v1/jobs/detail?img_uuid={}"
-TAMS = "https://tams.example/v1/jobs/{}"
 GE_ID = "5334c57d-8443-4b79-ba24-8539c2163c74"
-TAMS_ID = "812345678901234567"
 
 
 def sensor(cls: type[MediaJobSensor] = TensorPixJobSensor, **kwargs: Any) -> MediaJobSensor:
