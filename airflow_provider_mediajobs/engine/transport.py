@@ -12,8 +12,8 @@ import http.cookiejar
 import ssl
 import urllib.request
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -109,6 +109,10 @@ class SharedClient:
         self._timeout = httpx.Timeout(timeout).as_dict()
         self._headers: dict[tuple[str, str | None], httpx.Headers] = {}
         self._urls: dict[str, httpx.URL] = {}
+        # Reads beyond the connection limit queue here, before any request object exists, instead
+        # of inside aiohttp's connector with their whole httpx/aiohttp call stack: at 10,000 waits
+        # the queued reads were the largest part of the memory per wait (docs/benchmarks.md).
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.is_closed = False
 
     def headers(
@@ -141,6 +145,12 @@ class SharedClient:
         self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, max_bytes: int
     ) -> ApiResponse:
         """Send one request; read the answer within ``max_bytes`` (see :class:`BodyReader`)."""
+        async with self._slots:
+            return await self._send(method, url, headers, content, max_bytes)
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, max_bytes: int
+    ) -> ApiResponse:
         request = httpx.Request(method, self.url(url), headers=headers, content=content)
         request.extensions["timeout"] = self._timeout
         response = await self.http.send(request, stream=True)
@@ -311,18 +321,29 @@ async def _release(
         await asyncio.shield(pooled.client.aclose())
 
 
-@asynccontextmanager
-async def client_lease(config: ApiConfig) -> AsyncIterator[SharedClient]:
+class client_lease:  # lower case: used like the function it replaced, ``async with client_lease(c)``
     """Borrow the loop's shared client for ``config``'s endpoint; the last borrower closes it.
 
     Every wait in a triggerer shares one connection pool per provider endpoint instead of opening
-    a session per poll; when no wait needs it any more, its connections are closed.
+    a session per poll; when no wait needs it any more, its connections are closed. A plain class,
+    not an ``asynccontextmanager``: every wait holds one for its whole life, and a generator-based
+    one cost an async generator, its frame and the loop's weak reference to it per wait.
     """
-    pooled, per_loop, key = await _acquire(config)
-    try:
-        yield pooled.client
-    finally:
-        await _release(pooled, per_loop, key)
+
+    __slots__ = ("_config", "_held")
+
+    def __init__(self, config: ApiConfig) -> None:
+        self._config = config
+        self._held: tuple[_Pooled, dict[tuple[str, float], _Pooled], tuple[str, float]] | None = None
+
+    async def __aenter__(self) -> SharedClient:
+        self._held = await _acquire(self._config)
+        return self._held[0].client
+
+    async def __aexit__(self, *exc: object) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            await _release(*held)
 
 
 async def send_async(

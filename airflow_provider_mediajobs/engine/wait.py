@@ -211,7 +211,8 @@ class JobWait:
             )
         self.failures, self.failing_since = 0, None
         self.job = job
-        if job.is_terminal:
+        if job.is_terminal:  # the final state, in the log of whoever waited (a trigger's too)
+            self.log.info("%s", job.describe())
             return event_for_job(job)
         state_key = (job.state, job.queue_position, round(job.progress or 0, 1))
         if state_key != self._last_logged or now - self._last_log_time >= PROGRESS_LOG_EVERY:

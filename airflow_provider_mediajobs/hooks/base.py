@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -127,16 +126,13 @@ class MediaJobHook(BaseHook):
     def api(self) -> JobApi:
         return self._api(self.config)
 
-    @asynccontextmanager
-    async def aconnected(self) -> AsyncIterator[ApiConfig]:
+    def aconnected(self) -> AbstractAsyncContextManager[ApiConfig]:
         """Resolve the connection (async, once) and hold the loop's shared HTTP pool open.
 
         A trigger wraps its whole wait in this, so its polls reuse pooled connections and the
         pool is closed when the last wait on the endpoint ends.
         """
-        api = await self._aapi()
-        async with client_lease(api.config):
-            yield api.config
+        return _Connected(self)
 
     async def _aapi(self) -> JobApi:
         await self.aget_config()
@@ -249,3 +245,25 @@ class MediaJobHook(BaseHook):
                 lazy_gettext(field["label"]), widget=widget, description=field["description"]
             )
         return widgets
+
+
+class _Connected(AbstractAsyncContextManager[ApiConfig]):
+    """:meth:`MediaJobHook.aconnected`: a plain class, as a trigger holds it for its whole wait."""
+
+    __slots__ = ("_hook", "_lease")
+
+    def __init__(self, hook: MediaJobHook) -> None:
+        self._hook = hook
+        self._lease: client_lease | None = None
+
+    async def __aenter__(self) -> ApiConfig:
+        config = (await self._hook._aapi()).config
+        lease = client_lease(config)
+        await lease.__aenter__()
+        self._lease = lease
+        return config
+
+    async def __aexit__(self, *exc: object) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            await lease.__aexit__(*exc)
