@@ -1,10 +1,29 @@
 """When to read a job next: adaptive between ``poll_interval`` and ``max_poll_interval``.
 
-The idea: spend status calls where they buy detection latency. Far from the end (a long ETA, a
-deep queue, slow progress) poll rarely, halving the distance to the predicted end; once the end
-is less than two ``poll_interval`` away, read just after it; with no hint at all back off gently
-while nothing changes. Every delay is jittered so thousands of waits
-started together drift apart instead of hitting the API in lockstep.
+Every read costs about the same, so the cadence spends reads where they buy detection latency and
+lets the latency it accepts grow with how long the job has taken (seconds late on a 30-minute video
+matter as little as milliseconds on a 10-second image):
+
+- **No hint** (no ETA, no progress rate, no queue position): wait half the time waited so far
+  (``IDLE_SHARE``), so delays grow 1.5x per read from ``poll_interval`` and an end is noticed
+  within a third of the whole wait at worst (a sixth on average), and within
+  ``max_poll_interval`` always. The age counts from the wait's first read, not from the last
+  state change: queued -> running says little about how long the run takes. At the defaults
+  (5-15 s, capped at 60-120 s) a 10-minute job is read ~16 times, a 2-hour one about once per cap.
+- **Progress without a rate yet** (one reading, or a stage that has not moved): the same rule,
+  aged from the first progress seen, so the rate is measured soon after the job starts running.
+- **Queue position**: a job behind ``n`` others waits at least ``(1 + n)`` poll intervals.
+- **ETA or a progress rate** (the shorter of the provider's ETA and the rate measured on our own
+  clock): far from the predicted end, go ``ETA_SHARE`` of the way and re-estimate, leaving one
+  ``poll_interval`` so the last read can still land just after the end; once the end is less than
+  two ``poll_interval`` away, read just after it (``END_MARGIN``). Past the predicted end (a stale
+  ETA, a stage that drags), back off from that moment by the no-hint rule instead of reading at
+  ``poll_interval`` until the job ends.
+
+No delay exceeds ``max_poll_interval``, so however long the wait an end is noticed within it.
+Every delay but the aimed last read is jittered +-10 % (cut at ``max_poll_interval``, so the
+floor is 0.9 ``poll_interval``) so that thousands of waits started together drift apart instead of
+hitting the API in lockstep.
 """
 
 from __future__ import annotations
@@ -16,8 +35,8 @@ from airflow_provider_mediajobs.models import JobState, MediaJob
 
 _RNG = random.Random()
 JITTER = 0.1  # +-10 %
-IDLE_GROWTH = 1.1  # per unchanged read without any hint
-ETA_SHARE = 0.5  # poll again after this share of the remaining time
+IDLE_SHARE = 0.5  # without hints, wait this share of the time waited so far
+ETA_SHARE = 0.5  # far from the predicted end, poll again after this share of the remaining time
 END_MARGIN = 0.05  # the last read lands this share of the remaining time after the predicted end
 
 
@@ -28,8 +47,8 @@ class Cadence:
     # one generator for every wait: a Random per wait is ~2.9 KB (its Mersenne Twister state) and a
     # urandom seed; thousands of waits on a triggerer share this one (tests pass their own)
     rng: random.Random = field(default_factory=lambda: _RNG)
-    _unchanged: int = 0
-    _last_key: tuple[object, ...] | None = None
+    _first_at: float | None = None  # time of the wait's first read
+    _overdue_at: float | None = None  # when the predicted end passed without the job ending
     _progress_at: tuple[float, float] | None = None  # (progress, time) of the first progress seen
     _changed_at: tuple[float, float] | None = None  # (progress, time) when it first changed
     _latest: tuple[float, float] | None = None  # (progress, time) of the latest change
@@ -74,25 +93,32 @@ class Cadence:
         return eta if rate_estimate is None else min(eta, rate_estimate)
 
     def next_delay(self, job: MediaJob, now: float) -> float:
-        key = (job.state, job.queue_position, job.progress, job.provider_status)
-        self._unchanged = self._unchanged + 1 if key == self._last_key else 0
-        self._last_key = key
-
+        if self._first_at is None:
+            self._first_at = now
         remaining = self.remaining_estimate(job, now)
-        if remaining is not None:
+        if remaining is not None and remaining > 0:
+            self._overdue_at = None
             if remaining >= 2 * self.poll_interval:
-                # far: halve the distance and re-estimate, but leave at least one poll_interval so
-                # the last read can still land just after the end
-                half = remaining * ETA_SHARE * self.rng.uniform(1 - JITTER, 1 + JITTER)
-                return min(
-                    self.max_poll_interval, max(self.poll_interval, min(half, remaining - self.poll_interval))
-                )
-            else:
-                # close: aim just past the predicted end (no jitter: the ends are spread already)
-                return min(self.max_poll_interval, max(self.poll_interval, remaining * (1 + END_MARGIN)))
-        elif job.queue_position is not None and job.queue_position > 0:
-            target = self.poll_interval * (1 + job.queue_position)
-        else:
-            target = self.poll_interval * (IDLE_GROWTH**self._unchanged)
-        delay = min(self.max_poll_interval, max(self.poll_interval, target))
-        return delay * self.rng.uniform(1 - JITTER, 1 + JITTER)
+                # far: go a share of the way and re-estimate, but leave at least one poll_interval
+                # so the last read can still land just after the end
+                share = self._jittered(remaining * ETA_SHARE)
+                return max(self.poll_interval, min(share, remaining - self.poll_interval))
+            # close: aim just past the predicted end (no jitter: the ends are spread already)
+            return self._bounded(remaining * (1 + END_MARGIN))
+        if remaining is not None:  # the predicted end has passed: back off from that moment
+            if self._overdue_at is None:
+                self._overdue_at = now
+            return self._jittered(IDLE_SHARE * (now - self._overdue_at))
+        # a progress figure without a rate yet: it becomes an estimate once it moves, so measure
+        # the rate at the pace of a fresh wait rather than of the whole wait so far
+        since = self._first_at if self._progress_at is None else self._progress_at[1]
+        target = IDLE_SHARE * (now - since)
+        if job.queue_position is not None and job.queue_position > 0:
+            target = max(target, self.poll_interval * (1 + job.queue_position))
+        return self._jittered(target)
+
+    def _bounded(self, delay: float) -> float:
+        return min(self.max_poll_interval, max(self.poll_interval, delay))
+
+    def _jittered(self, delay: float) -> float:
+        return min(self.max_poll_interval, self._bounded(delay) * self.rng.uniform(1 - JITTER, 1 + JITTER))
