@@ -1,7 +1,7 @@
 """One exception family for everything that can go wrong talking to a media-job API.
 
 Every error names the provider, the Airflow connection id and the job id it concerns, and says
-what to do about it. No message ever contains the API key or the TAMS private key: texts that come
+what to do about it. No message ever contains the API key or a request-signing private key: texts that come
 from a provider are passed through :func:`redact` with the connection's secrets before they are
 put into an exception.
 
@@ -176,7 +176,7 @@ class MediaJobFailedError(MediaJobError):
 
 
 class MediaJobPermanentFailureError(MediaJobFailedError, AirflowFailException):
-    """A job failure the provider marks final (TAMS ``FATAL_ERROR``): fails without retries."""
+    """A job failure the provider marks final (its dialect sets ``MediaJob.permanent``): fails without retries."""
 
     default_hint = "The provider marks this failure as permanent; fix the input before submitting again."
 

@@ -110,9 +110,9 @@ class MediaJob:
     :param queue_position: position in the provider's queue (0 = next).
     :param outputs: output files, in the provider's order.
     :param error: the provider's reason when the job failed.
-    :param retryable: whether the provider says resubmitting may help (TAMS ``TRANSITORY_ERROR``).
-    :param permanent: whether the provider says the failure is final, so a retry cannot help (TAMS
-        ``FATAL_ERROR``): the task fails without spending its retries.
+    :param retryable: whether the provider says resubmitting may help (a transitory error).
+    :param permanent: whether the provider says the failure is final, so a retry cannot help: the
+        task fails without spending its retries.
     :param cost: what the job cost, in ``cost_unit``, when the API reports it.
     :param job_kind: the provider's job family when it has several (its dialect's ``job_kinds``).
     :param raw: the provider's job payload as received.

@@ -2,7 +2,7 @@
 
 No value from XCom, a provider or a request reaches the page unescaped, and the page's script
 (``static/media-view.js``) only ever sets ``textContent``. Ids stay the strings they are in XCom
-(a 64-bit TAMS id is never read as a JavaScript number).
+(a 64-bit id is never read as a JavaScript number).
 """
 
 from __future__ import annotations
