@@ -8,7 +8,7 @@ to have acted on it (429) or its spec says creates are idempotent (``idempotent_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
@@ -75,11 +75,20 @@ class JobApi:
         retry_on: tuple[type[Exception], ...] = RETRYABLE,
     ) -> T:
         """The async twin of :meth:`call`: same policy, plus the connection's shared rate limit."""
-        limiter = (
-            limiter_for(self.config.conn_id, self.config.base_url, self.config.rate_limit)
-            if self.config.rate_limit
-            else None
-        )
+        return await self._asend(request, parse, ctx, self._policy(attempts, retry_on), self._limiter())
+
+    def _limiter(self) -> Any:
+        config = self.config
+        return limiter_for(config.conn_id, config.base_url, config.rate_limit) if config.rate_limit else None
+
+    async def _asend(
+        self,
+        request: ApiRequest,
+        parse: Callable[[ApiResponse, CallContext], T],
+        ctx: CallContext,
+        policy: RetryPolicy,
+        limiter: Any,
+    ) -> T:
         async with client_lease(self.config) as client:
 
             async def once() -> T:
@@ -92,7 +101,7 @@ class JobApi:
                         limiter.pause(retry_after_of(err) or 1.0)
                     raise
 
-            return await self._policy(attempts, retry_on).acall(once)
+            return await policy.acall(once)
 
     # ---- operations ------------------------------------------------------------------------
     def _status(
@@ -116,8 +125,20 @@ class JobApi:
     async def aget_job(
         self, job_id: object, kind: str | None = None, attempts: int | None = None
     ) -> MediaJob:
+        return await self.status_reader(job_id, kind, attempts)()
+
+    def status_reader(
+        self, job_id: object, kind: str | None = None, attempts: int | None = None
+    ) -> Callable[[], Awaitable[MediaJob]]:
+        """One job's async status read with its id check, request, parser, policy and rate limiter
+        prepared once: a wait's poll loop calls it on every read."""
         request, parse, ctx = self._status(job_id, kind)
-        return await self.acall(request, parse, ctx, attempts=attempts)
+        policy, limiter = self._policy(attempts, RETRYABLE), self._limiter()
+
+        def read() -> Awaitable[MediaJob]:
+            return self._asend(request, parse, ctx, policy, limiter)
+
+        return read
 
     def _create(
         self, kind: str | None, payload: Mapping[str, Any], request_id: str | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -59,6 +60,9 @@ class MediaJobHook(BaseHook):
         self.job_kind = job_kind
         self.retries = retries
         self._async_api: JobApi | None = None
+        self._reader: tuple[tuple[str, str | None, int | None], Callable[[], Awaitable[MediaJob]]] | None = (
+            None
+        )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -149,9 +153,16 @@ class MediaJobHook(BaseHook):
         return self.api.get_job(self.session, job_id, kind or self.job_kind, attempts=attempts)
 
     async def aget_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
-        """Read a job's status without blocking the event loop."""
+        """Read a job's status without blocking the event loop.
+
+        A trigger reads the same job on every poll: its request, parser and policy are prepared
+        once and kept for the hook's last job (one slot, so a hook reading many jobs holds one).
+        """
         api = await self._aapi()
-        return await api.aget_job(job_id, kind or self.job_kind, attempts=attempts)
+        key = (job_id, kind or self.job_kind, attempts)
+        if self._reader is None or self._reader[0] != key:
+            self._reader = (key, api.status_reader(*key))
+        return await self._reader[1]()
 
     def submit_job(
         self, payload: Mapping[str, Any], kind: str | None = None, request_id: str | None = None
