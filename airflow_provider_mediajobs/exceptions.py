@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from airflow.exceptions import AirflowException
 
 from airflow_provider_mediajobs._compat import AirflowFailException
-from airflow_provider_mediajobs.models import format_cost, total_cost
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.models import MediaJob
@@ -171,7 +170,7 @@ class MediaJobFailedError(MediaJobError):
         self.job = job
         if job is not None and job.cost is not None and "; cost " not in detail:
             # a failed job may still be paid for: say what it cost
-            detail = f"{detail.rstrip().rstrip('.')}; cost {format_cost(total_cost([job]))}"
+            detail = f"{detail.rstrip().rstrip('.')}; cost {job.cost_text}"
         super().__init__(detail, **kwargs)  # type: ignore[arg-type]
 
 

@@ -184,6 +184,11 @@ class MediaJob:
             raw=dict(data.get("raw") or {}),
         )
 
+    @property
+    def cost_text(self) -> str:
+        """What this job cost, for people (``"0.5 usd"``, or ``"none reported"``)."""
+        return format_cost(total_cost([self]))
+
     def describe(self) -> str:
         """One human line: state, progress, queue and ETA where known."""
         parts = [f"{self.provider} job {self.job_id}: {self.state.value}"]

@@ -28,7 +28,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobError,
     MediaJobTimeoutError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, format_cost, total_cost
+from airflow_provider_mediajobs.models import JobState, MediaJob
 
 SUCCESS, FAILED, CANCELED, TIMEOUT, ERROR = "success", "failed", "canceled", "timeout", "error"
 STATUSES = frozenset({SUCCESS, FAILED, CANCELED, TIMEOUT, ERROR})
@@ -130,7 +130,7 @@ def summary_line(event: Mapping[str, Any], provider: str, job_id: str) -> str:
     calls = event.get("status_calls")
     line = " ".join(parts)
     line += f"; {calls if calls is not None else 'unknown'} status call(s)"
-    line += f"; cost {format_cost(total_cost([job])) if job else 'none reported'}"
+    line += f"; cost {job.cost_text if job else 'none reported'}"
     line += f"; {len(job.outputs) if job else 0} output(s)."
     return line
 

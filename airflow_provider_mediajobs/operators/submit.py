@@ -24,7 +24,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobNotFoundError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, format_cost, total_cost
+from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter, seconds
 
@@ -38,7 +38,7 @@ DEFAULT_TIMEOUT = timedelta(hours=24)
 def how_it_ended(job: MediaJob) -> str:
     """``"<provider> job 41 failed (reason); cost 0.5 usd"``: what a resubmit's log line says."""
     ended = f"failed ({job.error or 'no reason given'})" if job.state is JobState.FAILED else "was canceled"
-    return f"{job.provider} job {job.job_id} {ended}; cost {format_cost(total_cost([job]))}"
+    return f"{job.provider} job {job.job_id} {ended}; cost {job.cost_text}"
 
 
 class MediaJobSubmitOperator(JobWaiter, BaseOperator):
