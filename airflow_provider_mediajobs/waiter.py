@@ -36,12 +36,9 @@ BACKSTOP_SECONDS = 120.0
 
 
 # The hooks (and through them the dialects and the HTTP engine) are imported when a task runs, not
-# when a DAG file that uses a sensor is parsed: the registry knows each default connection id.
+# when a DAG file that uses a sensor is parsed: the registry knows each default connection id
+# (this mapping of the built-in ones is kept for code that imports it).
 DEFAULT_CONN_NAMES = {spec.name: spec.default_conn_id for spec in specs()}
-
-
-def _default_conn_name(provider: str) -> str:
-    return DEFAULT_CONN_NAMES.get(provider) or get_spec(provider).default_conn_id
 
 
 def seconds(value: float | timedelta | None) -> float | None:
@@ -81,7 +78,7 @@ class JobWaiter:
         max_backoff: float | timedelta | None = MAX_BACKOFF,
         max_consecutive_failures: int | None = None,
     ) -> None:
-        default_conn = _default_conn_name(provider) if provider else None
+        default_conn = get_spec(provider).default_conn_id if provider else None
         if not (conn_id or default_conn):
             raise ValueError("conn_id is required when no provider is set.")
         self.conn_id = conn_id or str(default_conn)
