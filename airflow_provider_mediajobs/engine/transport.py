@@ -22,13 +22,13 @@ import httpx
 from airflow_provider_mediajobs import __version__
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
 from airflow_provider_mediajobs.engine.config import ApiConfig
+from airflow_provider_mediajobs.engine.errormap import map_error
 from airflow_provider_mediajobs.engine.limits import (
     ACCEPT_ENCODING,
     READ_CHUNK,
     BodyReader,
     SyncDeadline,
     deadline,
-    map_error,
 )
 
 if TYPE_CHECKING:

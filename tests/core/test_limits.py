@@ -15,7 +15,8 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from airflow_provider_mediajobs.engine.limits import BadEncoding, BodyReader, ResponseTooLarge, describe
+from airflow_provider_mediajobs.engine.errormap import describe
+from airflow_provider_mediajobs.engine.limits import BadEncoding, BodyReader, ResponseTooLarge
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
 
 BODY = b'{"status": "processing", "progress": 42, "pad": "' + b"x" * 200_000 + b'"}'
