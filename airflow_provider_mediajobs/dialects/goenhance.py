@@ -11,15 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Dialect,
-    as_fraction,
-    as_str,
-    expiry_from_signed_url,
-)
+from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.dialects.values import as_fraction, as_str, expiry_from_signed_url
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,

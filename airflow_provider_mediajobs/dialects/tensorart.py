@@ -20,6 +20,9 @@ from airflow_provider_mediajobs.dialects.base import (
     CallContext,
     Credentials,
     Dialect,
+    json_object,
+)
+from airflow_provider_mediajobs.dialects.values import (
     as_float,
     as_fraction,
     as_int,
@@ -27,7 +30,6 @@ from airflow_provider_mediajobs.dialects.base import (
     encode_segment,
     expiry_after,
     expiry_from_signed_url,
-    json_object,
 )
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind

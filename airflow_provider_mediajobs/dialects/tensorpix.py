@@ -18,11 +18,8 @@ from airflow_provider_mediajobs.dialects.base import (
     CallContext,
     Credentials,
     Dialect,
-    as_float,
-    as_fraction,
-    as_str,
-    expiry_from_signed_url,
 )
+from airflow_provider_mediajobs.dialects.values import as_float, as_fraction, as_str, expiry_from_signed_url
 from airflow_provider_mediajobs.exceptions import InvalidJobIdError, MediaJobBadResponseError
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap

@@ -18,11 +18,9 @@ from airflow_provider_mediajobs.dialects.base import (
     CallContext,
     Dialect,
     _snippet,
-    as_str,
-    encode_segment,
-    expiry_from_signed_url,
     json_object,
 )
+from airflow_provider_mediajobs.dialects.values import as_str, encode_segment, expiry_from_signed_url
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from airflow_provider_mediajobs.dialects.base import CallContext, Credentials, Dialect, as_float
+from airflow_provider_mediajobs.dialects.base import CallContext, Credentials, Dialect
+from airflow_provider_mediajobs.dialects.values import as_float
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
 log = logging.getLogger(__name__)

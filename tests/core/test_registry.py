@@ -27,9 +27,6 @@ from airflow_provider_mediajobs.dialects.base import (
     CallContext,
     Credentials,
     Dialect,
-    as_fraction,
-    as_str,
-    encode_segment,
 )
 from airflow_provider_mediajobs.dialects.registry import (
     BUILTIN,
@@ -40,6 +37,7 @@ from airflow_provider_mediajobs.dialects.registry import (
     specs,
     unregister,
 )
+from airflow_provider_mediajobs.dialects.values import as_fraction, as_str, encode_segment
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobFailedError
 from airflow_provider_mediajobs.get_provider_info import get_provider_info
