@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import Asset, BaseOperator
 
@@ -35,6 +32,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
 from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
+from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE, output_filenames
 from airflow_provider_mediajobs.plugins.links import MediaLink
 
 if TYPE_CHECKING:
@@ -47,11 +45,7 @@ if TYPE_CHECKING:
 # The HTTP engine (aiohttp), the dialects and the hooks are imported when the task runs, not when
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
-DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
-TEMPLATE_FIELDS = ("provider", "job_id", "index", "kind", "name", "ext")
 EXPIRY_MARGIN_SECONDS = 60.0
-_EXT_BY_KIND = {"image": ".png", "video": ".mp4", "audio": ".mp3"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 # the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
 _sleep = time.sleep
@@ -67,10 +61,6 @@ class NoOutputsError(MediaJobBadResponseError):
     """The provider reports success but lists no output URL."""
 
     default_hint = "Check the job on the provider's side; there is nothing to persist."
-
-
-def _clean(text: str) -> str:
-    return _UNSAFE.sub("_", text).strip("._") or "output"
 
 
 class MediaJobOutputsOperator(BaseOperator):
@@ -188,55 +178,6 @@ class MediaJobOutputsOperator(BaseOperator):
         kinds = get_spec(provider).job_kinds
         return hook_class(provider)(conn_id=conn_id, job_kind=kind if kind in kinds else None)
 
-    def _filenames(self, job: MediaJob, ctx: CallContext) -> list[str]:
-        names = [self._filename(job, index, output, ctx) for index, output in enumerate(job.outputs)]
-        seen: dict[str, int] = {}
-        for index, name in enumerate(names):
-            if name in seen:
-                ctx.fail(
-                    MediaJobConfigError,
-                    f"filename_template {self.filename_template!r} gives outputs {seen[name]} and {index} "
-                    f"the same name {name!r}; include {{index}} in it.",
-                )
-            seen[name] = index
-        return names
-
-    def _filename(self, job: MediaJob, index: int, output: MediaOutput, ctx: CallContext) -> str:
-        try:
-            path = PurePosixPath(urlsplit(output.url).path)
-        except ValueError:
-            path = PurePosixPath("output")
-        ext = path.suffix.lower() if 1 < len(path.suffix) <= 6 and path.suffix[1:].isalnum() else ""
-        ext = ext or _EXT_BY_KIND.get(output.kind.value) or ".bin"
-        try:
-            rendered = self.filename_template.format(
-                provider=job.provider,
-                job_id=_clean(job.job_id),
-                index=index,
-                kind=output.kind.value,
-                name=_clean(output.name or path.stem),
-                ext=ext,
-            )
-        except (KeyError, IndexError, ValueError, AttributeError) as err:
-            ctx.fail(
-                MediaJobConfigError,
-                f"filename_template {self.filename_template!r} cannot be filled ({type(err).__name__}: "
-                f"{err}); it may use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}.",
-            )
-        if (
-            not rendered
-            or "/" in rendered
-            or "\\" in rendered
-            or rendered.startswith(".")
-            or "\x00" in rendered
-        ):
-            ctx.fail(
-                MediaJobConfigError,
-                f"filename_template {self.filename_template!r} produced the unsafe file name {rendered!r} "
-                "(empty, hidden, or with a path separator).",
-            )
-        return rendered
-
     # ---- the work -----------------------------------------------------------------------------
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from airflow_provider_mediajobs.engine.download import output_client
@@ -247,7 +188,7 @@ class MediaJobOutputsOperator(BaseOperator):
         ctx = hook.config.context(job_id)
         destination = self._destination(ctx)  # before any request: a bad destination costs nothing
         job = self._fresh(hook, job_id)
-        names = self._filenames(job, ctx)
+        names = output_filenames(self.filename_template, job, ctx)
         results: list[Downloaded] = []
         with output_client(self.download_timeout, ctx, USER_AGENT, shared_ssl_context()) as client:
             for index, name in enumerate(names):
@@ -269,7 +210,7 @@ class MediaJobOutputsOperator(BaseOperator):
         return [r.to_dict() for r in results]
 
     def _destination(self, ctx: CallContext) -> Any:
-        from airflow_provider_mediajobs.engine.download import is_local
+        from airflow_provider_mediajobs.engine.storage import is_local
 
         try:
             destination = as_storage_path(self.destination)

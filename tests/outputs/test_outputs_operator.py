@@ -14,6 +14,7 @@ from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
+from airflow_provider_mediajobs.operators.filenames import output_filenames
 from airflow_provider_mediajobs.operators.outputs import as_storage_path, destination_uri
 
 CTX = CallContext("vozo", "vozo_default", "task-1")
@@ -40,7 +41,7 @@ def names(template: str, job: MediaJob = TRANSLATED) -> list[str]:
     operator = MediaJobOutputsOperator(
         task_id="p", job_id="x", destination="/tmp", filename_template=template
     )
-    return operator._filenames(job, CTX)
+    return output_filenames(operator.filename_template, job, CTX)
 
 
 # ---- file names ---------------------------------------------------------------------------------------

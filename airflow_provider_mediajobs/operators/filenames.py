@@ -1,0 +1,73 @@
+"""The file names a job's outputs are persisted under: filled from a template, safe and distinct.
+
+A name never carries a path separator, never starts with a dot and never repeats within a job, so
+one job's outputs cannot overwrite each other or land outside the destination.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from airflow_provider_mediajobs.exceptions import MediaJobConfigError
+
+if TYPE_CHECKING:
+    from airflow_provider_mediajobs.dialects.base import CallContext
+    from airflow_provider_mediajobs.models import MediaJob, MediaOutput
+
+DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
+TEMPLATE_FIELDS = ("provider", "job_id", "index", "kind", "name", "ext")
+_EXT_BY_KIND = {"image": ".png", "video": ".mp4", "audio": ".mp3"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _clean(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._") or "output"
+
+
+def output_filenames(template: str, job: MediaJob, ctx: CallContext) -> list[str]:
+    """One safe, distinct file name per output of ``job``, from ``template`` (``str.format``)."""
+    names = [_filename(template, job, index, output, ctx) for index, output in enumerate(job.outputs)]
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in seen:
+            ctx.fail(
+                MediaJobConfigError,
+                f"filename_template {template!r} gives outputs {seen[name]} and {index} "
+                f"the same name {name!r}; include {{index}} in it.",
+            )
+        seen[name] = index
+    return names
+
+
+def _filename(template: str, job: MediaJob, index: int, output: MediaOutput, ctx: CallContext) -> str:
+    try:
+        path = PurePosixPath(urlsplit(output.url).path)
+    except ValueError:
+        path = PurePosixPath("output")
+    ext = path.suffix.lower() if 1 < len(path.suffix) <= 6 and path.suffix[1:].isalnum() else ""
+    ext = ext or _EXT_BY_KIND.get(output.kind.value) or ".bin"
+    try:
+        rendered = template.format(
+            provider=job.provider,
+            job_id=_clean(job.job_id),
+            index=index,
+            kind=output.kind.value,
+            name=_clean(output.name or path.stem),
+            ext=ext,
+        )
+    except (KeyError, IndexError, ValueError, AttributeError) as err:
+        ctx.fail(
+            MediaJobConfigError,
+            f"filename_template {template!r} cannot be filled ({type(err).__name__}: "
+            f"{err}); it may use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}.",
+        )
+    if not rendered or "/" in rendered or "\\" in rendered or rendered.startswith(".") or "\x00" in rendered:
+        ctx.fail(
+            MediaJobConfigError,
+            f"filename_template {template!r} produced the unsafe file name {rendered!r} "
+            "(empty, hidden, or with a path separator).",
+        )
+    return rendered
