@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import os
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -29,7 +27,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from airflow_provider_mediajobs.dialects.base import CallContext, parse_retry_after
+from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.values import parse_retry_after
+from airflow_provider_mediajobs.engine.storage import (
+    CHUNK,
+    commit,
+    discard,
+    sha256_of,
+    size_if_exists,
+    sweep_abandoned,
+)
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobRateLimitedError,
@@ -42,9 +49,7 @@ from airflow_provider_mediajobs.exceptions import (
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
 DEFAULT_PROGRESS_INTERVAL = 30.0  # seconds between progress lines of one download
-LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
 
 
 @dataclass(frozen=True)
@@ -163,74 +168,6 @@ def _declared_length(response: httpx.Response) -> int | None:
     return int(declared) if declared.isascii() and declared.isdigit() else None
 
 
-def is_local(path: Any) -> bool:
-    return str(getattr(path, "protocol", "") or "") in LOCAL_PROTOCOLS
-
-
-def sha256_of(path: Any) -> str:
-    digest = hashlib.sha256()
-    with path.fs.open(path.path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _size_if_exists(path: Any) -> int | None:
-    fs = path.fs
-    if not fs.exists(path.path):
-        return None
-    return int(fs.size(path.path))
-
-
-def _commit(temp: Any, target: Any) -> None:
-    """Move the complete temporary file into place (replacing an existing target)."""
-    if is_local(target):
-        os.replace(temp.path, target.path)  # atomic on POSIX and Windows
-    else:
-        target.fs.mv(temp.path, target.path)  # object stores: server-side copy + delete
-
-
-def sweep_abandoned(target: Any, older_than: float, logger: logging.Logger | Any) -> list[str]:
-    """Remove the ``.part-`` files of ``target`` untouched for ``older_than`` seconds.
-
-    A worker killed mid-download (SIGKILL, OOM, a lost node) cannot clean up after itself; a live
-    download writes to its file at least once per ``download_timeout`` (or is abandoned), so an
-    older one is a leftover. Local folders only: object stores show an object only once its
-    upload completes (an unfinished multipart upload is the bucket's lifecycle rules' business).
-    """
-    if not is_local(target):
-        return []
-    directory, name = os.path.split(str(target.path))
-    pattern = re.compile(re.escape(f".{name}.part-") + "[0-9a-f]{12}")
-    removed = []
-    now = time.time()
-    try:
-        with os.scandir(directory or ".") as entries:
-            for entry in entries:
-                if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
-                    continue
-                age = now - entry.stat(follow_symlinks=False).st_mtime
-                if age > older_than:
-                    os.unlink(entry.path)
-                    removed.append(entry.path)
-                    logger.info(
-                        "Removed %s, left by an earlier download that stopped %.0f s ago.", entry.path, age
-                    )
-    except OSError as err:  # never fail a download over housekeeping
-        logger.warning("Could not sweep old temporary files next to %s (%s).", target, type(err).__name__)
-    return removed
-
-
-def discard(path: Any) -> None:
-    """Remove ``path`` if it exists; never masks the error that made us clean up."""
-    try:
-        fs = path.fs
-        if fs.exists(path.path):
-            fs.rm_file(path.path)
-    except Exception:
-        log.warning("Could not remove the temporary file %s; delete it by hand.", path)
-
-
 class _Progress:
     """One log line per ``interval`` seconds of a download (so small files log nothing)."""
 
@@ -286,7 +223,7 @@ def download(
     url = check_output_url(url, ctx)
     shown = shown_url(url)
     fs = target.fs
-    existing = _size_if_exists(target)
+    existing = size_if_exists(target)
     if abandoned_after is not None:
         sweep_abandoned(target, abandoned_after, logger)
     temp = target.parent / f".{target.name}.part-{uuid.uuid4().hex[:12]}"
@@ -359,7 +296,7 @@ def download(
                 OutputExistsError, f"{target} already exists with different content; nothing was written."
             )
     try:
-        _commit(temp, target)
+        commit(temp, target)
     except BaseException:
         discard(temp)
         raise
@@ -376,5 +313,4 @@ __all__ = [
     "download",
     "output_client",
     "shown_url",
-    "sweep_abandoned",
 ]

@@ -36,7 +36,8 @@ DAG_FILE = textwrap.dedent(
     def media():
         @task
         def persisted():
-            from airflow_provider_mediajobs.engine.download import Downloaded, sha256_of
+            from airflow_provider_mediajobs.engine.download import Downloaded
+            from airflow_provider_mediajobs.engine.storage import sha256_of
             from airflow_provider_mediajobs.operators.destinations import as_storage_path
 
             files = [
