@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection, specs
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
@@ -205,6 +206,7 @@ class JobWaiter:
 
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()
+        metrics.wait_ended(provider, event)
         if isinstance(event, dict):
             self.log.info("%s", summary_line(event, provider, job_id))
             if event.get("status") == TIMEOUT and on_timeout is not None:

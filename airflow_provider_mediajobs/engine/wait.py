@@ -1,9 +1,9 @@
 """One wait for a job, however it is run: the decision, the cadence, outage tolerance and deadline.
 
-:class:`JobWait` is pure (no I/O, the caller passes the time): after each status read it says how
-long to pause before the next one, or how the wait ended, as an event ``{"status", "job",
-"message"}``. :func:`run_async` (the trigger) and :func:`run_sync` (the non-deferrable submit) loop
-over it; a poke-mode sensor feeds it one read per poke. :func:`result_or_raise` turns an event into
+:class:`JobWait` is pure (no I/O but fire-and-forget metrics; the caller passes the time): after
+each status read it says how long to pause before the next one, or how the wait ended, as an event
+``{"status", "job", "message"}``. :func:`run_async` (the trigger) and :func:`run_sync` (the
+non-deferrable submit) loop over it; a poke-mode sensor feeds it one read per poke. :func:`result_or_raise` turns an event into
 the task's result or exception, the same for every path.
 
 Transient failures of status reads (5xx, 429, timeouts, garbled answers) are tolerated for a window
@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from airflow_provider_mediajobs import exceptions
+from airflow_provider_mediajobs import exceptions, metrics
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, retry_after_of
 from airflow_provider_mediajobs.exceptions import (
@@ -201,7 +201,9 @@ class JobWait:
 
     def read_ok(self, job: MediaJob, now: float) -> Step:
         self.status_calls += 1
+        metrics.status_read(self.provider)
         if self.failures:
+            metrics.outage_tolerated(self.provider, now - (self.failing_since or now), recovered=True)
             self.log.info(
                 "%s job %s: status reads work again after %d failure(s) over %s.",
                 self.provider,
@@ -223,6 +225,7 @@ class JobWait:
     def read_failed(self, error: MediaJobError, now: float) -> Step:
         """A read that raised: retry transient trouble within the tolerance, end on anything else."""
         self.status_calls += 1
+        metrics.status_read(self.provider, error)
         if not isinstance(error, RETRYABLE):  # auth, not found, bad request: waiting will not fix it
             return event_for_error(error, self.job)
         self.failures += 1
@@ -240,6 +243,7 @@ class JobWait:
                 + ")."
             )
             self.log.error("%s %s", error, note)
+            metrics.outage_tolerated(self.provider, outage, recovered=False)
             return event_for_error(error, self.job, note)
         retry_after = retry_after_of(error)
         delay = backoff_delay(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
+from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
@@ -196,6 +197,7 @@ class MediaJobOutputsOperator(BaseOperator):
                 results.append(done)
                 verb = "unchanged, skipped" if done.skipped else "written"
                 self.log.info("%s (%d bytes, sha256 %s) %s", done.path, done.bytes, done.sha256[:12], verb)
+        metrics.bytes_persisted(provider, results)
         written = sum(not r.skipped for r in results)
         self.log.info(
             "%d output(s) of %s job %s in %s: %d written, %d unchanged.",
