@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -62,7 +63,8 @@ def _client() -> Any:
         from airflow.stats import Stats
 
         return Stats
-    if getattr(stats, "_factory", True) is None:
+    state = sys.modules.get(stats.initialize.__module__)  # where the re-exported client keeps its state
+    if getattr(state, "_factory", True) is None:
         from airflow.configuration import conf
         from airflow.observability.metrics import stats_utils
 
@@ -86,7 +88,8 @@ def prepare() -> None:
     try:
         client = _client()
         getattr(client, "incr", None)  # 3.1: the first attribute access builds the client
-        backend = getattr(client, "_get_backend", None)
+        state = sys.modules.get(getattr(getattr(client, "initialize", None), "__module__", ""))
+        backend = getattr(state, "_get_backend", None)  # 3.2+: built on the first emit, unless now
         if callable(backend):
             backend()
     except Exception:
