@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mediajobs import metrics
+from airflow_provider_mediajobs import lineage, metrics
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection, specs
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
@@ -93,6 +93,15 @@ class JobWaiter:
         # Before outage tolerance by time this bounded the wait alone (default 10); now it is an
         # optional extra bound, kept for DAGs that set it.
         self.max_consecutive_failures = max_consecutive_failures
+
+    # ---- OpenLineage (apache-airflow-providers-openlineage calls these when installed) --------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs named by the payload; the job as ``externalQuery`` and ``mediaJobs_job`` facets."""
+        return lineage.for_wait(self)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on complete, plus ``errorMessage`` with the job's or the wait's reason."""
+        return lineage.for_wait(self, failed=True)
 
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:
@@ -207,6 +216,7 @@ class JobWaiter:
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()
         metrics.wait_ended(provider, event)
+        self._lineage_end = (job_id, event)  # for OpenLineage's complete/failure events, after a deferral too
         if isinstance(event, dict):
             self.log.info("%s", summary_line(event, provider, job_id))
             if event.get("status") == TIMEOUT and on_timeout is not None:

@@ -181,6 +181,7 @@ class JobWait:
         self.status_calls = 0
         self.failures = 0  # failing reads in a row
         self.failing_since: float | None = None
+        self.running_at: float | None = None  # when a read first found the job running
         self._last_logged: tuple[Any, ...] | None = None
         self._last_log_time = 0.0
 
@@ -213,6 +214,8 @@ class JobWait:
             )
         self.failures, self.failing_since = 0, None
         self.job = job
+        if job.state is JobState.RUNNING and self.running_at is None:
+            self.running_at = now
         if job.is_terminal:  # the final state, in the log of whoever waited (a trigger's too)
             self.log.info("%s", job.describe())
             return event_for_job(job)
@@ -274,6 +277,10 @@ class JobWait:
         event["job_id"] = self.job_id  # `airflow dags test` resumes with the event alone
         event["status_calls"] = self.status_calls
         event["waited_seconds"] = round(now - self.started_at, 3)
+        # as the wait saw them (poll resolution): queued until a read found it running, then running
+        seen = self.job is not None
+        event["queued_seconds"] = round((self.running_at or now) - self.started_at, 3) if seen else None
+        event["running_seconds"] = round(now - self.running_at, 3) if self.running_at else None
         return event
 
 
