@@ -1,6 +1,6 @@
 """One wait for a job, however it is run: the decision, the cadence, outage tolerance and deadline.
 
-:class:`JobWait` is pure (no I/O, the caller passes the time): after each status read it says how
+:class:`WaitState` is pure (no I/O, the caller passes the time): after each status read it says how
 long to pause before the next one, or how the wait ended, as an event ``{"status", "job",
 "message"}``. :func:`run_async` (the trigger) and :func:`run_sync` (the non-deferrable submit) loop
 over it; a poke-mode sensor feeds it one read per poke. :func:`result_or_raise` turns an event into
@@ -136,7 +136,7 @@ def summary_line(event: Mapping[str, Any], provider: str, job_id: str) -> str:
 
 
 # ---- the wait -----------------------------------------------------------------------------------
-class JobWait:
+class WaitState:
     """The state of one wait; every method takes ``now`` (epoch seconds) and returns a :data:`Step`.
 
     :param deadline: epoch seconds after which the wait ends with ``timeout`` (None: no deadline).
@@ -274,7 +274,7 @@ class JobWait:
 
 
 async def run_async(
-    wait: JobWait, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
+    wait: WaitState, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:
     """Read until the wait ends (the trigger); returns the finished event."""
     while True:
@@ -292,7 +292,7 @@ async def run_async(
 
 
 def run_sync(
-    wait: JobWait,
+    wait: WaitState,
     read: Callable[[], MediaJob],
     *,
     clock: Callable[[], float] = time.time,
@@ -308,7 +308,7 @@ def run_sync(
         sleep(step)
 
 
-def poll_once(wait: JobWait, read: Callable[[], MediaJob], *, clock: Callable[[], float] = time.time) -> Step:
+def poll_once(wait: WaitState, read: Callable[[], MediaJob], *, clock: Callable[[], float] = time.time) -> Step:
     """One blocking read fed to ``wait`` (a poke, or one turn of :func:`run_sync`)."""
     try:
         job = read()

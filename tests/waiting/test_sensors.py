@@ -42,7 +42,7 @@ from airflow_provider_mediajobs.sensors import (
     VozoJobSensor,
 )
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
-from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
+from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 

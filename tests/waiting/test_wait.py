@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_mediajobs.engine.wait import (
-    JobWait,
+    WaitState,
     duration,
     event_for_job,
     run_sync,
@@ -66,7 +66,7 @@ def down() -> MediaJobTransientError:
     return MediaJobTransientError("TensorPix answered HTTP 503", provider="tensorpix", job_id=JOB_ID)
 
 
-def new_wait(log: Log | None = None, **overrides: Any) -> JobWait:
+def new_wait(log: Log | None = None, **overrides: Any) -> WaitState:
     kwargs: dict[str, Any] = {
         "provider": "tensorpix",
         "job_id": JOB_ID,
@@ -78,10 +78,10 @@ def new_wait(log: Log | None = None, **overrides: Any) -> JobWait:
         "rng": random.Random(1),
     }
     kwargs.update(overrides)
-    return JobWait(**kwargs)
+    return WaitState(**kwargs)
 
 
-def ride(wait: JobWait, seconds: float, now: float = T0) -> tuple[list[float], float, dict[str, Any] | None]:
+def ride(wait: WaitState, seconds: float, now: float = T0) -> tuple[list[float], float, dict[str, Any] | None]:
     """Feed failing reads for ``seconds``; returns the pauses, the time reached and any event."""
     pauses: list[float] = []
     end = now + seconds
