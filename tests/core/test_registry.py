@@ -91,7 +91,7 @@ class PixelfyDialect(Dialect):
             error=as_str(render.get("error")) if state is JobState.FAILED else None,
         )
 
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         return ApiRequest("GET", "/v2/me")
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
@@ -254,7 +254,7 @@ async def test_sensor_defers_to_the_trigger_whose_event_finishes_the_task(
     rebuilt = MediaJobTrigger(**kwargs)  # as the triggerer does, from the stored kwargs
     with override_async_transport(httpx.MockTransport(answer)):
         events = [event.payload async for event in rebuilt.run()]
-    assert len(events) == 1 and events[0]["status"] == "success", events
+    assert len(events) == 1 and events[0]["status"] == "succeeded", events
     assert [r.headers["X-Pixelfy-Key"] for r in seen] == [KEY, KEY]
 
     result = sensor.execute_complete({}, event=events[0], job_id="r-1")

@@ -135,7 +135,7 @@ def test_cadence_trusts_the_measured_rate_over_a_longer_provider_eta() -> None:
     later = MediaJob(
         provider="tensorpix", job_id="1", state=JobState.RUNNING, progress=0.4, eta_seconds=1000.0
     )
-    assert cadence.remaining_estimate(later, now=20.0) == pytest.approx(60.0)  # 1 %/s, 60 % left
+    assert cadence.update_estimate(later, now=20.0) == pytest.approx(60.0)  # 1 %/s, 60 % left
 
 
 def test_limiter_paces_below_the_limit_without_a_burst() -> None:
