@@ -144,7 +144,7 @@ def _number(value: Any) -> float | None:
 
 def failure_message(event: Mapping[str, Any] | None) -> str | None:
     """What the job or the wait said when it failed (URLs without their query)."""
-    if not isinstance(event, Mapping) or event.get("status") in ("success", None):
+    if not isinstance(event, Mapping) or event.get("status") in ("succeeded", "success", None):
         return None
     return without_query(str(event.get("message") or event.get("status")))
 
@@ -253,7 +253,7 @@ def for_outputs(operator: Any) -> OperatorLineage | None:
         return operator_lineage()
     job, base_url, results = persisted
     outputs = [storage_dataset(r.path) for r in results]
-    summary = job_summary(job.provider, job.job_id, {"status": "success", "job": job.to_dict()})
+    summary = job_summary(job.provider, job.job_id, {"status": "succeeded", "job": job.to_dict()})
     try:
         facets = run_facets(summary, base_url)
     except ImportError:

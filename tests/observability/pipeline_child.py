@@ -17,7 +17,7 @@ def main(dag_id: str) -> int:
     from airflow.utils.cli import get_bagged_dag
     from airflow.utils.session import create_session
 
-    from airflow_provider_mediajobs.waiter import JobWaiter
+    from airflow_provider_mediajobs.task_wait import TaskWaitMixin
 
     try:
         from airflow.dag_processing.dagbag import DagBag
@@ -33,7 +33,7 @@ def main(dag_id: str) -> int:
         return 1
     dag = get_bagged_dag(None, dag_id)  # as `airflow dags test`: stores the serialized DAG too
     for task in dag.tasks:  # a real wait through the trigger, at test speed
-        if isinstance(task, JobWaiter):
+        if isinstance(task, TaskWaitMixin):
             task.poll_interval, task.max_poll_interval = 0.2, 0.5
     run = dag.test(run_conf=json.loads(os.environ.get("PIPELINE_CONF", "{}")))
     tasks = {}

@@ -89,7 +89,7 @@ def test_the_facet_schema_ships_with_the_package_and_validates_the_facet() -> No
         "tensorpix",
         "42",
         {
-            "status": "success",
+            "status": "succeeded",
             "job": MediaJob("tensorpix", "42", JobState.SUCCEEDED, cost=0.5, cost_unit="usd").to_dict(),
             "queued_seconds": 1.5,
             "running_seconds": 20.0,
@@ -106,7 +106,7 @@ def finished_event(state: JobState, error: str | None = None) -> dict[str, Any]:
     job = MediaJob(
         "vozo", "job-7", state, error=error, job_kind="lipsync", outputs=(), cost=None, cost_unit=None
     )
-    status = {"succeeded": "success", "failed": "failed"}[state.value]
+    status = {"succeeded": "succeeded", "failed": "failed"}[state.value]
     message = f"vozo job job-7 failed: {error}" if error else "ok"
     return {"status": status, "job": job.to_dict(), "message": message, "job_id": "job-7"}
 
@@ -189,7 +189,7 @@ from airflow_provider_mediajobs.operators import MediaJobOutputsOperator, Tensor
 from airflow_provider_mediajobs.sensors import VozoJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 sensor = VozoJobSensor(task_id="wait", job_id="job-7")
-sensor.execute_complete({}, event={"status": "success", "job": {"provider": "vozo", "job_id": "job-7",
+sensor.execute_complete({}, event={"status": "succeeded", "job": {"provider": "vozo", "job_id": "job-7",
     "state": "succeeded"}, "message": "ok"})
 assert sensor.get_openlineage_facets_on_complete(None) is None
 assert sensor.get_openlineage_facets_on_failure(None) is None

@@ -73,7 +73,7 @@ async def test_a_trigger_wait_counts_reads_by_outcome_and_the_outage(recording_s
         tensorpix(1),
         tensorpix(2),
     )
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
     assert recording_stats.counts("mediajobs.status_read.") == {
         "mediajobs.status_read.tensorpix.ok": 3,
         "mediajobs.status_read.tensorpix.429": 1,
@@ -113,7 +113,7 @@ async def test_a_canceled_wait_leaves_nothing_in_flight(recording_stats: Recordi
 
 def finished(state: JobState, cost: float | None = 0.5, unit: str | None = "usd") -> dict[str, Any]:
     job = MediaJob(provider="tensorpix", job_id="42", state=state, cost=cost, cost_unit=unit)
-    status = {"succeeded": "success", "failed": "failed", "canceled": "canceled"}[state.value]
+    status = {"succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}[state.value]
     return {"status": status, "job": job.to_dict(), "message": "done", "job_id": "42", "status_calls": 3}
 
 
@@ -191,6 +191,6 @@ async def test_building_the_client_never_blocks_the_event_loop(monkeypatch: pyte
         event = await run(trigger(), tensorpix(1), tensorpix(2))
         stop.set()
         await ticks
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
     assert recorder.counts("mediajobs.status_read.") == {"mediajobs.status_read.tensorpix.ok": 2}
     assert max(gaps) < 0.3, f"the event loop was blocked for {max(gaps):.2f}s"
