@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -179,11 +179,10 @@ def cost(provider: str, amount: object, unit: object) -> None:
     )
 
 
-def bytes_persisted(provider: str, written: Iterable[Any]) -> None:
-    """Bytes the outputs operator wrote (files skipped as unchanged are not counted)."""
-    total = sum(int(getattr(r, "bytes", 0) or 0) for r in written if not getattr(r, "skipped", False))
-    if total:
-        _emit("incr", f"bytes_persisted.{_part(provider)}", total, tags={"provider": provider})
+def bytes_persisted(provider: str, size: int) -> None:
+    """Bytes of one output file written to its destination (an unchanged file, skipped, is not)."""
+    if size > 0:
+        _emit("incr", f"bytes_persisted.{_part(provider)}", int(size), tags={"provider": provider})
 
 
 __all__ = [

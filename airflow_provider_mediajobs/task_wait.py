@@ -85,12 +85,12 @@ class TaskWaitMixin:
 
     # ---- OpenLineage (apache-airflow-providers-openlineage calls these when installed) --------
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Inputs named by the payload; the job as ``externalQuery`` and ``mediaJobs_job`` facets."""
-        return lineage.for_wait(self)
+        """Inputs named by the payload, files persisted; the job as ``externalQuery`` and ``mediaJobs_job``."""
+        return lineage.for_wait(self, task_instance)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """As on complete, plus ``errorMessage`` with the job's or the wait's reason."""
-        return lineage.for_wait(self, failed=True)
+        return lineage.for_wait(self, task_instance, failed=True)
 
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
 from airflow_provider_mediajobs.engine.storage import (
@@ -300,6 +301,7 @@ def download(
     except BaseException:
         discard(temp)
         raise
+    metrics.bytes_persisted(ctx.provider, size)
     return Downloaded(shown, path, size, sha, content_type, kind)
 
 

@@ -217,26 +217,44 @@ def _base_url(operator: Any, provider: str) -> str | None:
     try:
         return str(operator.hook.config.base_url)
     except Exception:  # a missing connection must not cost the lineage: the provider's default
-        from airflow_provider_mediajobs.dialects.registry import get_spec
-
-        return get_spec(provider).default_base_url
+        return _connection_base_url(provider, None)
 
 
-def for_wait(operator: Any, *, failed: bool = False) -> OperatorLineage | None:
-    """Lineage of a sensor or submit operator: its payload's media and the job it waited for."""
+def persisted_files(task_instance: Any) -> list[tuple[str, str]]:
+    """Datasets of the files a task persisted, read from its XCom return value.
+
+    The outputs operator returns the records (``[{path, ...}]``); a sensor or submit operator
+    given a destination returns the job dict with them under ``files``. Nothing else is read.
+    """
+    try:
+        value = task_instance.xcom_pull(
+            task_ids=task_instance.task_id, key="return_value", map_indexes=task_instance.map_index
+        )
+    except Exception:
+        return []
+    records = value.get("files") if isinstance(value, Mapping) else value
+    if not isinstance(records, list):
+        return []
+    return [storage_dataset(str(r["path"])) for r in records if isinstance(r, Mapping) and r.get("path")]
+
+
+def for_wait(operator: Any, task_instance: Any = None, *, failed: bool = False) -> OperatorLineage | None:
+    """Lineage of a sensor or submit operator: its payload's media, the job it waited for and
+    (given a destination) the files it persisted."""
     try:
         from airflow.providers.openlineage.extractors import OperatorLineage  # noqa: F401
     except ImportError:
         return None
     inputs = input_media(getattr(operator, "payload", None))
+    outputs = [] if failed or task_instance is None else persisted_files(task_instance)
     ended = getattr(operator, "_lineage_end", None)
     job_id, event = ended if ended else (_job_id_of(operator), None)
     if not job_id:
-        return operator_lineage(inputs)
+        return operator_lineage(inputs, outputs)
     provider = operator._resolve_provider()
     summary = job_summary(provider, job_id, event, getattr(operator, "job_kind", None))
     error = failure_message(event) if failed else None
-    return operator_lineage(inputs, facets=run_facets(summary, _base_url(operator, provider), error))
+    return operator_lineage(inputs, outputs, run_facets(summary, _base_url(operator, provider), error))
 
 
 def _job_id_of(operator: Any) -> str | None:
@@ -246,19 +264,29 @@ def _job_id_of(operator: Any) -> str | None:
     return None if job_id in (None, "") else str(job_id)
 
 
-def for_outputs(operator: Any) -> OperatorLineage | None:
+def for_outputs(operator: Any, task_instance: Any) -> OperatorLineage | None:
     """Lineage of the outputs operator: every persisted file, and the job they came from."""
-    persisted = getattr(operator, "_lineage_persisted", None)
-    if not persisted:
-        return operator_lineage()
-    job, base_url, results = persisted
-    outputs = [storage_dataset(r.path) for r in results]
-    summary = job_summary(job.provider, job.job_id, {"status": "succeeded", "job": job.to_dict()})
     try:
-        facets = run_facets(summary, base_url)
+        from airflow.providers.openlineage.extractors import OperatorLineage  # noqa: F401
     except ImportError:
         return None
-    return operator_lineage(outputs=outputs, facets=facets)
+    outputs = persisted_files(task_instance)
+    provider, job_id, kind, conn_id = operator._target()  # no request: what the task was given
+    job = getattr(operator, "_lineage_job", None)  # the job as the task read it, when it did
+    event = {"status": "succeeded", "job": job.to_dict()} if job is not None else None
+    summary = job_summary(provider, job_id, event, kind)
+    return operator_lineage(
+        outputs=outputs, facets=run_facets(summary, _connection_base_url(provider, conn_id))
+    )
+
+
+def _connection_base_url(provider: str, conn_id: str | None) -> str | None:
+    from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class
+
+    try:
+        return str(hook_class(provider)(conn_id=conn_id).config.base_url)
+    except Exception:
+        return get_spec(provider).default_base_url
 
 
 __all__ = [
@@ -269,6 +297,7 @@ __all__ = [
     "for_wait",
     "input_media",
     "job_summary",
+    "persisted_files",
     "source_of",
     "storage_dataset",
     "web_dataset",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
-from airflow_provider_mediajobs import lineage, metrics
+from airflow_provider_mediajobs import lineage
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
@@ -141,7 +141,7 @@ class MediaJobOutputsOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Every persisted file as an output dataset; the source job as ``mediaJobs_job``."""
-        return lineage.for_outputs(self)
+        return lineage.for_outputs(self, task_instance)
 
     # ---- inputs -------------------------------------------------------------------------------
     def _target(self) -> tuple[str, str, str | None, str | None]:
@@ -201,8 +201,7 @@ class MediaJobOutputsOperator(BaseOperator):
                 results.append(done)
                 verb = "unchanged, skipped" if done.skipped else "written"
                 self.log.info("%s (%d bytes, sha256 %s) %s", done.path, done.bytes, done.sha256[:12], verb)
-        metrics.bytes_persisted(provider, results)
-        self._lineage_persisted = (job, hook.config.base_url, results)
+        self._lineage_job = job  # the job as read for its fresh URLs (OpenLineage's job facet)
         written = sum(not r.skipped for r in results)
         self.log.info(
             "%d output(s) of %s job %s in %s: %d written, %d unchanged.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +14,12 @@ from conftest import RecordingStats, installed
 
 from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout
+from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.engine.download import download
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.exceptions import MediaJobFailedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
+from airflow_provider_mediajobs.operators.destinations import as_storage_path
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
@@ -136,14 +139,19 @@ def test_jobs_by_final_state_and_their_cost(recording_stats: RecordingStats) -> 
     assert usd[3] == {"provider": "tensorpix", "unit": "usd"}
 
 
-def test_bytes_persisted_counts_written_files_only(recording_stats: RecordingStats) -> None:
-    written = [
-        SimpleNamespace(bytes=1000, skipped=False),
-        SimpleNamespace(bytes=500, skipped=True),  # unchanged: nothing was written
-        SimpleNamespace(bytes=24, skipped=False),
-    ]
-    metrics.bytes_persisted("vozo", written)
-    metrics.bytes_persisted("vozo", written[1:2])  # nothing written: no metric
+def test_bytes_persisted_counts_written_files_only(recording_stats: RecordingStats, tmp_path: Path) -> None:
+    """Through the download engine: a file written counts, the same file again (skipped) does not."""
+    body = b"\x00" * 1024
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "video/mp4"})
+
+    ctx = CallContext("vozo", "vozo_default", "job-7")
+    target = as_storage_path(tmp_path) / "out.mp4"
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        first = download(client, "https://cdn.test/out.mp4?sig=x", target, kind="video", ctx=ctx)
+        again = download(client, "https://cdn.test/out.mp4?sig=x", target, kind="video", ctx=ctx)
+    assert (first.skipped, again.skipped) == (False, True)
     assert recording_stats.calls == [("incr", "mediajobs.bytes_persisted.vozo", 1024, {"provider": "vozo"})]
 
 

@@ -177,17 +177,21 @@ def test_submit_tasks_describe_their_inputs_and_job(pipeline_run: dict[str, Any]
     assert inputs["tensorpix_upscale"] == {("https://media.example:8443", "/in/clip.mp4")}
 
 
-def test_outputs_tasks_name_every_persisted_file_and_the_job(pipeline_run: dict[str, Any]) -> None:
+def test_every_persisted_file_is_an_output_of_the_job(pipeline_run: dict[str, Any]) -> None:
+    """Files are persisted by an outputs task after the submit task, or by the submit task itself
+    (``destination=``); either way its COMPLETE event lists them, with the job that made them."""
     events = completes(pipeline_run)
     tasks = pipeline_run["result"]["tasks"]
     for task_id, provider in SUBMITS.items():
-        event = events[f"{task_id}_outputs"]
-        written = tasks[f"{task_id}_outputs"]["value"]
-        assert written, task_id
+        persisting = f"{task_id}_outputs" if f"{task_id}_outputs" in tasks else task_id
+        value = tasks[persisting]["value"]
+        written = value.get("files") if isinstance(value, dict) else value
+        assert written, persisting
+        event = events[persisting]
         datasets = [(d["namespace"], d["name"]) for d in event["outputs"]]
         assert datasets == [("file", r["path"].removeprefix("file://")) for r in written]
         assert all(Path(name).is_absolute() and Path(name).is_file() for _, name in datasets)
-        # the same job id as the submit task's: a lineage tool links submit -> outputs -> files
+        # the same job id as the submit task's: a lineage tool links submit -> job -> files
         facets = event["run"]["facets"]
         assert facets["mediaJobs_job"]["jobId"] == tasks[task_id]["value"]["job_id"]
         assert facets["mediaJobs_job"]["provider"] == provider
@@ -224,7 +228,10 @@ def test_metrics_reach_a_statsd_listener(pipeline_run: dict[str, Any]) -> None:
         assert statsd.total(f"airflow.mediajobs.job_ended.{provider}.succeeded") == 1
         assert statsd.total(f"airflow.mediajobs.waits_in_flight.{provider}") == 0  # +1, then -1
         assert f"airflow.mediajobs.waits_in_flight.{provider}" in names
-        written = sum(r["bytes"] for r in tasks[f"{task_id}_outputs"]["value"] if not r["skipped"])
+        persisting = f"{task_id}_outputs" if f"{task_id}_outputs" in tasks else task_id
+        value = tasks[persisting]["value"]
+        records = value.get("files") if isinstance(value, dict) else value
+        written = sum(r["bytes"] for r in records if not r["skipped"])
         assert statsd.total(f"airflow.mediajobs.bytes_persisted.{provider}") == written
         if job["cost"] is not None:
             unit = job["cost_unit"].replace(" ", "_")
