@@ -86,11 +86,11 @@ class TaskWaitMixin:
     # ---- OpenLineage (apache-airflow-providers-openlineage calls these when installed) --------
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Inputs named by the payload, files persisted; the job as ``externalQuery`` and ``mediaJobs_job``."""
-        return lineage.for_wait(self, task_instance)
+        return lineage.for_wait(self)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """As on complete, plus ``errorMessage`` with the job's or the wait's reason."""
-        return lineage.for_wait(self, task_instance, failed=True)
+        return lineage.for_wait(self, failed=True)
 
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:
@@ -217,4 +217,5 @@ class TaskWaitMixin:
             "status_calls": event.get("status_calls"),
             "waited_seconds": event.get("waited_seconds"),
         }
+        self._lineage_result = result  # with the job's ``files`` once persisted (OpenLineage's outputs)
         return result

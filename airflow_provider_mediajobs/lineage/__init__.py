@@ -220,25 +220,25 @@ def _base_url(operator: Any, provider: str) -> str | None:
         return _connection_base_url(provider, None)
 
 
-def persisted_files(task_instance: Any) -> list[tuple[str, str]]:
-    """Datasets of the files a task persisted, read from its XCom return value.
-
-    The outputs operator returns the records (``[{path, ...}]``); a sensor or submit operator
-    given a destination returns the job dict with them under ``files``. Nothing else is read.
-    """
-    try:
-        value = task_instance.xcom_pull(
-            task_ids=task_instance.task_id, key="return_value", map_indexes=task_instance.map_index
-        )
-    except Exception:
+def persisted_files(records: Any) -> list[tuple[str, str]]:
+    """Datasets of persisted files: download records (objects or dicts with a ``path`` URI)."""
+    if not isinstance(records, (list, tuple)):
         return []
-    records = value.get("files") if isinstance(value, Mapping) else value
-    if not isinstance(records, list):
-        return []
-    return [storage_dataset(str(r["path"])) for r in records if isinstance(r, Mapping) and r.get("path")]
+    paths = [r.get("path") if isinstance(r, Mapping) else getattr(r, "path", None) for r in records]
+    return [storage_dataset(str(path)) for path in paths if path]
 
 
-def for_wait(operator: Any, task_instance: Any = None, *, failed: bool = False) -> OperatorLineage | None:
+def _files_of(operator: Any) -> Any:
+    """The files the task persisted, as it kept them while it ran (the listener runs in a fork of
+    the task: no XCom or API call from here)."""
+    files = getattr(operator, "_lineage_files", None)
+    if files is None:
+        result = getattr(operator, "_lineage_result", None)
+        files = result.get("files") if isinstance(result, Mapping) else None
+    return files
+
+
+def for_wait(operator: Any, *, failed: bool = False) -> OperatorLineage | None:
     """Lineage of a sensor or submit operator: its payload's media, the job it waited for and
     (given a destination) the files it persisted."""
     try:
@@ -246,7 +246,7 @@ def for_wait(operator: Any, task_instance: Any = None, *, failed: bool = False) 
     except ImportError:
         return None
     inputs = input_media(getattr(operator, "payload", None))
-    outputs = [] if failed or task_instance is None else persisted_files(task_instance)
+    outputs = [] if failed else persisted_files(_files_of(operator))
     ended = getattr(operator, "_lineage_end", None)
     job_id, event = ended if ended else (_job_id_of(operator), None)
     if not job_id:
@@ -264,13 +264,13 @@ def _job_id_of(operator: Any) -> str | None:
     return None if job_id in (None, "") else str(job_id)
 
 
-def for_outputs(operator: Any, task_instance: Any) -> OperatorLineage | None:
+def for_outputs(operator: Any) -> OperatorLineage | None:
     """Lineage of the outputs operator: every persisted file, and the job they came from."""
     try:
         from airflow.providers.openlineage.extractors import OperatorLineage  # noqa: F401
     except ImportError:
         return None
-    outputs = persisted_files(task_instance)
+    outputs = persisted_files(_files_of(operator))
     provider, job_id, kind, conn_id = operator._target()  # no request: what the task was given
     job = getattr(operator, "_lineage_job", None)  # the job as the task read it, when it did
     event = {"status": "succeeded", "job": job.to_dict()} if job is not None else None

@@ -141,7 +141,7 @@ class MediaJobOutputsOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Every persisted file as an output dataset; the source job as ``mediaJobs_job``."""
-        return lineage.for_outputs(self, task_instance)
+        return lineage.for_outputs(self)
 
     # ---- inputs -------------------------------------------------------------------------------
     def _target(self) -> tuple[str, str, str | None, str | None]:
@@ -201,7 +201,7 @@ class MediaJobOutputsOperator(BaseOperator):
                 results.append(done)
                 verb = "unchanged, skipped" if done.skipped else "written"
                 self.log.info("%s (%d bytes, sha256 %s) %s", done.path, done.bytes, done.sha256[:12], verb)
-        self._lineage_job = job  # the job as read for its fresh URLs (OpenLineage's job facet)
+        self._lineage_job, self._lineage_files = job, results  # what OpenLineage's events describe
         written = sum(not r.skipped for r in results)
         self.log.info(
             "%d output(s) of %s job %s in %s: %d written, %d unchanged.",

@@ -152,25 +152,14 @@ def test_a_submit_operator_lists_its_payload_media_and_the_job() -> None:
     assert "feedface" not in json.dumps([as_json(d) for d in got.inputs]) + json.dumps(facets)
 
 
-class FakeTI:
-    """What the listener passes: the task instance, whose XCom holds what the task returned."""
-
-    def __init__(self, task_id: str, value: Any) -> None:
-        self.task_id, self.map_index, self.value = task_id, -1, value
-
-    def xcom_pull(self, *, task_ids: str, key: str, map_indexes: int) -> Any:
-        assert (task_ids, key, map_indexes) == (self.task_id, "return_value", -1)
-        return self.value
-
-
 def test_the_outputs_operator_names_each_file_and_its_job(tmp_path: Path) -> None:
     op = MediaJobOutputsOperator(task_id="persist", job_id="42", provider="tensorpix", destination=tmp_path)
     op._lineage_job = MediaJob("tensorpix", "42", JobState.SUCCEEDED, cost=0.5, cost_unit="usd")
-    written = [
+    op._lineage_files = [
         {"path": f"file://{tmp_path}/42-0.mp4", "skipped": False, "url": "https://cdn.test/42-0.mp4"},
         {"path": "s3://aws_default@renders/42-1.png", "skipped": True},  # unchanged, still there
     ]
-    got = op.get_openlineage_facets_on_complete(FakeTI("persist", written))
+    got = op.get_openlineage_facets_on_complete(task_instance=None)
     assert [(d.namespace, d.name) for d in got.outputs] == [
         ("file", f"{tmp_path}/42-0.mp4"),
         ("s3://renders", "42-1.png"),
@@ -183,7 +172,7 @@ def test_the_outputs_operator_names_each_file_and_its_job(tmp_path: Path) -> Non
 def test_a_job_dict_given_as_job_id_is_the_job_of_the_outputs(tmp_path: Path) -> None:
     job = MediaJob("vozo", "job-7", JobState.SUCCEEDED, job_kind="translate").to_dict()
     op = MediaJobOutputsOperator(task_id="persist", job_id=job, destination=tmp_path)
-    got = op.get_openlineage_facets_on_complete(FakeTI("persist", []))
+    got = op.get_openlineage_facets_on_complete(task_instance=None)
     assert got.outputs == []
     facets = as_json(got.run_facets)
     assert (facets["mediaJobs_job"]["jobId"], facets["mediaJobs_job"]["jobKind"]) == ("job-7", "translate")
@@ -192,9 +181,9 @@ def test_a_job_dict_given_as_job_id_is_the_job_of_the_outputs(tmp_path: Path) ->
 def test_a_task_that_persisted_its_job_s_files_lists_them_as_outputs(tmp_path: Path) -> None:
     """A sensor or submit operator given a destination returns the job with ``files``."""
     sensor = VozoJobSensor(task_id="wait", job_id="job-7")
-    sensor.execute_complete({}, event=finished_event(JobState.SUCCEEDED))
-    result = {"job_id": "job-7", "files": [{"path": f"file://{tmp_path}/job-7-0.mp4"}]}
-    got = sensor.get_openlineage_facets_on_complete(FakeTI("wait", result))
+    result = sensor.execute_complete({}, event=finished_event(JobState.SUCCEEDED))
+    result["files"] = [{"path": f"file://{tmp_path}/job-7-0.mp4"}]  # the resume step persisted them
+    got = sensor.get_openlineage_facets_on_complete(task_instance=None)
     assert [(d.namespace, d.name) for d in got.outputs] == [("file", f"{tmp_path}/job-7-0.mp4")]
 
 
