@@ -25,7 +25,8 @@ import pytest
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.lineage import SCHEMA_URL
 
-pytestmark = pytest.mark.e2e
+# Ten tasks through dag.test(): about 2 min on Airflow 3.3, 4-5 min on 3.1 (slower between tasks)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(660)]
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parents[1] / "example_dags"
@@ -116,7 +117,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             env=env,
             capture_output=True,
             text=True,
-            timeout=420,
+            timeout=600,
             check=False,
         )
     listener.close()
