@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -162,6 +163,22 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+class DigitsConvertor(Convertor[str]):
+    """``{name:digits}``: a path segment of digits, kept as text (Django's ``<int:pk>`` routes: a
+    non-numeric segment matches no detail route, so a sibling route such as ``from-url/`` wins)."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("digits", DigitsConvertor())
 
 
 @dataclass(frozen=True)

@@ -93,15 +93,15 @@ class TensorPix(Provider):
 
     def routes(self) -> list[RouteSpec]:
         return [
-            RouteSpec("GET", "/api/jobs/{job_id}/", "status", self.get_job, "job_id"),
-            RouteSpec("DELETE", "/api/jobs/{job_id}/", "cancel", self.delete_job, "job_id"),
+            RouteSpec("GET", "/api/jobs/{job_id:digits}/", "status", self.get_job, "job_id"),
+            RouteSpec("DELETE", "/api/jobs/{job_id:digits}/", "cancel", self.delete_job, "job_id"),
             RouteSpec("POST", "/api/jobs/from-url/", "create", self.create),
             RouteSpec("POST", "/api/jobs/", "create", self.create_from_upload),
             RouteSpec("GET", "/api/jobs/", "lookup", self.list_jobs),
             RouteSpec("GET", "/api/ml-models/", "lookup", self.ml_models),
             RouteSpec("GET", "/api/accounts/profile/balance/", "test", self.balance),
             RouteSpec("POST", "/api/videos/", "upload", self.upload_video),
-            RouteSpec("GET", "/api/videos/{video_id}/", "lookup", self.get_video, "video_id"),
+            RouteSpec("GET", "/api/videos/{video_id:digits}/", "lookup", self.get_video, "video_id"),
         ]
 
     def unauthorized(self, reason: str) -> Response:
