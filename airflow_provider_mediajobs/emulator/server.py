@@ -315,6 +315,15 @@ class Emulator:
         """Per-key rate limit for ``provider`` (``None`` or 0 disables); reset() restores the defaults."""
         self.runtime.limiter.set(self._check(provider), qps)
 
+    def set_success_status(self, provider: str, spelling: str) -> None:
+        """How ``provider`` spells a succeeded job from now on (GoEnhance: ``success`` or
+        ``completed``; same as ``POST /_emulator/options``); reset() restores the constructor's."""
+        name = self._check(provider)
+        try:
+            self.runtime.success_status[name] = check_success_status(self.providers[name], spelling)
+        except ScriptError as err:
+            raise ValueError(str(err)) from None
+
     def advance(self, seconds: float) -> float:
         """Move the emulated clock forward; returns the new emulated time (epoch seconds)."""
         return self.runtime.state.clock.advance(seconds)
