@@ -50,7 +50,7 @@ def _origin_port(text: str) -> tuple[str | None, int]:
 
 
 def _origin_ports(values: list[tuple[str | None, int]]) -> int | dict[str, int] | None:
-    """``PORT``: the first of four consecutive origin ports; ``PROVIDER=PORT`` overrides one."""
+    """``PORT``: the first of one consecutive origin port per provider; ``PROVIDER=PORT`` overrides one."""
     first = [port for provider, port in values if provider is None]
     named = {provider: port for provider, port in values if provider is not None}
     if not first and not named:
@@ -105,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PORT|PROVIDER=PORT",
         help="ports of the per-provider origins (production paths at the root): PORT is the first of "
-        "four (goenhance, tensorart, vozo, tensorpix); default --port+1..+4, free ports with --port 0",
+        f"{len(PROVIDERS)} ({', '.join(PROVIDERS)}); default --port+1.., free ports with --port 0",
     )
     p.add_argument("--no-origins", action="store_true", help="serve only the prefixed layout on --port")
     p.add_argument(

@@ -31,11 +31,11 @@ START_TIMEOUT_S = 10.0
 
 
 class Emulator:
-    """The four providers' APIs and an output CDN on one local port, plus one origin per provider.
+    """The providers' APIs and an output CDN on one local port, plus one origin per provider.
 
     ``Emulator(port=0)`` picks a free port; use it as a context manager or call ``start()``/``stop()``.
     ``origin(provider)`` serves that provider's production paths at its root (``origin_ports``: the
-    first of four consecutive ports, or ``{provider: port}``; default ``port+1..port+4``, free ports
+    first of consecutive ports, one per provider, or ``{provider: port}``; default ``port+1..``, free ports
     when ``port=0``; ``origins=False`` serves only the prefixed layout).
     ``tls=True`` serves HTTPS with a generated certificate (trust ``.ca_file``); ``certfile``/``keyfile``
     serve your own; generated files go to ``tls_dir`` (default: a temporary directory).
