@@ -104,17 +104,17 @@ COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     }
 )
 
-_D = "airflow_provider_mediajobs.dialects"
-_H = "airflow_provider_mediajobs.hooks"
-_E = "airflow_provider_mediajobs.emulator.providers"
+_DIALECT_PKG = "airflow_provider_mediajobs.dialects"
+_HOOK_PKG = "airflow_provider_mediajobs.hooks"
+_EMULATOR_PKG = "airflow_provider_mediajobs.emulator.providers"
 
 BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="goenhance",
         display_name="GoEnhance",
-        dialect=f"{_D}.goenhance:GoEnhanceDialect",
-        hook=f"{_H}.goenhance.GoEnhanceHook",
-        emulator=f"{_E}.goenhance:GoEnhance",
+        dialect=f"{_DIALECT_PKG}.goenhance:GoEnhanceDialect",
+        hook=f"{_HOOK_PKG}.goenhance.GoEnhanceHook",
+        emulator=f"{_EMULATOR_PKG}.goenhance:GoEnhance",
         docs_url="https://docs.goenhance.ai/",
         default_base_url="https://api.goenhance.ai",
         host_placeholder="https://api.goenhance.ai (default)",
@@ -125,9 +125,9 @@ BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="tensorart",
         display_name="TensorArt TAMS",
-        dialect=f"{_D}.tensorart:TensorArtDialect",
-        hook=f"{_H}.tensorart.TensorArtHook",
-        emulator=f"{_E}.tensorart:TensorArt",
+        dialect=f"{_DIALECT_PKG}.tensorart:TensorArtDialect",
+        hook=f"{_HOOK_PKG}.tensorart.TensorArtHook",
+        emulator=f"{_EMULATOR_PKG}.tensorart:TensorArt",
         docs_url="https://tams-docs.tensor.art/",
         base_url_hint="e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id",
         host_label="Application endpoint",
@@ -157,9 +157,9 @@ BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="vozo",
         display_name="Vozo",
-        dialect=f"{_D}.vozo:VozoDialect",
-        hook=f"{_H}.vozo.VozoHook",
-        emulator=f"{_E}.vozo:Vozo",
+        dialect=f"{_DIALECT_PKG}.vozo:VozoDialect",
+        hook=f"{_HOOK_PKG}.vozo.VozoHook",
+        emulator=f"{_EMULATOR_PKG}.vozo:Vozo",
         docs_url="https://www.vozo.ai/docs/",
         default_base_url="https://api.vozo.ai",
         host_placeholder="https://api.vozo.ai (default)",
@@ -171,9 +171,9 @@ BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="tensorpix",
         display_name="TensorPix",
-        dialect=f"{_D}.tensorpix:TensorPixDialect",
-        hook=f"{_H}.tensorpix.TensorPixHook",
-        emulator=f"{_E}.tensorpix:TensorPix",
+        dialect=f"{_DIALECT_PKG}.tensorpix:TensorPixDialect",
+        hook=f"{_HOOK_PKG}.tensorpix.TensorPixHook",
+        emulator=f"{_EMULATOR_PKG}.tensorpix:TensorPix",
         docs_url="https://docs.tensorpix.ai/",
         default_base_url="https://backend.tensorpix.ai",
         host_placeholder="https://backend.tensorpix.ai (default)",
