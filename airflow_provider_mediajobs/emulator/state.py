@@ -229,6 +229,7 @@ class State:
         return found
 
     def check_provider(self, name: Any) -> str:
+        """``name`` if the emulator serves that provider (ScriptError otherwise)."""
         return self.provider(name).name
 
     def now(self) -> float:
