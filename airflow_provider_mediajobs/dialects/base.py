@@ -8,10 +8,11 @@ and hands the responses back to the same parser, so both paths read a job identi
 from __future__ import annotations
 
 import json
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote
 
@@ -26,12 +27,15 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobNotFoundError,
     MediaJobRateLimitedError,
     MediaJobTransientError,
+    UnsafeOutputUrlError,
     redact,
 )
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.dialects.registry import ProviderSpec
+
+log = logging.getLogger(__name__)
 
 MAX_JOB_ID_LENGTH = 128
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
@@ -215,6 +219,14 @@ class Dialect(ABC):
     def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
         """The status answer as a :class:`MediaJob`; typed errors (``ctx.fail``) for error answers."""
 
+    def read_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
+        """:meth:`parse_status` under the URL policy: what the engine calls for every status answer.
+
+        An output whose URL the policy (:mod:`~airflow_provider_mediajobs.engine.urls`) refuses is
+        dropped with a logged, typed reason; the job keeps the state the provider reported.
+        """
+        return accepted_outputs(self.parse_status(job_id, kind, response, ctx), ctx)
+
     @abstractmethod
     def test_request(self) -> ApiRequest:
         """One cheap authenticated call for Airflow's Test button and ``airflow connections test``."""
@@ -295,6 +307,26 @@ class Dialect(ABC):
                 f"{self.display_name} response has no {what} object (got {type(value).__name__}).",
             )
         return value
+
+
+def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:
+    """``job`` without the outputs whose URL the URL policy refuses, each logged with its reason."""
+    from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url
+
+    kept = []
+    for index, output in enumerate(job.outputs):
+        try:
+            check_url(output.url)
+        except UrlRefused as refused:
+            err = ctx.error(
+                UnsafeOutputUrlError,
+                f"Dropped output {index} ({output.kind.value}) of the job: its URL "
+                f"{shown_url(output.url)[:120]!r} is refused ({refused.reason}: {refused}).",
+            )
+            log.warning("%s", err, extra={"mediajobs_refused": refused.reason})
+            continue
+        kept.append(output)
+    return job if len(kept) == len(job.outputs) else replace(job, outputs=tuple(kept))
 
 
 def json_object(body: bytes) -> Mapping[str, Any]:
