@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote
 
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
+from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url, strip_signed
 from airflow_provider_mediajobs.exceptions import (
     InvalidJobIdError,
     MediaJobApiError,
@@ -88,7 +89,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who is asking: goes into every error, and tells redaction which secrets to strip."""
+    """Who is asking: goes into every error, and tells redaction which secrets to strip (signed
+    query strings of URLs in the text are cut too)."""
 
     provider: str
     conn_id: str | None = None
@@ -97,7 +99,7 @@ class CallContext:
 
     def error(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> MediaJobError:
         return cls(
-            redact(detail, self.secrets),
+            strip_signed(redact(detail, self.secrets)),
             provider=self.provider,
             conn_id=self.conn_id,
             job_id=self.job_id,
@@ -311,8 +313,6 @@ class Dialect(ABC):
 
 def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:
     """``job`` without the outputs whose URL the URL policy refuses, each logged with its reason."""
-    from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url
-
     kept = []
     for index, output in enumerate(job.outputs):
         try:

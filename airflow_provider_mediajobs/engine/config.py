@@ -178,7 +178,9 @@ def build_config(
         credentials=credentials,
         timeout=timeout if timeout and timeout > 0 else DEFAULT_TIMEOUT,
         rate_limit=rate_limit if rate_limit and rate_limit > 0 else None,
-        max_response_bytes=int(max_bytes) if max_bytes and 1 <= max_bytes < 2**40 else DEFAULT_MAX_RESPONSE_BYTES,
+        max_response_bytes=int(max_bytes)
+        if max_bytes and 1 <= max_bytes < 2**40
+        else DEFAULT_MAX_RESPONSE_BYTES,
         allow_private_hosts=_flag(fields, ALLOW_PRIVATE_HOSTS, ctx),
     )
 

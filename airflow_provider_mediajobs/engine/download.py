@@ -37,14 +37,19 @@ import httpx
 
 from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
-from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, refusal_of_address, shown_url
 from airflow_provider_mediajobs.engine.storage import (
-    CHUNK,
     commit,
     discard,
     sha256_of,
     size_if_exists,
     sweep_abandoned,
+)
+from airflow_provider_mediajobs.engine.urls import (
+    ALWAYS_REFUSED,
+    UrlRefused,
+    check_url,
+    refusal_of_address,
+    shown_url,
 )
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
@@ -106,10 +111,18 @@ class Downloaded:
 def check_output_url(url: object, ctx: CallContext) -> str:
     """``url`` when the URL policy (:mod:`.urls`) accepts it; :class:`UnsafeOutputUrlError` otherwise."""
     try:
-        return check_url(url).url
+        checked = check_url(url)
     except UrlRefused as refused:
         shown = shown_url(url)[:120]
         ctx.fail(UnsafeOutputUrlError, f"Refusing output URL {shown!r}: {refused} ({refused.reason}).")
+    refusal = refusal_of_address(checked.address) if checked.address else None
+    if refusal in ALWAYS_REFUSED:
+        ctx.fail(
+            PrivateOutputHostError,
+            f"Refusing output URL on {checked.host}, a {refusal} address (a cloud metadata service "
+            "lives at 169.254.169.254; no provider serves outputs from such addresses).",
+        )
+    return checked.url
 
 
 def resolve_checked(host: str, port: int, ctx: CallContext, allow_private: bool) -> list[str]:
@@ -126,7 +139,7 @@ def resolve_checked(host: str, port: int, ctx: CallContext, allow_private: bool)
         if text in addresses:
             continue
         refusal = refusal_of_address(ipaddress.ip_address(text))
-        if refusal and not allow_private:
+        if refusal and (refusal in ALWAYS_REFUSED or not allow_private):
             ctx.fail(
                 PrivateOutputHostError,
                 f"Refusing to download from {host!r}: it resolves to {text}, a {refusal} address "
@@ -174,7 +187,9 @@ class CheckedTransport(httpx.HTTPTransport):
     """
 
     def __init__(self, network: CheckedNetwork, verify: Any = True) -> None:
-        ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        ssl_context = (
+            verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        )
         super().__init__(verify=ssl_context, trust_env=False)
         self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=network)
 

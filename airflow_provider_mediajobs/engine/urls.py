@@ -72,9 +72,7 @@ def check_url(url: object) -> CheckedUrl:
     if len(url) > MAX_URL_LENGTH:
         raise UrlRefused("malformed", f"the output URL is longer than {MAX_URL_LENGTH} characters")
     if _FORBIDDEN.search(url):
-        raise UrlRefused(
-            "malformed", "the output URL contains spaces, control characters or backslashes"
-        )
+        raise UrlRefused("malformed", "the output URL contains spaces, control characters or backslashes")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -92,12 +90,12 @@ def check_url(url: object) -> CheckedUrl:
         raise UrlRefused("host", "the URL has no host")
     if parts.netloc.startswith("["):
         try:
-            address: Address | None = ipaddress.IPv6Address(raw_host)
+            v6 = ipaddress.IPv6Address(raw_host)
         except ValueError:
             raise UrlRefused("host", "the bracketed host is not an IPv6 address") from None
-        if address.scope_id:
+        if v6.scope_id:
             raise UrlRefused("host", "the IPv6 host carries a zone (interface) id")
-        return CheckedUrl(url, scheme, str(address), port, address)
+        return CheckedUrl(url, scheme, str(v6), port, v6)
     host = _ascii_host(raw_host)
     address = _ipv4(host)
     return CheckedUrl(url, scheme, str(address) if address else host, port, address)
@@ -161,7 +159,9 @@ def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
     if not 1 <= len(parts) <= 4 or not all(_NUMERIC_PART.match(p) for p in parts):
         return None
     try:
-        values = [int(p, 16) if p[:2].lower() == "0x" else int(p, 8) if p[:1] == "0" else int(p) for p in parts]
+        values = [
+            int(p, 16) if p[:2].lower() == "0x" else int(p, 8) if p[:1] == "0" else int(p) for p in parts
+        ]
     except ValueError:  # "0x" alone, "08"
         return None
     *front, last = values
@@ -194,6 +194,8 @@ def refusal_of_address(address: Address) -> str | None:
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: refused even where private hosts are allowed: nothing of one's own is served from these
+ALWAYS_REFUSED = frozenset({"unspecified", "link-local", "multicast"})
 
 
 def shown_url(url: object) -> str:
@@ -214,6 +216,7 @@ def strip_signed(text: str) -> str:
 
 
 __all__ = [
+    "ALWAYS_REFUSED",
     "MAX_URL_LENGTH",
     "REASONS",
     "CheckedUrl",
