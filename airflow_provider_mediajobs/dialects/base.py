@@ -323,7 +323,7 @@ def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:
                 f"Dropped output {index} ({output.kind.value}) of the job: its URL "
                 f"{shown_url(output.url)[:120]!r} is refused ({refused.reason}: {refused}).",
             )
-            log.warning("%s", err, extra={"mediajobs_refused": refused.reason})
+            log.warning("%s: %s", type(err).__name__, err, extra={"mediajobs_refused": refused.reason})
             continue
         kept.append(output)
     return job if len(kept) == len(job.outputs) else replace(job, outputs=tuple(kept))

@@ -323,7 +323,7 @@ def download(
             if expected is not None and expected > limit:
                 ctx.fail(
                     OutputTooLargeError,
-                    f"{shown} is {expected} bytes, over max_bytes={limit} ({kind}); nothing was written.",
+                    f"{shown} ({kind}) is {expected} bytes, over max_bytes={limit}; nothing was written.",
                 )
             if (
                 identity
@@ -346,7 +346,7 @@ def download(
                     if size > limit:
                         ctx.fail(
                             OutputTooLargeError,
-                            f"{shown} exceeded max_bytes={limit} ({kind}) while streaming; nothing was written.",
+                            f"{shown} ({kind}) exceeded max_bytes={limit} while streaming; nothing was written.",
                         )
                     if deadline is not None and time.monotonic() - started > deadline:
                         ctx.fail(
