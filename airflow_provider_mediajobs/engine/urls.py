@@ -185,7 +185,7 @@ def refusal_of_address(address: Address) -> str | None:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             return refusal_of_address(embedded)
-    for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
+    for name in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
         if getattr(address, f"is_{name}"):
             return name.replace("_", "-")
     if not address.is_global:  # shared (100.64/10), documentation, benchmarking ranges
