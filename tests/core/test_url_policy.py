@@ -209,6 +209,20 @@ def test_the_csp_is_built_from_parsed_hosts_and_encodes_in_a_header() -> None:
 
 
 # ---- bounded settings and names -----------------------------------------------------------------
+def _config(extras: dict[str, Any], conn_id: str = "c") -> Any:
+    vozo = get_dialect("vozo")
+    return build_config(
+        vozo,
+        conn_id=conn_id,
+        conn_type="vozo",
+        host=None,
+        port=None,
+        schema=None,
+        password="sk-key-123456",
+        extras=extras,
+    )
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -226,47 +240,20 @@ def test_the_csp_is_built_from_parsed_hosts_and_encodes_in_a_header() -> None:
 )
 def test_bad_timeout_and_rate_limit_fail_at_connection_resolution(field: str, value: Any) -> None:
     with pytest.raises(MediaJobConfigError) as caught:
-        build_config(
-            get_dialect("vozo"),
-            conn_id="bad_vozo",
-            conn_type="vozo",
-            host=None,
-            port=None,
-            schema=None,
-            password="sk-key-123456",
-            extras={field: value},
-        )
+        _config({field: value}, conn_id="bad_vozo")
     message = str(caught.value)
     assert "bad_vozo" in message and field in message and "must be a number" in message
 
 
 @pytest.mark.parametrize(("field", "value", "expected"), [("timeout", "12.5", 12.5), ("rate_limit", 0, None)])
 def test_good_settings_are_read(field: str, value: Any, expected: Any) -> None:
-    config = build_config(
-        get_dialect("vozo"),
-        conn_id="c",
-        conn_type="vozo",
-        host=None,
-        port=None,
-        schema=None,
-        password="sk-key-123456",
-        extras={field: value, "allow_private_hosts": "true"},
-    )
+    config = _config({field: value, "allow_private_hosts": "true"})
     assert getattr(config, field) == expected
     assert config.allow_private_hosts is True
 
 
 def test_private_hosts_are_refused_by_default() -> None:
-    config = build_config(
-        get_dialect("vozo"),
-        conn_id="c",
-        conn_type="vozo",
-        host=None,
-        port=None,
-        schema=None,
-        password="sk-key-123456",
-        extras={},
-    )
+    config = _config({})
     assert config.allow_private_hosts is False
 
 

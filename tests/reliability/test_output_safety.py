@@ -171,18 +171,22 @@ def test_unsafe_output_urls_are_dropped_where_parsed(
     assert KEY not in text and "\n" not in text
 
 
+def _persist(requests_mock: Any, provider: str, url: str, destination: Path, **kwargs: Any) -> Any:
+    """The outputs operator for a succeeded job (of ``provider``'s answer shape) listing ``url``."""
+    job_id = JOB_IDS[provider]
+    requests_mock.get(status_url(provider, job_id), json=succeeded_body(provider, job_id, url))
+    return MediaJobOutputsOperator(
+        task_id="persist", job_id=job_id, conn_id=f"safe_{provider}", destination=str(destination), **kwargs
+    )
+
+
 @pytest.mark.usefixtures("provider_conns")
 @pytest.mark.parametrize(("provider", "case"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
 def test_unsafe_output_urls_are_never_requested(
     requests_mock: Any, sent: list[str], tmp_path: Path, provider: str, case: str
 ) -> None:
-    job_id = JOB_IDS[provider]
-    url = unsafe_urls(provider)[case]
-    requests_mock.get(status_url(provider, job_id), json=succeeded_body(provider, job_id, url))
     destination = tmp_path / "renders"
-    operator = MediaJobOutputsOperator(
-        task_id="persist", job_id=job_id, conn_id=f"safe_{provider}", destination=str(destination)
-    )
+    operator = _persist(requests_mock, provider, unsafe_urls(provider)[case], destination)
     with pytest.raises(NoOutputsError) as caught:
         operator.execute(_context())
     assert "refused" in str(caught.value)
@@ -197,16 +201,9 @@ def test_link_local_output_hosts_are_refused_before_any_request(
     requests_mock: Any, sent: list[str], tmp_path: Path, provider: str, case: str
 ) -> None:
     job_id = JOB_IDS[provider]
-    url = USE_REFUSED[case]
-    requests_mock.get(status_url(provider, job_id), json=succeeded_body(provider, job_id, url))
     destination = tmp_path / "renders"
-    operator = MediaJobOutputsOperator(
-        task_id="persist",
-        job_id=job_id,
-        conn_id=f"safe_{provider}",
-        destination=str(destination),
-        allow_private_hosts=True,  # never lifts the link-local refusal
-    )
+    # allowing private hosts never lifts the link-local refusal
+    operator = _persist(requests_mock, provider, USE_REFUSED[case], destination, allow_private_hosts=True)
     with pytest.raises(MediaJobError) as caught:
         operator.execute(_context())
     err = caught.value
