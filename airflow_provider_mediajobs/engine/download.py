@@ -27,7 +27,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -38,6 +38,7 @@ import httpx
 from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
 from airflow_provider_mediajobs.engine.storage import (
+    CHUNK,
     commit,
     discard,
     sha256_of,
@@ -272,6 +273,14 @@ class _Progress:
             self.logger.info("Downloading %s: %.1f MiB, %.1f MiB/s", self.shown, size / 2**20, rate)
 
 
+def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` as they come, a large one cut into :data:`CHUNK`-sized pieces (httpx's own
+    ``chunk_size`` would wait for a whole chunk, so a trickling body would skip the deadline)."""
+    for chunk in chunks:
+        for start in range(0, len(chunk), CHUNK):
+            yield chunk[start : start + CHUNK]
+
+
 def download(
     client: httpx.Client,
     url: str,
@@ -340,8 +349,8 @@ def download(
             digest, size = hashlib.sha256(), 0
             progress = _Progress(shown, expected, progress_interval, logger)
             with fs.open(temp.path, "wb") as handle:
-                # chunks as they arrive (not CHUNK-sized): the deadline is checked on every read
-                for chunk in response.iter_bytes():
+                # pieces as they arrive (at most CHUNK): the deadline is checked on every read
+                for chunk in _pieces(response.iter_bytes()):
                     size += len(chunk)
                     if size > limit:
                         ctx.fail(

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from airflow_compat import all_admins_token
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -134,16 +135,18 @@ def hostile_run(airflow_server: Any, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _login(driver: WebDriver, url: str) -> str:
-    """Open the UI (every user is admin: the simple auth manager logs in by itself); the JWT."""
-    driver.get(url + "/")
-    cookie = WebDriverWait(driver, 60).until(lambda d: d.get_cookie("_token"), "no _token cookie")
-    return str(cookie["value"])
+    """A token from the simple auth manager (everyone admin), set as the UI's session cookie."""
+    token = all_admins_token(url)
+    driver.get(url + "/api/v2/monitor/health")  # any page of the origin, to set its cookie on
+    driver.add_cookie({"name": "_token", "value": token, "path": "/"})
+    return token
 
 
 def _fetch(url: str, token: str) -> tuple[int, dict[str, str], str]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, dict(response.headers.items()), response.read().decode()
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return response.status, headers, response.read().decode()
 
 
 def _csp(header: str) -> dict[str, list[str]]:
@@ -178,7 +181,7 @@ def test_a_media_page_with_hostile_urls_renders_and_runs_nothing(
 
     status, headers, html = _fetch(url, token)
     assert status == 200
-    csp = _csp(headers["Content-Security-Policy"])
+    csp = _csp(headers["content-security-policy"])
     assert set(csp) == DIRECTIVES, csp
     assert csp["script-src"] == ["'self'"] and csp["default-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'self'"]
