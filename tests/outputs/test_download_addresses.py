@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpcore
+import httpx
 import pytest
 
 from airflow_provider_mediajobs.dialects.base import CallContext
@@ -237,3 +238,47 @@ def test_per_kind_limits_are_overridable() -> None:
     assert max_bytes_for("image", {"video": 10}) == DEFAULT_MAX_BYTES["image"]
     assert max_bytes_for("video", {"video": 10}) == 10
     assert max_bytes_for("subtitle") == DEFAULT_MAX_BYTES["other"]
+
+
+def test_https_still_verifies_the_certificate_against_the_url_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TCP connect goes to the checked address; TLS still checks the URL's host name: a name
+    the certificate does not list fails even though it resolves to the right address."""
+    import ssl
+
+    from airflow_provider_mediajobs.emulator import Emulator
+    from airflow_provider_mediajobs.exceptions import MediaJobTransientError
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real_getaddrinfo("127.0.0.1" if host == "other.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(download_module.socket, "getaddrinfo", getaddrinfo)
+    with Emulator(tls=True, speed=1000, tams_qps=0) as emu:
+        job = emu.add_job("tensorpix", outcome="succeeded", queued_s=0, running_s=1, output_bytes=5000)
+        emu.advance(5)
+        trusted = ssl.create_default_context(cafile=emu.ca_file)
+        key = emu.connection("tensorpix")["password"]
+        status = httpx.get(
+            f"{emu.base_url('tensorpix')}/api/jobs/{job}/",
+            headers={"Authorization": f"Token {key}"},
+            verify=trusted,
+        ).json()
+        url = status["output_video"]["file"]
+        assert url.startswith("https://127.0.0.1:")
+        with output_client(5.0, CTX, "t", trusted, allow_private=True) as client:
+            for host in ("127.0.0.1", "localhost"):  # both named in the emulator's certificate
+                done = download(
+                    client,
+                    url.replace("127.0.0.1", host),
+                    target(tmp_path, f"{host}.mp4"),
+                    kind="video",
+                    ctx=CTX,
+                )
+                assert done.bytes == 5000
+            with pytest.raises(MediaJobTransientError, match="ConnectError"):
+                link = url.replace("127.0.0.1", "other.example")
+                download(client, link, target(tmp_path, "other.mp4"), kind="video", ctx=CTX)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["127.0.0.1.mp4", "localhost.mp4"]
