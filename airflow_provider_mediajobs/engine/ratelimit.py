@@ -1,49 +1,116 @@
-"""A per-connection request rate shared by every wait on one event loop.
+"""A per-connection request rate shared by every wait on one event loop, that adapts to the provider.
 
 GCRA (the "virtual scheduling" form of a token bucket): each caller reserves the next free slot
-and sleeps until it, so there is no lock, no busy loop and FIFO fairness. A 429 with Retry-After
-pushes the schedule back for everyone on that connection, not only the wait that got it.
+and sleeps until it, so there is no lock, no busy loop and FIFO fairness.
 
 Measured against the emulator's token bucket (benchmarks/, 1,000 waits on one 5 QPS connection): sending at
 exactly the limit, with the burst the limit allows, drew a 429 now and then -- a request delayed a
 few milliseconds on our side arrives right before the next one on time, when the server's bucket
 is empty. So the limiter paces at ``HEADROOM`` of the configured rate without bursting: the
 server's bucket stays nearly full and absorbs that jitter.
+
+A provider's limit holds for its key, not for one process: several triggerers (or a triggerer and
+workers) share it, and none of them knows the others. So the pace adapts the way TCP shares a link
+(AIMD): a 429 is a congestion signal. It multiplies this process's rate by ``DECREASE`` (once per
+congestion event: the 429s of requests already in flight do not count again) and pauses every wait
+on the connection for the provider's ``Retry-After`` -- slots reserved before the 429 are given up
+and taken again after the pause, at the lower rate. Every ``INCREASE_EVERY`` seconds without a 429
+the rate grows by ``INCREASE_STEP`` of the ceiling, never above ``HEADROOM`` of the configured
+limit. N processes so converge around their share of the limit with few 429s (docs/benchmarks.md);
+one process alone never sees a 429 and stays at the ceiling, as before.
+
+No sleep here passes the current wait's deadline (:mod:`.deadline`): a slot past it is not taken.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import weakref
 
-HEADROOM = 0.9  # share of the configured rate actually used
+from airflow_provider_mediajobs.engine.deadline import past_deadline, sleep_until
+
+HEADROOM = 0.9  # share of the configured rate actually used (the ceiling)
+DECREASE = 0.7  # a 429 multiplies the rate by this
+INCREASE_STEP = 0.05  # share of the ceiling added ...
+INCREASE_EVERY = 2.0  # ... after this many seconds without a 429
+MIN_SHARE = 0.05  # the rate never drops below this share of the ceiling
 
 
 class AsyncRateLimiter:
     def __init__(self, rate: float, burst: float | None = None, headroom: float = HEADROOM) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self.rate = rate
-        self.interval = 1.0 / (rate * headroom)
+        self.rate = rate  # configured requests/second
+        self.ceiling = rate * headroom
+        self.current = self.ceiling  # adapted requests/second
         self.burst = max(1.0, burst if burst is not None else 1.0)
         self._tat = 0.0  # theoretical arrival time of the next request (loop clock)
+        self._epoch = 0  # bumped by a 429: slots reserved before it are void
+        self._grown_at: float | None = None  # last increase (or end of the last pause)
+        self._hold_until = -math.inf  # 429s before this belong to the last congestion event
+        self.decreases = 0  # 429 congestion events seen (for logs and benchmarks)
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.current
+
+    def _grow(self, now: float) -> None:
+        """Additive increase: one step per ``INCREASE_EVERY`` seconds without a 429."""
+        if self._grown_at is None:
+            self._grown_at = now
+            return
+        steps = int((now - self._grown_at) / INCREASE_EVERY)
+        if steps > 0:
+            self._grown_at += steps * INCREASE_EVERY
+            self.current = min(self.ceiling, self.current + steps * INCREASE_STEP * self.ceiling)
+
+    def _delay(self, now: float, *, take: bool) -> float:
+        """Seconds from ``now`` to the next free slot; ``take`` reserves it."""
+        self._grow(now)
+        tolerance = (self.burst - 1.0) * self.interval
+        tat = max(self._tat, now)
+        if take:
+            self._tat = tat + self.interval
+        return max(0.0, tat - tolerance - now)
 
     def reserve(self, now: float) -> float:
         """Reserve a slot; return how long to wait for it."""
-        tolerance = (self.burst - 1.0) * self.interval
-        tat = max(self._tat, now)
-        self._tat = tat + self.interval
-        return max(0.0, tat - tolerance - now)
+        return self._delay(now, take=True)
 
     async def acquire(self) -> None:
-        delay = self.reserve(asyncio.get_running_loop().time())
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Wait for a slot. A 429 meanwhile voids the slot: take a new one after the pause. A slot
+        past the wait's deadline is not taken: :class:`~.deadline.PastDeadline` at the deadline."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if past_deadline(now + self._delay(now, take=False)):
+                await sleep_until(now + self._delay(now, take=False))  # to the deadline, then raises
+            epoch = self._epoch
+            at = now + self.reserve(now)
+            taken = self._tat
+            try:
+                await sleep_until(at)
+            except asyncio.CancelledError:
+                if epoch == self._epoch and self._tat == taken:  # nobody reserved after it: give it back
+                    self._tat = at
+                raise
+            if epoch == self._epoch:
+                return
 
     def pause(self, seconds: float) -> None:
-        """Push every later slot back by ``seconds`` from now (the provider said Retry-After)."""
+        """The provider answered 429 (``seconds``: its Retry-After): every wait on this connection
+        pauses that long, and the rate drops once per congestion event."""
         now = asyncio.get_running_loop().time()
-        self._tat = max(self._tat, now + seconds)
+        until = now + max(0.0, seconds)
+        if now >= self._hold_until:
+            self.current = max(MIN_SHARE * self.ceiling, self.current * DECREASE)
+            self.decreases += 1
+            # the 429s of requests sent before this pause ended are echoes of this event
+            self._hold_until = until + self.interval
+        self._grown_at = max(until, self._grown_at or until)
+        self._tat = max(until, now)
+        self._epoch += 1
 
 
 _limiters: weakref.WeakKeyDictionary[
