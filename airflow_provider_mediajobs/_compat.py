@@ -86,12 +86,12 @@ except ImportError:  # Airflow 3.1
 __all__ = [
     "AIRFLOW_VERSION",
     "TRIGGERER_CALLS_ON_KILL",
-    "StateUnreadable",
-    "task_instance_state",
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "StateUnreadable",
     "TaskDeferralError",
     "TaskDeferralTimeout",
     "TaskDeferred",
+    "task_instance_state",
 ]

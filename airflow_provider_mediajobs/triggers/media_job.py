@@ -23,7 +23,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_mediajobs._compat import StateUnreadable, task_instance_state
-
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
@@ -142,7 +141,9 @@ class MediaJobTrigger(BaseTrigger):
             return
         hook = self._hook()
         if not hook.supports_cancel:
-            self.log.info("%s cannot cancel jobs; job %s keeps running (%s).", self.provider, self.job_id, why)
+            self.log.info(
+                "%s cannot cancel jobs; job %s keeps running (%s).", self.provider, self.job_id, why
+            )
             return
         try:
             canceled = await hook.acancel_job(self.job_id)

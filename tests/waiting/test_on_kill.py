@@ -91,7 +91,12 @@ async def test_a_person_ending_the_task_cancels_the_job(
         await kill(make(), provider)
     assert provider.cancels == ["/api/jobs/42/"], why
     (asked,) = supervisor.asked  # one state read, for this task instance only
-    assert (asked.dag_id, asked.run_ids, asked.task_ids, asked.map_index) == ("dag", ["run-1"], ["submit"], -1)
+    assert (asked.dag_id, asked.run_ids, asked.task_ids, asked.map_index) == (
+        "dag",
+        ["run-1"],
+        ["submit"],
+        -1,
+    )
     assert "no longer deferred" in caplog.text and "done" in caplog.text
 
 
@@ -110,7 +115,9 @@ async def test_a_trigger_that_moved_to_another_triggerer_cancels_nothing(
         await kill(make(), provider)
     assert provider.requests == []
     lines = [r.getMessage() for r in caplog.records if "not canceled" in r.getMessage()]
-    assert lines == ["tensorpix job 42 not canceled: its task is still deferred (the trigger moved to another triggerer)."]
+    assert lines == [
+        "tensorpix job 42 not canceled: its task is still deferred (the trigger moved to another triggerer)."
+    ]
 
 
 async def test_an_unreadable_state_cancels_nothing_and_says_why_in_one_line(
