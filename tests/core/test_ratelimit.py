@@ -8,7 +8,6 @@ for the next slot" (minutes or more).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from typing import Any
 
@@ -110,8 +109,8 @@ async def test_a_429_pauses_every_wait_and_voids_slots_reserved_before_it() -> N
     early = [t for t in granted if t < paused_at + 0.5 - 0.02]
     assert len(early) <= 1, [round(t - start, 3) for t in granted]  # the slot at t=0 went before the 429
     after = sorted(t for t in granted if t >= paused_at + 0.5 - 0.02)
-    gaps = [b - a for a, b in itertools.pairwise(after)]
-    assert min(gaps) >= 0.9 / limiter.current  # re-spaced at the cut rate
+    # re-spaced at the cut rate (judged over the whole run: a late wake-up shortens one gap)
+    assert after[-1] - after[0] >= (len(after) - 1) / limiter.current - 0.02
 
 
 async def test_a_cancelled_acquire_gives_its_slot_back() -> None:
