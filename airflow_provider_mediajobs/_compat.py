@@ -25,7 +25,16 @@ AIRFLOW_VERSION: tuple[int, int] = (
 #: Whether the triggerer calls ``BaseTrigger.on_kill()`` when a user kills a deferred task.
 TRIGGERER_CALLS_ON_KILL = AIRFLOW_VERSION >= (3, 3)
 
-STATE_READ_TIMEOUT = 10.0  # seconds for the triggerer's supervisor to answer a state read
+def _state_read_timeout() -> float:
+    """Two thirds of ``[triggerer] on_kill_timeout`` (30 s by default): the triggerer's supervisor
+    answers from its own loop, and its first execution-API call can take tens of seconds on a
+    loaded machine; the rest is left for the cancel request itself."""
+    from airflow.configuration import conf
+
+    return max(5.0, conf.getfloat("triggerer", "on_kill_timeout", fallback=30.0) * 2 / 3)
+
+
+STATE_READ_TIMEOUT: float | None = None  # seconds; None: from [triggerer] on_kill_timeout
 
 
 class StateUnreadable(Exception):
@@ -50,10 +59,11 @@ async def task_instance_state(ti: Any) -> str | None:
     map_index = getattr(ti, "map_index", None)
     map_index = -1 if map_index is None else int(map_index)
     request = GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=map_index)
+    timeout = STATE_READ_TIMEOUT or _state_read_timeout()
     try:
-        response = await asyncio.wait_for(comms.asend(request), STATE_READ_TIMEOUT)
+        response = await asyncio.wait_for(comms.asend(request), timeout)
     except asyncio.TimeoutError:
-        raise StateUnreadable(f"no answer from the supervisor within {STATE_READ_TIMEOUT:.0f}s") from None
+        raise StateUnreadable(f"no answer from the triggerer's supervisor within {timeout:.0f}s") from None
     except Exception as err:  # the supervisor's API or DB call failed
         raise StateUnreadable(f"{type(err).__name__}: {err}"[:300]) from None
     states = getattr(response, "task_states", None)

@@ -266,10 +266,17 @@ def test_a_stalled_triggerer_cancels_no_job_its_peer_adopted(outcome: Outcome) -
 
 
 @pytest.mark.skipif(AIRFLOW_VERSION < (3, 3), reason="Airflow 3.1's triggerer never calls on_kill()")
-def test_the_woken_triggerer_logs_why_it_did_not_cancel(outcome: Outcome) -> None:
-    assert outcome.kill_lines
+def test_the_woken_triggerer_says_in_one_line_why_it_did_not_cancel(outcome: Outcome) -> None:
+    """Each moved trigger's on_kill() logs its decision. The reason is the task still being deferred
+    once the supervisor answers; on a machine so loaded that it does not answer within two thirds
+    of ``on_kill_timeout``, that the state could not be read -- never a cancel."""
+    assert len(outcome.kill_lines) >= outcome.held_before_stall[outcome.stalled]
     for line in outcome.kill_lines:
-        assert "not canceled: its task is still deferred" in line, line
+        assert (
+            "not canceled: its task is still deferred" in line
+            or "not canceled: its task's state cannot be read" in line
+        ), line
+    assert any("still deferred" in line for line in outcome.kill_lines), outcome.kill_lines[:2]
 
 
 def test_two_triggerers_keep_tams_within_its_rate_limit(outcome: Outcome) -> None:
