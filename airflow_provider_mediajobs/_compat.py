@@ -25,6 +25,7 @@ AIRFLOW_VERSION: tuple[int, int] = (
 #: Whether the triggerer calls ``BaseTrigger.on_kill()`` when a user kills a deferred task.
 TRIGGERER_CALLS_ON_KILL = AIRFLOW_VERSION >= (3, 3)
 
+
 def _state_read_timeout() -> float:
     """Two thirds of ``[triggerer] on_kill_timeout`` (30 s by default): the triggerer's supervisor
     answers from its own loop, and its first execution-API call can take tens of seconds on a

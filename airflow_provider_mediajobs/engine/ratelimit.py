@@ -16,8 +16,11 @@ congestion event: the 429s of requests already in flight do not count again) and
 on the connection for the provider's ``Retry-After`` -- slots reserved before the 429 are given up
 and taken again after the pause, at the lower rate. Every ``INCREASE_EVERY`` seconds without a 429
 the rate grows by ``INCREASE_STEP`` of the ceiling, never above ``HEADROOM`` of the configured
-limit. N processes so converge around their share of the limit with few 429s (docs/benchmarks.md);
-one process alone never sees a 429 and stays at the ceiling, as before.
+limit. A new limiter (a triggerer that starts or restarts) begins at ``START_SHARE`` of the ceiling
+and grows by ``SLOW_START_GROWTH`` every ``SLOW_START_EVERY`` seconds until its first 429 or the
+ceiling (~10 s): N triggerers started together overshoot the provider's limit a little, not N times.
+N processes so converge around their share of the limit with few 429s (docs/benchmarks.md); one
+process alone never sees a 429 and stays at the ceiling.
 
 No sleep here passes the current wait's deadline (:mod:`.deadline`): a slot past it is not taken.
 """
@@ -33,17 +36,27 @@ from airflow_provider_mediajobs.engine.deadline import past_deadline, sleep_unti
 HEADROOM = 0.9  # share of the configured rate actually used (the ceiling)
 DECREASE = 0.7  # a 429 multiplies the rate by this
 INCREASE_STEP = 0.05  # share of the ceiling added ...
-INCREASE_EVERY = 2.0  # ... after this many seconds without a 429
+INCREASE_EVERY = 5.0  # ... after this many seconds without a 429
 MIN_SHARE = 0.05  # the rate never drops below this share of the ceiling
+START_SHARE = 1 / 3  # a new limiter starts at this share of the ceiling ...
+SLOW_START_GROWTH = 1.25  # ... and multiplies its rate by this
+SLOW_START_EVERY = 2.0  # ... every this many seconds, until its first 429 or the ceiling
 
 
 class AsyncRateLimiter:
-    def __init__(self, rate: float, burst: float | None = None, headroom: float = HEADROOM) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        headroom: float = HEADROOM,
+        start_share: float = START_SHARE,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate  # configured requests/second
         self.ceiling = rate * headroom
-        self.current = self.ceiling  # adapted requests/second
+        self.current = self.ceiling * min(1.0, max(MIN_SHARE, start_share))  # adapted requests/second
+        self._slow_start = self.current < self.ceiling
         self.burst = max(1.0, burst if burst is not None else 1.0)
         self._tat = 0.0  # theoretical arrival time of the next request (loop clock)
         self._epoch = 0  # bumped by a 429: slots reserved before it are void
@@ -56,14 +69,20 @@ class AsyncRateLimiter:
         return 1.0 / self.current
 
     def _grow(self, now: float) -> None:
-        """Additive increase: one step per ``INCREASE_EVERY`` seconds without a 429."""
+        """Slow start (multiplicative, before the first 429), then additive increase: one step per
+        ``INCREASE_EVERY`` seconds without a 429."""
         if self._grown_at is None:
             self._grown_at = now
             return
-        steps = int((now - self._grown_at) / INCREASE_EVERY)
+        every = SLOW_START_EVERY if self._slow_start else INCREASE_EVERY
+        steps = int((now - self._grown_at) / every)
         if steps > 0:
-            self._grown_at += steps * INCREASE_EVERY
-            self.current = min(self.ceiling, self.current + steps * INCREASE_STEP * self.ceiling)
+            self._grown_at += steps * every
+            if self._slow_start:
+                self.current = min(self.ceiling, self.current * SLOW_START_GROWTH**steps)
+                self._slow_start = self.current < self.ceiling
+            else:
+                self.current = min(self.ceiling, self.current + steps * INCREASE_STEP * self.ceiling)
 
     def _delay(self, now: float, *, take: bool) -> float:
         """Seconds from ``now`` to the next free slot; ``take`` reserves it."""
@@ -103,6 +122,7 @@ class AsyncRateLimiter:
         pauses that long, and the rate drops once per congestion event."""
         now = asyncio.get_running_loop().time()
         until = now + max(0.0, seconds)
+        self._slow_start = False
         if now >= self._hold_until:
             self.current = max(MIN_SHARE * self.ceiling, self.current * DECREASE)
             self.decreases += 1

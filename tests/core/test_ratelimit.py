@@ -22,6 +22,9 @@ from airflow_provider_mediajobs.engine.ratelimit import (
     INCREASE_EVERY,
     INCREASE_STEP,
     MIN_SHARE,
+    SLOW_START_EVERY,
+    SLOW_START_GROWTH,
+    START_SHARE,
     AsyncRateLimiter,
 )
 from airflow_provider_mediajobs.engine.retry import RetryPolicy
@@ -30,15 +33,18 @@ from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
 
-def limiter_at(rate: float, monkeypatch: pytest.MonkeyPatch, clock: list[float]) -> AsyncRateLimiter:
-    """A limiter whose ``pause`` reads ``clock[0]`` as the loop time."""
+def limiter_at(
+    rate: float, monkeypatch: pytest.MonkeyPatch, clock: list[float], start_share: float = 1.0
+) -> AsyncRateLimiter:
+    """A limiter whose ``pause`` reads ``clock[0]`` as the loop time (past its slow start unless
+    ``start_share`` says otherwise)."""
 
     class Loop:
         def time(self) -> float:
             return clock[0]
 
     monkeypatch.setattr(ratelimit.asyncio, "get_running_loop", lambda: Loop())
-    return AsyncRateLimiter(rate)
+    return AsyncRateLimiter(rate, start_share=start_share)
 
 
 # ---- AIMD -------------------------------------------------------------------------------------
@@ -46,7 +52,6 @@ def test_a_429_cuts_the_rate_once_per_congestion_event(monkeypatch: pytest.Monke
     clock = [100.0]
     limiter = limiter_at(5.0, monkeypatch, clock)
     ceiling = 5.0 * HEADROOM
-    assert limiter.current == pytest.approx(ceiling)  # alone, a process starts at today's pace
     limiter.pause(1.0)
     assert limiter.current == pytest.approx(ceiling * DECREASE)
     clock[0] += 0.2
@@ -82,8 +87,35 @@ def test_sustained_success_adds_back_up_to_the_ceiling_never_above(monkeypatch: 
     assert limiter.current == pytest.approx(ceiling)
 
 
-def test_one_process_alone_paces_at_the_ceiling() -> None:
+def test_a_new_limiter_starts_slow_and_reaches_the_ceiling_within_seconds_without_a_429() -> None:
+    """N triggerers started together overshoot the provider's limit a little, not N times; one
+    alone paces at the ceiling ~10 s after it started."""
     limiter = AsyncRateLimiter(5.0)
+    ceiling = 5.0 * HEADROOM
+    limiter.reserve(100.0)
+    assert limiter.current == pytest.approx(ceiling * START_SHARE)
+    limiter.reserve(100.0 + SLOW_START_EVERY)
+    assert limiter.current == pytest.approx(ceiling * START_SHARE * SLOW_START_GROWTH)
+    limiter.reserve(100.0 + 6 * SLOW_START_EVERY)
+    assert limiter.current == pytest.approx(ceiling)
+    limiter.reserve(200.0)
+    assert limiter.current == pytest.approx(ceiling)  # never above
+
+
+def test_the_first_429_ends_the_slow_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [0.0]
+    limiter = limiter_at(5.0, monkeypatch, clock, start_share=START_SHARE)
+    limiter.reserve(0.0)
+    limiter.pause(1.0)
+    cut = limiter.current
+    limiter.reserve(1.0 + SLOW_START_EVERY * 1.01)  # additive from now on: nothing yet
+    assert limiter.current == pytest.approx(cut)
+    limiter.reserve(1.0 + INCREASE_EVERY * 1.01)
+    assert limiter.current == pytest.approx(cut + INCREASE_STEP * 5.0 * HEADROOM)
+
+
+def test_one_process_alone_paces_at_the_ceiling() -> None:
+    limiter = AsyncRateLimiter(5.0, start_share=1.0)
     waits = [limiter.reserve(now=100.0) for _ in range(50)]
     assert waits[-1] == pytest.approx(49 / (5.0 * HEADROOM))
 
@@ -114,7 +146,7 @@ async def test_a_429_pauses_every_wait_and_voids_slots_reserved_before_it() -> N
 
 
 async def test_a_cancelled_acquire_gives_its_slot_back() -> None:
-    limiter = AsyncRateLimiter(2.0)  # slots ~0.56 s apart
+    limiter = AsyncRateLimiter(2.0, start_share=1.0)  # slots ~0.56 s apart
     await limiter.acquire()
     task = asyncio.create_task(limiter.acquire())
     await asyncio.sleep(0.01)
