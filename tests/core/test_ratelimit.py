@@ -120,10 +120,10 @@ def test_one_process_alone_paces_at_the_ceiling() -> None:
     assert waits[-1] == pytest.approx(49 / (5.0 * HEADROOM))
 
 
-async def test_a_429_pauses_every_wait_and_voids_slots_reserved_before_it() -> None:
-    """Slots reserved before a 429 are given up and taken again after the pause, at the lower rate:
-    the queue of reserved slots does not run on through the provider's Retry-After."""
-    limiter = AsyncRateLimiter(40.0)  # slots 28 ms apart
+async def test_a_429_pauses_every_waiting_read_and_the_cut_rate_applies_at_once() -> None:
+    """Reads already waiting for their turn pause through the provider's Retry-After and then go
+    at the cut rate: no queue of turns taken in advance runs on at the old pace."""
+    limiter = AsyncRateLimiter(40.0, start_share=1.0)  # turns 28 ms apart
     loop = asyncio.get_running_loop()
     granted: list[float] = []
 
@@ -131,30 +131,41 @@ async def test_a_429_pauses_every_wait_and_voids_slots_reserved_before_it() -> N
         await limiter.acquire()
         granted.append(loop.time())
 
-    start = loop.time()
     tasks = [asyncio.create_task(one()) for _ in range(8)]
-    await asyncio.sleep(0)  # every task has reserved its slot (spread over ~0.2 s)
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # the first went at once, the others wait in line
     limiter.pause(0.5)  # a 429 with Retry-After 0.5 s
     paused_at = loop.time()
     await asyncio.gather(*tasks)
     early = [t for t in granted if t < paused_at + 0.5 - 0.02]
-    assert len(early) <= 1, [round(t - start, 3) for t in granted]  # the slot at t=0 went before the 429
+    assert len(early) <= 1, [round(t - paused_at, 3) for t in granted]
     after = sorted(t for t in granted if t >= paused_at + 0.5 - 0.02)
-    # re-spaced at the cut rate (judged over the whole run: a late wake-up shortens one gap)
+    # at the cut rate (judged over the whole run: a late wake-up shortens one gap)
     assert after[-1] - after[0] >= (len(after) - 1) / limiter.current - 0.02
 
 
-async def test_a_cancelled_acquire_gives_its_slot_back() -> None:
-    limiter = AsyncRateLimiter(2.0, start_share=1.0)  # slots ~0.56 s apart
-    await limiter.acquire()
-    task = asyncio.create_task(limiter.acquire())
-    await asyncio.sleep(0.01)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+async def test_a_rate_increase_applies_to_reads_already_waiting() -> None:
+    limiter = AsyncRateLimiter(10.0)  # slow start: 3 QPS
     loop = asyncio.get_running_loop()
-    assert limiter.reserve(loop.time()) < 0.6  # the next caller gets the cancelled slot, not the one after
+    await limiter.acquire()
+    tasks = [asyncio.create_task(limiter.acquire()) for _ in range(6)]
+    await asyncio.sleep(0)
+    limiter.current = limiter.ceiling  # what the growth does after a while
+    began = loop.time()
+    await asyncio.gather(*tasks)
+    assert loop.time() - began < 6 / 3.0 * 0.8  # at 9 QPS, not at the 3 QPS they queued at
+
+
+async def test_a_cancelled_read_gives_its_turn_to_the_next_in_line() -> None:
+    limiter = AsyncRateLimiter(4.0, start_share=1.0)  # turns ~0.28 s apart
+    loop = asyncio.get_running_loop()
+    await limiter.acquire()
+    began = loop.time()
+    second = asyncio.create_task(limiter.acquire())
+    third = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0.01)
+    second.cancel()
+    await third
+    assert loop.time() - began < 2 * limiter.interval * 0.9  # one turn later, not two
 
 
 # ---- the deadline -----------------------------------------------------------------------------
@@ -162,12 +173,31 @@ async def test_the_limiter_never_sleeps_past_the_wait_deadline() -> None:
     limiter = AsyncRateLimiter(0.001)  # one read per ~1,111 s
     await limiter.acquire()
     loop = asyncio.get_running_loop()
-    tat = limiter._tat
+    next_turn = limiter._next_at
     began = loop.time()
     with pytest.raises(PastDeadline), within(time.time() + 0.3):
         await limiter.acquire()
     assert 0.25 <= loop.time() - began < 30
-    assert limiter._tat == tat  # the slot past the deadline was not taken from other waits
+    assert limiter._next_at == next_turn and not limiter._queue  # no turn taken from other waits
+
+
+async def test_a_pause_that_pushes_a_waiting_read_past_its_deadline_ends_it_at_the_deadline() -> None:
+    limiter = AsyncRateLimiter(4.0, start_share=1.0)
+    loop = asyncio.get_running_loop()
+    await limiter.acquire()
+
+    async def bounded() -> None:
+        with within(time.time() + 0.4):
+            await limiter.acquire()
+
+    task = asyncio.create_task(bounded())
+    await asyncio.sleep(0.05)
+    limiter.pause(600.0)  # Retry-After: 10 minutes
+    began = loop.time()
+    with pytest.raises(PastDeadline):
+        await task
+    assert loop.time() - began < 30
+    assert all(f.done() for f in limiter._queue)  # its place in line is given up
 
 
 async def test_a_retry_after_the_deadline_is_not_made() -> None:
