@@ -53,6 +53,14 @@ class GoEnhanceDialect(Dialect):
         "Check the GoEnhance API key of connection '{conn_id}' (it is sent as "
         "'Authorization: Bearer <key>') and that the GoEnhance account has API access."
     )
+    create_fields = {
+        "faceswap": ("reference_img", "source_img"),  # the face-swap reference: both required
+        "video2video": ("reference_video_url", "model"),  # from third-party clients (no reference page)
+    }
+
+    def create_payload_fields(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        args = payload.get("args")  # the documented {"args": {...}, "type": ...}, or the bare args
+        return args if isinstance(args, Mapping) else payload
 
     def status_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("GET", "/api/v1/jobs/detail", query=(("img_uuid", job_id),))

@@ -73,6 +73,11 @@ class TensorArtDialect(Dialect):
         "half must be the one uploaded for that app on the TAMS console) and that the host is that "
         "app's endpoint; in Bearer mode its API key."
     )
+    create_fields = {  # requestId is required too; create_request adds one when the payload has none
+        "job": ("stages",),
+        "template": ("templateId|template_id", "fields"),
+        "workflow": ("params",),
+    }
 
     def build_credentials(
         self, api_key: str | None, extras: Mapping[str, Any], ctx: CallContext

@@ -82,6 +82,11 @@ class VozoDialect(Dialect):
         "'Authorization: Bearer <key>') and that the Vozo plan includes API access (codes 7, 814, "
         "1302, 1305 and 1503 are permission, membership and plan errors)."
     )
+    create_fields = {  # the create pages' required fields
+        "lipsync": ("reference_file_url", "audio_url", "model", "reference_file_type"),
+        "translate": ("media_type", "media_url", "source_language", "target_language", "export_type"),
+        "reusable_lipsync": ("model_id", "audio_url"),
+    }
 
     def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
         if response.status_code == 400:
