@@ -20,7 +20,7 @@ OUTPUT_KINDS = ("image", "video", "audio", "subtitle")
 KINDS: dict[str, tuple[str, ...]] = {
     "goenhance": ("faceswap", "video2video"),
     "tensorart": ("job", "template"),
-    "vozo": ("lipsync", "translate"),
+    "vozo": ("lipsync", "translate", "reusable_lipsync"),
     "tensorpix": ("enhance",),
 }
 DEFAULT_OUTPUTS: dict[tuple[str, str], list[str]] = {
@@ -30,6 +30,7 @@ DEFAULT_OUTPUTS: dict[tuple[str, str], list[str]] = {
     ("tensorart", "template"): ["image"],
     ("vozo", "lipsync"): ["video"],
     ("vozo", "translate"): ["video", "audio", "subtitle"],
+    ("vozo", "reusable_lipsync"): ["video"],
     ("tensorpix", "enhance"): ["video"],
 }
 SCRIPT_FIELDS = frozenset(

@@ -231,25 +231,77 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
 
 
 class GoEnhanceSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a GoEnhance job (``job_kind`` ``faceswap`` by default, or ``video2video``)."""
+    """Create a GoEnhance job: ``job_kind`` ``faceswap`` (the default) or ``video2video``.
+
+    ``payload`` is GoEnhance's create body (``type`` may be left out). Minimal payloads, from the
+    README's "Payloads" section (where their sources are given):
+
+    ``job_kind="faceswap"``::
+
+        {"args": {"reference_img": "https://example.com/target.jpg", "source_img": "https://example.com/face.jpg"}, "type": "mx-image-face-swap"}
+
+    ``job_kind="video2video"``::
+
+        {"args": {"model": 2000, "duration": 5, "reference_video_url": "https://example.com/in.mp4", "seed": -1, "resolution": "540p"}, "type": "mx-v2v"}
+    """
 
     default_provider = "goenhance"
 
 
 class TensorArtSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorArt TAMS job (``job``, ``template`` or ``workflow``); idempotent by requestId."""
+    """Create a TensorArt TAMS job: ``job_kind`` ``job`` (the default), ``template`` or ``workflow``.
+
+    Idempotent: without a ``requestId`` in the payload one is derived from the task instance, so a
+    retried task gets its first job back. Minimal payloads, from the README's "Payloads" section
+    (where their sources are given):
+
+    ``job_kind="job"``::
+
+        {"stages": [{"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}}, {"type": "DIFFUSION", "diffusion": {"width": 512, "height": 512, "prompts": [{"text": "a lighthouse at dusk"}], "sd_model": "600423083519508503", "steps": 15, "cfg_scale": 7, "clip_skip": 2}}]}
+
+    ``job_kind="template"``::
+
+        {"templateId": "676018193025756628", "fields": {"fieldAttrs": [{"nodeId": "6", "fieldName": "text", "fieldValue": "a lighthouse at dusk"}]}}
+
+    ``job_kind="workflow"``::
+
+        {"params": {"1": {"classType": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "600423083519508503"}}, "2": {"classType": "CLIPTextEncode", "inputs": {"text": "a lighthouse at dusk", "clip": ["1", 1]}}, "3": {"classType": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["1", 1]}}, "4": {"classType": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}}, "5": {"classType": "KSampler", "inputs": {"model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0], "seed": 1, "steps": 15, "cfg": 7, "sampler_name": "euler", "scheduler": "normal", "denoise": 1}}, "6": {"classType": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}}, "7": {"classType": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": "out"}}}}
+    """
 
     default_provider = "tensorart"
 
 
 class VozoSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a Vozo job: ``lipsync`` (default), ``translate`` or ``reusable_lipsync``."""
+    """Create a Vozo job: ``job_kind`` ``lipsync`` (the default), ``translate`` or ``reusable_lipsync``.
+
+    Every input is a public URL (Vozo has no upload API). Minimal payloads, from the README's
+    "Payloads" section (where their sources are given):
+
+    ``job_kind="lipsync"``::
+
+        {"reference_file_url": "https://example.com/face.mp4", "reference_file_type": "video", "audio_url": "https://example.com/speech.mp3", "model": "standard_v1"}
+
+    ``job_kind="translate"``::
+
+        {"media_type": "video", "media_url": "https://example.com/talk.mp4", "source_language": "auto", "target_language": "es", "export_type": "all"}
+
+    ``job_kind="reusable_lipsync"``::
+
+        {"model_id": "lsm_8f3a2c", "audio_url": "https://example.com/speech.mp3"}
+    """
 
     default_provider = "vozo"
 
 
 class TensorPixSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorPix enhancement job from a video URL."""
+    """Create a TensorPix enhancement job from a video URL (or an uploaded video's ``input_video``).
+
+    Minimal payload, from the README's "Payloads" section (where its sources are given):
+
+    ``job_kind="enhance"``::
+
+        {"url": "https://example.com/in.mp4", "ml_models": [1], "output_resolution": 1920}
+    """
 
     default_provider = "tensorpix"
 
