@@ -10,8 +10,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from . import require_dependencies
 from .faults import FaultError, parse_spec
-from .server import Emulator
 from .state import PROVIDERS
 
 
@@ -128,6 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().error("--speed must be > 0")
     if (args.certfile is None) != (args.keyfile is None):
         parser().error("--certfile and --keyfile go together")
+    try:
+        require_dependencies()
+    except ImportError as err:
+        print(f"mediajobs-emulator: {err}", file=sys.stderr)
+        return 2
+    from .server import Emulator
+
     try:
         faults = [parse_spec(spec) for spec in args.fault]
         emulator = Emulator(

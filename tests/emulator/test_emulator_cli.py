@@ -234,7 +234,7 @@ def test_python_api_keys_option():
 
 
 # ------------------------------------------------------------------------------------------------
-# The pytest plugin's fixtures (imported into this folder's conftest)
+# The pytest plugin's fixtures (its pytest11 entry point)
 # ------------------------------------------------------------------------------------------------
 def test_plugin_fixture_is_fast_and_unlimited(mediajobs_emulator):
     emu = mediajobs_emulator
