@@ -19,7 +19,7 @@ OUTCOMES = ("succeeded", "failed", "canceled")
 OUTPUT_KINDS = ("image", "video", "audio", "subtitle")
 KINDS: dict[str, tuple[str, ...]] = {
     "goenhance": ("faceswap", "video2video"),
-    "tensorart": ("job", "template"),
+    "tensorart": ("job", "template", "workflow"),
     "vozo": ("lipsync", "translate", "reusable_lipsync"),
     "tensorpix": ("enhance",),
 }
@@ -28,6 +28,7 @@ DEFAULT_OUTPUTS: dict[tuple[str, str], list[str]] = {
     ("goenhance", "video2video"): ["video"],
     ("tensorart", "job"): ["image"],
     ("tensorart", "template"): ["image"],
+    ("tensorart", "workflow"): ["image"],
     ("vozo", "lipsync"): ["video"],
     ("vozo", "translate"): ["video", "audio", "subtitle"],
     ("vozo", "reusable_lipsync"): ["video"],

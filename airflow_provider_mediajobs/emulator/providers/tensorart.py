@@ -43,6 +43,7 @@ class TensorArt(Provider):
             RouteSpec("DELETE", "/v1/jobs/{job_id}", "cancel", self.delete_job, job_param="job_id"),
             RouteSpec("POST", "/v1/jobs", "create", self.create_job),
             RouteSpec("POST", "/v1/jobs/workflow/template", "create", self.create_template),
+            RouteSpec("POST", "/v1/jobs/workflow", "create", self.create_workflow),
             RouteSpec("POST", "/v1/jobs/credits", "test", self.credits),
             RouteSpec("POST", "/v1/resource/image", "upload", self.resource_image),
             RouteSpec("GET", "/v1/models/{model_id}", "lookup", self.get_model, job_param="model_id"),
@@ -168,6 +169,9 @@ class TensorArt(Provider):
 
     async def create_template(self, ctx: Ctx) -> Response:
         return await self._create(ctx, "template", ("templateId", "fields"))
+
+    async def create_workflow(self, ctx: Ctx) -> Response:
+        return await self._create(ctx, "workflow", ("params",))
 
     async def credits(self, ctx: Ctx) -> Response:
         body = ctx.json_object()
