@@ -315,7 +315,8 @@ def test_goenhance_submit_both_kinds_and_no_cancel(emu: Emulator) -> None:
     hook = hook_class("goenhance")(conn_id="goenhance_emu")
     args = {"reference_img": "https://example.com/a.jpg", "source_img": "https://example.com/b.jpg"}
     swap = hook.submit_job({"args": args, "type": "mx-image-face-swap"}, kind="faceswap")
-    v2v = hook.submit_job({"video": "https://example.com/in.mp4", "prompt": "anime"}, kind="video2video")
+    v2v_args = {"reference_video_url": "https://example.com/in.mp4", "model": 2000, "duration": 5}
+    v2v = hook.submit_job(v2v_args, kind="video2video")
     assert emu.job("goenhance", swap)["kind"] == "faceswap"
     assert emu.job("goenhance", swap)["request"]["args"] == args
     assert emu.job("goenhance", v2v)["kind"] == "video2video"
