@@ -43,7 +43,7 @@ def airflow_env(emulator: Any, home: Path) -> dict[str, str]:
     )
     for provider in ("goenhance", "tensorart", "vozo", "tensorpix"):
         # TAMS signs requests like a production TAMS app would; every extra holds all form keys
-        conn = emulator.connection(provider)
+        conn = emulator.connection(provider, allow_private_hosts=True)  # its CDN is on 127.0.0.1
         env[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"] = json.dumps(conn)
     return env
 
@@ -100,7 +100,7 @@ def table(header: list[str], rows: list[list[str]], right: frozenset[int] = froz
 
 def jobs_table(jobs: list[dict[str, Any]]) -> list[str]:
     """One row per job, then one per further output URL; URLs without their signed query string."""
-    from airflow_provider_mediajobs.engine.download import shown_url
+    from airflow_provider_mediajobs.engine.urls import shown_url
     from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
 
     rows = []

@@ -11,14 +11,20 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from . import require_dependencies
-from .faults import FaultError, parse_spec
-from .state import PROVIDERS
 
-if TYPE_CHECKING:
-    from .server import Emulator
+try:  # the web stack is the [emulator] extra: say so instead of a traceback
+    require_dependencies()
+except ImportError as missing:
+    print(f"mediajobs-emulator: {missing}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+from .faults import FaultError, parse_spec
+from .providers import all_providers
+from .server import Emulator
+
+PROVIDERS = tuple(all_providers())  # the registry's providers that have an emulator module
 
 
 def _rate_limit(text: str) -> tuple[str, float]:
@@ -54,7 +60,7 @@ def _origin_port(text: str) -> tuple[str | None, int]:
 
 
 def _origin_ports(values: list[tuple[str | None, int]]) -> int | dict[str, int] | None:
-    """``PORT``: the first of four consecutive origin ports; ``PROVIDER=PORT`` overrides one."""
+    """``PORT``: the first of one consecutive origin port per provider; ``PROVIDER=PORT`` overrides one."""
     first = [port for provider, port in values if provider is None]
     named = {provider: port for provider, port in values if provider is not None}
     if not first and not named:
@@ -70,7 +76,7 @@ def _origin_ports(values: list[tuple[str | None, int]]) -> int | dict[str, int] 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mediajobs-emulator",
-        description="Local emulator of the GoEnhance, TensorArt TAMS, Vozo and TensorPix job APIs.",
+        description="Local emulator of the media-job APIs: " + ", ".join(PROVIDERS) + ".",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8790, help="port; 0 picks a free one (default: 8790)")
@@ -109,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PORT|PROVIDER=PORT",
         help="ports of the per-provider origins (production paths at the root): PORT is the first of "
-        "four (goenhance, tensorart, vozo, tensorpix); default --port+1..+4, free ports with --port 0",
+        f"{len(PROVIDERS)} ({', '.join(PROVIDERS)}); default --port+1.., free ports with --port 0",
     )
     p.add_argument("--no-origins", action="store_true", help="serve only the prefixed layout on --port")
     p.add_argument(
@@ -117,11 +123,19 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse any reused TAMS nonce (default: refuse only exact replays of a signed request)",
     )
+    for name, provider in all_providers().items():
+        if provider.success_statuses:
+            p.add_argument(
+                f"--{name}-success-status",
+                choices=provider.success_statuses,
+                default=None,
+                help=f"how {name} spells a succeeded job's status (default: {provider.success_statuses[0]})",
+            )
     p.add_argument(
         "--print-env",
         action="store_true",
         help="print the shell lines that point Airflow at this emulator (AIRFLOW_HOME, the DAGs folder, "
-        "the four default connections as AIRFLOW_CONN_*, TAMS in Bearer mode; then airflow db migrate)",
+        "the default connections as AIRFLOW_CONN_*, TAMS in Bearer mode; then airflow db migrate)",
     )
     p.add_argument(
         "--airflow-home", default="airflow-home", metavar="DIR", help="AIRFLOW_HOME of --print-env"
@@ -144,8 +158,8 @@ ENV_END = "# --- end of mediajobs-emulator --print-env ---"
 
 def airflow_env(emulator: Emulator, airflow_home: Path, dags_folder: Path) -> list[str]:
     """Shell lines that point an Airflow in this venv at ``emulator``: a fresh AIRFLOW_HOME and DAGs
-    folder, the four ``<provider>_default`` connections (TAMS with its API key, Bearer mode), and the
-    metadata DB migration. The emulator's keys are fixed and public: nothing secret is printed."""
+    folder, each provider's ``<provider>_default`` connection (TAMS with its API key, Bearer mode;
+    private hosts allowed, for the emulator's CDN), and the metadata DB migration. The emulator's keys are fixed and public: nothing secret is printed."""
     home, dags = airflow_home.resolve(), dags_folder.resolve()
     env = {
         "AIRFLOW_HOME": str(home),
@@ -157,7 +171,8 @@ def airflow_env(emulator: Emulator, airflow_home: Path, dags_folder: Path) -> li
     if emulator.ca_file is not None:
         env["SSL_CERT_FILE"] = env["REQUESTS_CA_BUNDLE"] = emulator.ca_file
     for provider in PROVIDERS:
-        conn = emulator.connection(provider, signature=False)
+        # the emulator's CDN is on 127.0.0.1: downloads must be allowed to reach it
+        conn = emulator.connection(provider, signature=False, allow_private_hosts=True)
         env[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"] = json.dumps(conn)
     lines = [ENV_BEGIN, f"mkdir -p {shlex.quote(str(dags))}"]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
@@ -165,18 +180,21 @@ def airflow_env(emulator: Emulator, airflow_home: Path, dags_folder: Path) -> li
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.speed <= 0:
-        parser().error("--speed must be > 0")
-    if (args.certfile is None) != (args.keyfile is None):
-        parser().error("--certfile and --keyfile go together")
     try:
         require_dependencies()
     except ImportError as err:
         print(f"mediajobs-emulator: {err}", file=sys.stderr)
         return 2
-    from .server import Emulator
-
+    args = parser().parse_args(argv)
+    if args.speed <= 0:
+        parser().error("--speed must be > 0")
+    if (args.certfile is None) != (args.keyfile is None):
+        parser().error("--certfile and --keyfile go together")
+    spellings = {
+        name: getattr(args, f"{name}_success_status")
+        for name in PROVIDERS
+        if getattr(args, f"{name}_success_status", None) is not None
+    }
     try:
         faults = [parse_spec(spec) for spec in args.fault]
         emulator = Emulator(
@@ -196,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             origins=not args.no_origins,
             origin_ports=_origin_ports(args.origin_port),
             tams_strict_nonces=args.tams_strict_nonces,
+            success_status=spellings,
         )
     except (FaultError, ValueError, OSError) as err:
         print(f"mediajobs-emulator: {err}", file=sys.stderr)
