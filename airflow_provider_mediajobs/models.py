@@ -320,5 +320,7 @@ class JobInputs:
             if isinstance(item, Mapping) and isinstance(item.get("url"), str):
                 url = unsigned_url(item["url"])
                 if url:
-                    media.append((str(item.get("label") or "source"), url, media_kind_of(url, item.get("kind"))))
+                    media.append(
+                        (str(item.get("label") or "source"), url, media_kind_of(url, item.get("kind")))
+                    )
         return cls(built.texts, tuple(media))

@@ -119,7 +119,8 @@ class GoEnhanceDialect(Dialect):
     def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
         """The ``args`` of a face swap (the reference image first: it is what the output replaces)
         or a video-to-video job (source video, prompt, style)."""
-        args = payload.get("args") if isinstance(payload.get("args"), Mapping) else payload
+        nested = payload.get("args")
+        args: Mapping[str, Any] = nested if isinstance(nested, Mapping) else payload
         texts = [
             ("Prompt", args.get("prompt")),
             ("Negative prompt", args.get("negative_prompt")),

@@ -193,7 +193,9 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
             kind = hook.dialect.normalize_kind(hook.job_kind, hook.config.context(None))
             inputs = hook.dialect.describe_inputs(kind, self.payload)
         except Exception as err:  # a view's nicety never fails the task
-            self.log.warning("Could not describe the job's inputs for the Media view (%s).", type(err).__name__)
+            self.log.warning(
+                "Could not describe the job's inputs for the Media view (%s).", type(err).__name__
+            )
             return
         context["ti"].xcom_push(key=INPUTS_KEY, value=inputs.to_dict())
 

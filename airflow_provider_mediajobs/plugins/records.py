@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from airflow_provider_mediajobs.dialects.registry import specs
 from airflow_provider_mediajobs.models import JobInputs, total_cost
 
-
 OUTPUTS_OPERATOR = "MediaJobOutputsOperator"
 
 
@@ -248,9 +247,9 @@ def task_media(
     job_ref = None
     if isinstance(ref, Mapping) and ref.get("job_id") not in (None, ""):
         job_ref = (str(ref.get("provider") or ""), str(ref["job_id"]))
-    if job is None and not items and raw_job_id is None and job_ref is None:
-        if operator not in media_operators():
-            return None
+    recorded = job is not None or items or raw_job_id is not None or job_ref is not None
+    if not recorded and operator not in media_operators():
+        return None
     job_id = str(job["job_id"]) if job else (None if raw_job_id is None else str(raw_job_id))
     return TaskMedia(
         task_id=task_id,
@@ -393,9 +392,15 @@ def job_cards(
                 card.outputs_tasks.append(task)
         if task.ti_state in _NOT_RUN:
             failed = sorted({c.primary.label for c in targets if c.state in ("failed", "canceled")} - {""})
-            because = f": upstream {', '.join(failed)} failed" if failed and task.ti_state == "upstream_failed" else ""
+            because = (
+                f": upstream {', '.join(failed)} failed"
+                if failed and task.ti_state == "upstream_failed"
+                else ""
+            )
             for card in targets:
-                card.notes.append(f"Outputs task {task.label} did not run ({task.ti_state}{because}); nothing was persisted.")
+                card.notes.append(
+                    f"Outputs task {task.label} did not run ({task.ti_state}{because}); nothing was persisted."
+                )
     return sorted(cards, key=lambda c: c.sort_key)
 
 
