@@ -260,11 +260,19 @@ def script_jobs(emulator: Any, url_lifetime: float) -> None:
 
     Scripts are used in creation order per provider: the first pipeline run and the batch (11 TAMS
     jobs, all succeed), then the second pipeline run, whose TAMS job fails on both tries (a failure
-    with a reason and a cost), then any run a user triggers (all succeed, quickly).
+    with a reason and a cost; "transitory", so Airflow retries it), then any run a user triggers
+    (all succeed, quickly).
     """
     emulator.script("tensorpix", count=1, url_lifetime_s=url_lifetime, **QUICK)
     emulator.script("tensorart", count=1 + BATCH_SIZE, **QUICK)
-    emulator.script("tensorart", count=2, outcome="failed", failure_reason=FAILURE_REASON, **QUICK)
+    emulator.script(
+        "tensorart",
+        count=2,
+        outcome="failed",
+        failure_reason=FAILURE_REASON,
+        failure_code="TRANSITORY_ERROR",
+        **QUICK,
+    )
     for provider in PROVIDERS:
         emulator.script(provider, count=1_000_000, **QUICK)
 
@@ -342,8 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Media view of the batch: {run_view_url(BATCH_DAG_ID, batch_id, base=deployment.url)}")
         print(f"Media view of the failed job's run: {run_view_url(DAG_ID, failing_id, base=deployment.url)}")
         print(
-            f"The TensorPix job's signed URL lasts {args.url_lifetime:g} s: the view then marks it expired, "
-            "while the copy the pipeline persisted still plays."
+            f"The TensorPix job's signed URL lasts {args.url_lifetime:g} s; its card shows the copy the "
+            "pipeline persisted (a provider URL is shown, with its expiry, only while nothing is persisted)."
         )
         print(
             f"Every job the emulator is sent takes ~5 s; to finish a long one now: "
