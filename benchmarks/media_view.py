@@ -4,7 +4,9 @@ A throwaway AIRFLOW_HOME (SQLite) gets one run of a DAG with ``--jobs`` mapped "
 returns a TAMS job dict and records its inputs, like ``TensorArtSubmitJobOperator``) and as many
 mapped "outputs" tasks (each writes a real 256x256 PNG and returns its record, like
 ``MediaJobOutputsOperator``, with the ``media_job`` XCom), every fifth job failed with a reason and a
-cost. Airflow's own API server app (``airflow.api_fastapi.app.create_app``, the plugin mounted as a
+cost. Two map indexes are run by ``dag.test()``; the rest are copies of their task-instance rows with
+their own XComs (running 400 tasks would take many minutes on a loaded machine, the page reads the
+same rows either way). Airflow's own API server app (``airflow.api_fastapi.app.create_app``, the plugin mounted as a
 deployment mounts it) then serves ``GET /mediajobs/dags/<dag>/runs/<run>`` with a simple-auth-manager
 token, ``--repeat`` times after one warm-up; the times are wall clock per request, in process (no
 socket), on whatever else the machine is doing.
@@ -28,72 +30,154 @@ from pathlib import Path
 from typing import Any
 
 DAG_ID = "bench_media_view"
+SEED_JOBS = 2  # run by dag.test(); the other map indexes are copies of their rows
 DAG_FILE = textwrap.dedent(
-    '''
-    """A run of many mapped media jobs for the Media view benchmark (written by benchmarks/media_view.py)."""
+    """
+    \"\"\"Mapped media jobs for the Media view benchmark (written by benchmarks/media_view.py).\"\"\"
     import pendulum
     from airflow.sdk import dag, get_current_context, task
 
-    JOBS = {jobs}
-    OUT = {out!r}
+    from benchmarks.media_view import job_xcoms, persist_xcoms
 
 
     @dag(dag_id={dag_id!r}, schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False)
     def bench():
         @task
         def generate(i):
-            from datetime import datetime, timedelta, timezone
-
-            from airflow_provider_mediajobs.dialects.registry import get_dialect
-
-            payload = {{"stages": [{{"type": "DIFFUSION", "diffusion": {{
-                "width": 512, "height": 512, "sdModel": "600423083519508503", "steps": 20,
-                "prompts": [{{"text": f"prompt number {{i}}, a lighthouse at dawn"}}, {{"text": "blurry", "weight": -1}}],
-            }}}}]}}
             ti = get_current_context()["ti"]
-            ti.xcom_push(key="media_inputs", value=get_dialect("tensorart").describe_inputs("job", payload).to_dict())
-            ti.xcom_push(key="job_id", value=str(10**18 + i))
-            failed = i % 5 == 4
-            expires = (datetime.now(timezone.utc) + timedelta(hours=12)).isoformat()
-            return {{
-                "provider": "tensorart", "job_id": str(10**18 + i),
-                "state": "failed" if failed else "succeeded",
-                "error": "flagged by the content filter" if failed else None,
-                "outputs": [] if failed else [{{
-                    "url": f"https://cdn.example/{{i}}.png?sig=x", "kind": "image", "expires_at": expires,
-                }}],
-                "cost": 3.2, "cost_unit": "credits", "job_kind": "job",
-                "wait": {{"waited_seconds": 42.0, "status_calls": 9}},
-            }}
+            values = job_xcoms(i)
+            for key in ("media_inputs", "job_id"):
+                ti.xcom_push(key=key, value=values[key])
+            return values["return_value"]
 
         @task
         def persist(job):
-            from airflow_provider_mediajobs.engine.download import Downloaded
-            from airflow_provider_mediajobs.engine.storage import sha256_of
-            from airflow_provider_mediajobs.operators.destinations import as_storage_path
-
             ti = get_current_context()["ti"]
-            ti.xcom_push(key="media_job", value={{"provider": job["provider"], "job_id": job["job_id"]}})
-            if job["state"] != "succeeded":
-                return []
-            target = as_storage_path(OUT) / f"tensorart-{{job['job_id']}}-0.png"
-            with open({png!r}, "rb") as src, target.fs.open(target.path, "wb") as dst:
-                dst.write(src.read())
-            return [Downloaded(
-                job["outputs"][0]["url"].split("?")[0], str(target), target.stat().st_size,
-                sha256_of(target), "image/png", "image",
-            ).to_dict()]
+            values = persist_xcoms(job, {out!r}, {png!r})
+            ti.xcom_push(key="media_job", value=values["media_job"])
+            return values["return_value"]
 
-        persist.expand(job=generate.expand(i=list(range(JOBS))))
+        persist.expand(job=generate.expand(i=list(range({seed}))))
 
 
     bench()
-    '''
+    """
 )
 
 
+def job_xcoms(i: int) -> dict[str, Any]:
+    """What a TAMS submit task of job ``i`` leaves in XCom; every fifth job failed (reason, cost)."""
+    from datetime import datetime, timedelta, timezone
+
+    from airflow_provider_mediajobs.dialects.registry import get_dialect
+
+    prompts = [
+        {"text": f"prompt number {i}, a lighthouse at dawn, film photo"},
+        {"text": "blurry", "weight": -1},
+    ]
+    payload = {
+        "stages": [
+            {"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}},
+            {
+                "type": "DIFFUSION",
+                "diffusion": {
+                    "width": 512,
+                    "height": 512,
+                    "sdModel": "600423083519508503",
+                    "steps": 20,
+                    "prompts": prompts,
+                },
+            },
+        ]
+    }
+    job_id = str(7 * 10**17 + i)
+    failed = i % 5 == 4
+    expires = (datetime.now(timezone.utc) + timedelta(hours=12)).isoformat()
+    job = {
+        "provider": "tensorart",
+        "job_id": job_id,
+        "state": "failed" if failed else "succeeded",
+        "provider_status": "FAILED" if failed else "SUCCESS",
+        "error": "The prompt was flagged by the content filter." if failed else None,
+        "outputs": []
+        if failed
+        else [{"url": f"https://cdn.example/{i}.png?sig=x", "kind": "image", "expires_at": expires}],
+        "cost": 3.2,
+        "cost_unit": "credits",
+        "job_kind": "job",
+        "wait": {"waited_seconds": 42.0, "status_calls": 9},
+    }
+    inputs = get_dialect("tensorart").describe_inputs("job", payload).to_dict()
+    return {"return_value": job, "media_inputs": inputs, "job_id": job_id}
+
+
+def persist_xcoms(job: dict[str, Any], out: str, png: str) -> dict[str, Any]:
+    """What the outputs task of ``job`` leaves in XCom (a real PNG written for each succeeded job)."""
+    from airflow_provider_mediajobs.engine.download import Downloaded
+    from airflow_provider_mediajobs.engine.storage import sha256_of
+    from airflow_provider_mediajobs.operators.destinations import as_storage_path
+
+    ref = {"provider": job["provider"], "job_id": job["job_id"]}
+    if job["state"] != "succeeded":
+        return {"return_value": [], "media_job": ref}
+    target = as_storage_path(out) / f"tensorart-{job['job_id']}-0.png"
+    with open(png, "rb") as src, target.fs.open(target.path, "wb") as dst:
+        dst.write(src.read())
+    url = job["outputs"][0]["url"].split("?")[0]
+    record = Downloaded(url, str(target), target.stat().st_size, sha256_of(target), "image/png", "image")
+    return {"return_value": [record.to_dict()], "media_job": ref}
+
+
+def _clone(run_id: str, jobs: int, out: str, png: str) -> None:
+    """Map indexes SEED_JOBS..jobs-1 of both tasks: copies of map index 0's rows, their own XComs."""
+    import uuid
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import insert, select
+
+    table = TaskInstance.__table__
+    with create_session() as session:
+        for task_id in ("generate", "persist"):
+            row = (
+                session.execute(
+                    select(table).where(
+                        table.c.dag_id == DAG_ID,
+                        table.c.run_id == run_id,
+                        table.c.task_id == task_id,
+                        table.c.map_index == 0,
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            copies = []
+            for i in range(SEED_JOBS, jobs):
+                copy = dict(row)
+                copy["id"] = uuid.uuid4()
+                copy["map_index"] = i
+                copies.append(copy)
+            session.execute(insert(table), copies)
+        session.flush()
+        for i in range(SEED_JOBS, jobs):
+            made = job_xcoms(i)
+            stored = persist_xcoms(made["return_value"], out, png)
+            for task_id, values in (("generate", made), ("persist", stored)):
+                for key, value in values.items():
+                    XComModel.set(
+                        key,
+                        value,
+                        dag_id=DAG_ID,
+                        task_id=task_id,
+                        run_id=run_id,
+                        map_index=i,
+                        session=session,
+                    )
+
+
 def prepare(home: Path, jobs: int) -> str:
-    """The DAG run, written by Airflow itself (``dag.test()``); returns its run id."""
+    """The DAG run: SEED_JOBS jobs run by Airflow itself (``dag.test()``), copied up to ``jobs``."""
     from airflow.utils import db
     from airflow.utils.cli import get_bagged_dag
 
@@ -105,10 +189,12 @@ def prepare(home: Path, jobs: int) -> str:
     png = home / "frame.png"
     png.write_bytes(_sample_png())
     dag_file = folder / "bench_media_view.py"
-    dag_file.write_text(DAG_FILE.format(jobs=jobs, out=f"file://{out}", dag_id=DAG_ID, png=str(png)))
+    dag_file.write_text(DAG_FILE.format(seed=SEED_JOBS, out=f"file://{out}", dag_id=DAG_ID, png=str(png)))
     dag = get_bagged_dag(None, DAG_ID, str(dag_file))
     run = dag.test()
-    return str(run.run_id)
+    run_id = str(run.run_id)
+    _clone(run_id, jobs, f"file://{out}", str(png))
+    return run_id
 
 
 def _sample_png() -> bytes:
