@@ -11,8 +11,8 @@ deployment mounts it) then serves ``GET /mediajobs/dags/<dag>/runs/<run>`` with 
 token, ``--repeat`` times after one warm-up; the times are wall clock per request, in process (no
 socket), on whatever else the machine is doing.
 
-Run alone: ``python -m benchmarks.media_view --jobs 200`` (prints one JSON line); ``make bench``
-runs it as part of the report.
+Run alone: ``python -m benchmarks.media_view --jobs 200`` (prints one JSON line;
+``MEDIA_VIEW_PROFILE=1`` adds a profile of one request); ``make bench`` runs it as part of the report.
 """
 
 from __future__ import annotations
@@ -233,6 +233,13 @@ def measure(run_id: str, repeat: int) -> dict[str, Any]:
         cold = time.perf_counter() - first
         assert response.status_code == 200, response.text[:500]
         page = response.text
+        if os.environ.get("MEDIA_VIEW_PROFILE"):  # where a request's time goes (to stderr)
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            profile.runcall(client.get, url, headers=headers)
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
         times = []
         for _ in range(repeat):
             began = time.perf_counter()
@@ -305,6 +312,8 @@ def run(jobs: int = 200, repeat: int = 10, timeout: float = 1800) -> dict[str, A
             timeout=timeout,
             cwd=Path(__file__).resolve().parents[1],
         )
+    if os.environ.get("MEDIA_VIEW_PROFILE"):
+        print(proc.stderr[-15000:], file=sys.stderr)
     for line in proc.stdout.splitlines():
         if line.startswith("MEDIA_VIEW_JSON="):
             return dict(json.loads(line.removeprefix("MEDIA_VIEW_JSON=")))

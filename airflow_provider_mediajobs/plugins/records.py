@@ -405,8 +405,9 @@ def job_cards(
 
 
 def run_costs(cards: Sequence[JobCard]) -> tuple[dict[str, float], list[str]]:
-    """The run's total cost per unit (each job once), and the providers that report no cost."""
-    from airflow_provider_mediajobs.models import MediaJob
+    """The run's total cost per unit (each job once, earlier tries' jobs included), and the providers
+    that report no cost."""
+    from airflow_provider_mediajobs.models import JobState, MediaJob
 
     jobs = []
     reported: set[str] = set()
@@ -414,6 +415,19 @@ def run_costs(cards: Sequence[JobCard]) -> tuple[dict[str, float], list[str]]:
     for card in cards:
         if card.provider:
             providers.add(card.provider)
+        earlier = card.job_task.tries if card.job_task else ()
+        for entry in earlier:
+            if entry.get("cost") is None or str(entry.get("job_id")) == card.job_id or not card.provider:
+                continue
+            try:
+                cost = float(entry["cost"])
+            except (TypeError, ValueError):
+                continue
+            unit = str(entry.get("cost_unit") or "") or None
+            jobs.append(
+                MediaJob(card.provider, str(entry.get("job_id")), JobState.FAILED, cost=cost, cost_unit=unit)
+            )
+            reported.add(card.provider)
         job = card.job
         if job.get("cost") is None:
             continue

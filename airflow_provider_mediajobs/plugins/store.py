@@ -71,19 +71,23 @@ def load(
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    ti_ = TaskInstance
     with create_session() as session:
-        tis = select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-        xcoms = select(XComModel).where(
+        # columns, not ORM objects: a run of 200 mapped jobs is 400 task instances
+        tis = select(
+            ti_.task_id, ti_.map_index, ti_.state, ti_.operator, ti_.start_date, ti_.end_date, ti_.try_number
+        ).where(ti_.dag_id == dag_id, ti_.run_id == run_id)
+        xcoms = select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).where(
             XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key.in_(MEDIA_KEYS)
         )
         if task_id is not None:
-            tis = tis.where(TaskInstance.task_id == task_id)
+            tis = tis.where(ti_.task_id == task_id)
             xcoms = xcoms.where(XComModel.task_id == task_id)
             if map_index is not None:
-                tis = tis.where(TaskInstance.map_index == map_index)
+                tis = tis.where(ti_.map_index == map_index)
                 xcoms = xcoms.where(XComModel.map_index == map_index)
         values: dict[tuple[str, int], dict[str, Any]] = {}
-        for row in session.scalars(xcoms):
+        for row in session.execute(xcoms):
             try:
                 value = XComModel.deserialize_value(row)
             except Exception as err:  # an XCom this view cannot read is left out, not fatal
@@ -98,7 +102,7 @@ def load(
             values.setdefault((row.task_id, row.map_index), {})[row.key] = value
         tries = _tries(session, dag_id, run_id, task_id)
         found = []
-        for ti in session.scalars(tis):
+        for ti in session.execute(tis):
             state = getattr(ti.state, "value", ti.state)
             media = task_media(
                 ti.task_id,

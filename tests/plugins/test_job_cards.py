@@ -141,6 +141,8 @@ def test_a_failed_job_shows_reason_cost_tries_and_log_links() -> None:
     assert "/ui/gen/-1?try_number=1" in html and "/ui/gen/-1?try_number=2" in html
     assert "Outputs task gen_outputs did not run (upstream_failed: upstream gen failed)" in html
     assert "1 failed" in html
+    # the earlier try's job was paid for too
+    assert "Cost: 4 credits" in html
 
 
 def test_the_run_cost_is_per_unit_and_names_providers_without_cost() -> None:
