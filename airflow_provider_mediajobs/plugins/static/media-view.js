@@ -66,7 +66,28 @@
     videos.forEach(function (v) { seen.observe(v); });
   }
 
+  // Airflow shows this page in a sandboxed iframe: without allow-top-navigation (and, on 3.1,
+  // allow-downloads and allow-popups) its links to the task's log, its downloads and "open full
+  // size" do nothing. The page is same-origin with the UI, so such a link is followed from the top
+  // document instead, the way a user opening it there would.
+  function viaTop(event) {
+    var a = event.target.closest("a[target='_top'], a[target='_blank'], a[download]");
+    if (!a || window.top === window) return false;
+    var doc;
+    try { doc = window.top.document; } catch (err) { return false; }
+    var link = doc.createElement("a");
+    link.href = a.href;
+    if (a.hasAttribute("download")) link.setAttribute("download", a.getAttribute("download"));
+    if (a.target === "_blank") { link.target = "_blank"; link.rel = "noopener noreferrer"; }
+    event.preventDefault();
+    doc.body.appendChild(link);
+    link.click();
+    link.remove();
+    return true;
+  }
+
   document.addEventListener("click", function (event) {
+    if (viaTop(event)) return;
     var tile = event.target.closest(".card .tile");
     if (tile) { openCard(tile.closest(".card")); return; }
     var close = event.target.closest(".details .close");
