@@ -42,7 +42,8 @@ class Links:
     log: Callable[[TaskMedia, int], str]  # the task's log of one try in the Airflow UI
 
 
-def e(value: Any) -> str:
+def escaped(value: Any) -> str:
+    """``value`` as HTML text or attribute content (None: empty)."""
     return escape("" if value is None else str(value), quote=True)
 
 
@@ -71,9 +72,9 @@ def _iso(when: datetime) -> str:
 def page(title: str, body: str, static: str) -> str:
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{e(title)}</title>"
-        f"<link rel='stylesheet' href='{e(static)}/media-view.css'>"
-        f"<script src='{e(static)}/media-view.js' defer></script>"
+        f"<title>{escaped(title)}</title>"
+        f"<link rel='stylesheet' href='{escaped(static)}/media-view.css'>"
+        f"<script src='{escaped(static)}/media-view.js' defer></script>"
         f"</head><body><main>{body}</main></body></html>"
     )
 
@@ -90,15 +91,15 @@ def cost_text(job: Any) -> str | None:
 def _player(item: MediaItem, src: str, lazy_video: bool = False) -> str:
     if item.kind == "image":
         return (
-            f"<a class='open' href='{e(src)}' target='_blank' rel='noopener noreferrer'>"
-            f"<img class='thumb' src='{e(src)}' alt='{e(item.name)}' loading='lazy'></a>"
+            f"<a class='open' href='{escaped(src)}' target='_blank' rel='noopener noreferrer'>"
+            f"<img class='thumb' src='{escaped(src)}' alt='{escaped(item.name)}' loading='lazy'></a>"
         )
     if item.kind == "video":
         preload = "none" if lazy_video else "metadata"
-        return f"<video class='player' controls preload='{preload}' src='{e(src)}'></video>"
+        return f"<video class='player' controls preload='{preload}' src='{escaped(src)}'></video>"
     if item.kind == "audio":
-        return f"<audio class='player' controls preload='none' src='{e(src)}'></audio>"
-    return f"<span class='other'>{e(item.content_type)}</span>"
+        return f"<audio class='player' controls preload='none' src='{escaped(src)}'></audio>"
+    return f"<span class='other'>{escaped(item.content_type)}</span>"
 
 
 def download_url(src: str) -> str:
@@ -108,47 +109,47 @@ def download_url(src: str) -> str:
 
 def _download(src: str, item: MediaItem) -> str:
     return (
-        f"<a class='download' href='{e(download_url(src))}' download='{e(item.name)}'>"
-        f"Download {e(item.name)}</a>"
+        f"<a class='download' href='{escaped(download_url(src))}' download='{escaped(item.name)}'>"
+        f"Download {escaped(item.name)}</a>"
     )
 
 
 def _persisted(task: TaskMedia, item: MediaItem, links: Links) -> str:
     src = links.file(task, item)
-    attrs = f"class='item kind-{e(item.kind)} source-{e(item.source)}' data-index='{item.index}'"
+    attrs = f"class='item kind-{escaped(item.kind)} source-{escaped(item.source)}' data-index='{item.index}'"
     caption = (
-        f"<span class='name'>{e(item.name)}</span> "
-        f"<span class='size'>{e(human_bytes(item.bytes))}</span> "
-        f"<span class='ctype'>{e(item.content_type)}</span>"
+        f"<span class='name'>{escaped(item.name)}</span> "
+        f"<span class='size'>{escaped(human_bytes(item.bytes))}</span> "
+        f"<span class='ctype'>{escaped(item.content_type)}</span>"
         f"{_download(src, item)}"
-        f"<code class='path'>{e(item.path)}</code>"
-        f"<code class='sha256' title='sha256'>sha256 {e(item.sha256)}</code>"
+        f"<code class='path'>{escaped(item.path)}</code>"
+        f"<code class='sha256' title='sha256'>sha256 {escaped(item.sha256)}</code>"
     )
     return f"<figure {attrs}>{_player(item, src)}<figcaption>{caption}</figcaption></figure>"
 
 
 def _provider(item: MediaItem, now: datetime) -> str:
-    attrs = f"class='item kind-{e(item.kind)} source-{e(item.source)}' data-index='{item.index}'"
+    attrs = f"class='item kind-{escaped(item.kind)} source-{escaped(item.source)}' data-index='{item.index}'"
     url = item.url or ""
     if item.expired(now):
         assert item.expires_at is not None
         return (
-            f"<figure {attrs} data-state='expired'><p class='expired'>Expired at {e(_iso(item.expires_at))}: "
+            f"<figure {attrs} data-state='expired'><p class='expired'>Expired at {escaped(_iso(item.expires_at))}: "
             f"the provider's signed URL no longer works. {HINT}</p><figcaption>"
-            f"<span class='name'>{e(item.name)}</span>"
-            f"<code class='path'>{e(shown_url(url))}</code></figcaption></figure>"
+            f"<span class='name'>{escaped(item.name)}</span>"
+            f"<code class='path'>{escaped(shown_url(url))}</code></figcaption></figure>"
         )
     if item.expires_at is not None:
         left = (item.expires_at - now).total_seconds()
         expiry = (
-            f"<span class='expiry' data-expires='{e(_iso(item.expires_at))}'>provider URL, expires "
-            f"{e(_iso(item.expires_at))} (in {e(_duration(left))})</span>"
+            f"<span class='expiry' data-expires='{escaped(_iso(item.expires_at))}'>provider URL, expires "
+            f"{escaped(_iso(item.expires_at))} (in {escaped(_duration(left))})</span>"
         )
     else:
         expiry = "<span class='expiry'>provider URL, no expiry given</span>"
     return (
         f"<figure {attrs} data-state='valid'>{_player(item, url)}<figcaption>"
-        f"<span class='name'>{e(item.name)}</span> {expiry}</figcaption></figure>"
+        f"<span class='name'>{escaped(item.name)}</span> {expiry}</figcaption></figure>"
     )
 
 
@@ -186,7 +187,10 @@ def _facts(card: JobCard) -> str:
     if files:
         total = sum(i.bytes or 0 for _, i in files)
         rows.append(("Persisted", f"{len(files)} file(s), {human_bytes(total)}", "persisted"))
-    cells = "".join(f"<dt>{e(label)}</dt><dd class='{e(cls)}'>{e(value)}</dd>" for label, value, cls in rows)
+    cells = "".join(
+        f"<dt>{escaped(label)}</dt><dd class='{escaped(cls)}'>{escaped(value)}</dd>"
+        for label, value, cls in rows
+    )
     return f"<dl class='facts'>{cells}</dl>"
 
 
@@ -195,18 +199,18 @@ def _tasks(card: JobCard, links: Links) -> str:
     rows = []
     for task in card.tasks:
         role = "persisted by" if task.is_outputs else "waited by"
-        state = e(task.ti_state or "not run yet")
+        state = escaped(task.ti_state or "not run yet")
         try_text = f"try {task.try_number}" if task.try_number else ""
         log = (
-            f"<a class='log' href='{e(links.log(task, task.try_number))}' target='_top'>Log</a>"
+            f"<a class='log' href='{escaped(links.log(task, task.try_number))}' target='_top'>Log</a>"
             if task.try_number
             else ""
         )
         rows.append(
-            f"<li class='task-link' data-task-id='{e(task.task_id)}' data-role='{'outputs' if task.is_outputs else 'job'}'>"
+            f"<li class='task-link' data-task-id='{escaped(task.task_id)}' data-role='{'outputs' if task.is_outputs else 'job'}'>"
             f"<span class='role'>{role}</span> "
-            f"<a class='ti' href='{e(links.task(task))}' target='_top'>{e(task.label)}</a> "
-            f"<span class='state state-{state}'>{state}</span> <span class='try'>{e(try_text)}</span> {log}"
+            f"<a class='ti' href='{escaped(links.task(task))}' target='_top'>{escaped(task.label)}</a> "
+            f"<span class='state state-{state}'>{state}</span> <span class='try'>{escaped(try_text)}</span> {log}"
             f"</li>"
         )
     return f"<ul class='tasks'>{''.join(rows)}</ul>"
@@ -233,8 +237,8 @@ def _tries(card: JobCard, links: Links) -> str:
         if not entry.get("job_id"):
             parts.append("(job id in the log)")
         rows.append(
-            f"<li data-try='{number}'>{e(' '.join(parts))} "
-            f"<a class='log' href='{e(links.log(task, number))}' target='_top'>Log</a></li>"
+            f"<li data-try='{number}'>{escaped(' '.join(parts))} "
+            f"<a class='log' href='{escaped(links.log(task, number))}' target='_top'>Log</a></li>"
         )
     return f"<div class='tries'><h4>Earlier tries</h4><ol>{''.join(rows)}</ol></div>"
 
@@ -244,17 +248,20 @@ def _inputs(card: JobCard) -> str:
     if not inputs:
         return ""
     texts = "".join(
-        f"<dt>{e(label)}</dt><dd class='input-text'>{e(text)}</dd>" for label, text in inputs.texts
+        f"<dt>{escaped(label)}</dt><dd class='input-text'>{escaped(text)}</dd>"
+        for label, text in inputs.texts
     )
     media = []
     for label, url, kind in inputs.media:
-        link = f"<a href='{e(url)}' target='_blank' rel='noopener noreferrer'>{e(url)}</a>"
+        link = f"<a href='{escaped(url)}' target='_blank' rel='noopener noreferrer'>{escaped(url)}</a>"
         thumb = (
-            f"<img class='input-thumb' src='{e(url)}' alt='{e(label)}' loading='lazy'>"
+            f"<img class='input-thumb' src='{escaped(url)}' alt='{escaped(label)}' loading='lazy'>"
             if kind == "image"
             else ""
         )
-        media.append(f"<dt>{e(label)}</dt><dd class='input-media kind-{e(kind)}'>{thumb}{link}</dd>")
+        media.append(
+            f"<dt>{escaped(label)}</dt><dd class='input-media kind-{escaped(kind)}'>{thumb}{link}</dd>"
+        )
     return f"<div class='inputs'><h4>Inputs</h4><dl class='facts'>{texts}{''.join(media)}</dl></div>"
 
 
@@ -273,14 +280,14 @@ def _compare(card: JobCard, links: Links) -> str:
         return ""
     if kind == "image":
         panes = (
-            f"<img class='before' src='{e(before)}' alt='before' loading='lazy'>"
-            f"<img class='after' src='{e(after)}' alt='after' loading='lazy'>"
+            f"<img class='before' src='{escaped(before)}' alt='before' loading='lazy'>"
+            f"<img class='after' src='{escaped(after)}' alt='after' loading='lazy'>"
         )
         slider = "<input class='split' type='range' min='0' max='100' value='50' aria-label='before / after'>"
     else:
         panes = (
-            f"<video class='before' controls muted preload='none' src='{e(before)}'></video>"
-            f"<video class='after' controls muted preload='none' src='{e(after)}'></video>"
+            f"<video class='before' controls muted preload='none' src='{escaped(before)}'></video>"
+            f"<video class='after' controls muted preload='none' src='{escaped(after)}'></video>"
         )
         slider = ""
     return (
@@ -297,15 +304,15 @@ def _outputs(card: JobCard, links: Links, now: datetime) -> str:
         why = "the job failed" if card.state == "failed" else "the job was canceled"
         return f"<p class='none'>No outputs: {why}.</p>"
     if card.state in ("upstream_failed", "skipped", "removed"):
-        return f"<p class='none'>No outputs: the task did not run ({e(card.state)}).</p>"
+        return f"<p class='none'>No outputs: the task did not run ({escaped(card.state)}).</p>"
     return "<p class='none'>No outputs recorded yet.</p>"
 
 
 def card_details(card: JobCard, links: Links, now: datetime) -> str:
-    notes = "".join(f"<p class='note'>{e(n)}</p>" for n in card.notes)
+    notes = "".join(f"<p class='note'>{escaped(n)}</p>" for n in card.notes)
     return (
-        f"<div class='details'><header><h2 class='task-id'>{e(card.primary.label)}</h2>"
-        f"<span class='state state-{e(card.state)}'>{e(card.state)}</span>"
+        f"<div class='details'><header><h2 class='task-id'>{escaped(card.primary.label)}</h2>"
+        f"<span class='state state-{escaped(card.state)}'>{escaped(card.state)}</span>"
         "<button type='button' class='close' aria-label='Close'>Close</button></header>"
         f"<div class='columns'><div class='about'>{_facts(card)}{_tasks(card, links)}{_tries(card, links)}"
         f"{notes}{_inputs(card)}</div>"
@@ -318,38 +325,38 @@ def _tile_media(card: JobCard, links: Links) -> str:
     for task, item in card.files:
         src = links.file(task, item)
         if item.kind == "image":
-            return f"<img class='tile-img' src='{e(src)}' alt='{e(item.name)}' loading='lazy'>"
+            return f"<img class='tile-img' src='{escaped(src)}' alt='{escaped(item.name)}' loading='lazy'>"
         if item.kind == "video":
             # a poster: the frame at 0.1 s, fetched when the tile scrolls into view (the script)
-            return f"<video class='tile-img' muted preload='none' data-src='{e(src)}#t=0.1'></video>"
+            return f"<video class='tile-img' muted preload='none' data-src='{escaped(src)}#t=0.1'></video>"
     for _, item in card.provider_urls:
         if not item.expired() and item.url:
             if item.kind == "image":
-                return f"<img class='tile-img' src='{e(item.url)}' alt='{e(item.name)}' loading='lazy'>"
+                return f"<img class='tile-img' src='{escaped(item.url)}' alt='{escaped(item.name)}' loading='lazy'>"
             if item.kind == "video":
-                return f"<video class='tile-img' muted preload='none' data-src='{e(item.url)}#t=0.1'></video>"
+                return f"<video class='tile-img' muted preload='none' data-src='{escaped(item.url)}#t=0.1'></video>"
     if card.state in ("failed", "canceled", "upstream_failed"):
-        return f"<span class='tile-none failed'>{e(card.state)}</span>"
-    return f"<span class='tile-none'>{e('expired' if card.provider_urls else 'no output yet')}</span>"
+        return f"<span class='tile-none failed'>{escaped(card.state)}</span>"
+    return f"<span class='tile-none'>{escaped('expired' if card.provider_urls else 'no output yet')}</span>"
 
 
 def tile(card: JobCard, number: int, links: Links, now: datetime, open_: bool = False) -> str:
     first = card.inputs.texts[0][1] if card.inputs.texts else ""
     reason = str(card.job.get("error") or "")
     caption = (
-        f"<span class='label'>{e(card.primary.label)}</span>"
-        f"<span class='state state-{e(card.state)}'>{e(card.state)}</span>"
-        f"<span class='provider-name'>{e(card.provider or '')}</span>"
-        + (f"<span class='prompt'>{e(first)}</span>" if first else "")
-        + (f"<span class='reason'>{e(reason)}</span>" if reason else "")
+        f"<span class='label'>{escaped(card.primary.label)}</span>"
+        f"<span class='state state-{escaped(card.state)}'>{escaped(card.state)}</span>"
+        f"<span class='provider-name'>{escaped(card.provider or '')}</span>"
+        + (f"<span class='prompt'>{escaped(first)}</span>" if first else "")
+        + (f"<span class='reason'>{escaped(reason)}</span>" if reason else "")
     )
     attrs = (
-        f"id='card-{number}' class='card{' open single' if open_ else ''}' data-state='{e(card.state)}' "
-        f"data-provider='{e(card.provider or '')}' data-task-id='{e(card.primary.task_id)}' "
-        f"data-map-index='{card.primary.map_index}' data-job-id='{e(card.job_id or '')}'"
+        f"id='card-{number}' class='card{' open single' if open_ else ''}' data-state='{escaped(card.state)}' "
+        f"data-provider='{escaped(card.provider or '')}' data-task-id='{escaped(card.primary.task_id)}' "
+        f"data-map-index='{card.primary.map_index}' data-job-id='{escaped(card.job_id or '')}'"
     )
     return (
-        f"<article {attrs}><button type='button' class='tile' aria-label='Open {e(card.primary.label)}'>"
+        f"<article {attrs}><button type='button' class='tile' aria-label='Open {escaped(card.primary.label)}'>"
         f"{_tile_media(card, links)}</button><div class='caption'>{caption}</div>"
         f"{card_details(card, links, now)}</article>"
     )
@@ -363,11 +370,11 @@ def _filters(cards: Sequence[JobCard]) -> str:
 
     def select(name: str, values: Sequence[str]) -> str:
         options = "".join(
-            f"<option value='{e(v)}'>{e(v)} ({sum((getattr(c, name) or '') == v for c in cards)})</option>"
+            f"<option value='{escaped(v)}'>{escaped(v)} ({sum((getattr(c, name) or '') == v for c in cards)})</option>"
             for v in values
         )
         return (
-            f"<label>{e(name.capitalize())} <select class='filter' data-filter='{name}'>"
+            f"<label>{escaped(name.capitalize())} <select class='filter' data-filter='{name}'>"
             f"<option value=''>all</option>{options}</select></label>"
         )
 
@@ -385,14 +392,14 @@ def _run_files(cards: Sequence[JobCard], links: Links) -> str:
             total += item.bytes or 0
             src = links.file(task, item)
             rows.append(
-                f"<li><a class='download' href='{e(download_url(src))}' download='{e(item.name)}'>{e(item.name)}</a> "
-                f"<span class='size'>{e(human_bytes(item.bytes))}</span> "
-                f"<span class='of'>{e(card.primary.label)}</span></li>"
+                f"<li><a class='download' href='{escaped(download_url(src))}' download='{escaped(item.name)}'>{escaped(item.name)}</a> "
+                f"<span class='size'>{escaped(human_bytes(item.bytes))}</span> "
+                f"<span class='of'>{escaped(card.primary.label)}</span></li>"
             )
     if not rows:
         return ""
     return (
-        f"<details class='run-files'><summary>Files of this run: {len(rows)}, {e(human_bytes(total))}"
+        f"<details class='run-files'><summary>Files of this run: {len(rows)}, {escaped(human_bytes(total))}"
         f"</summary><ol>{''.join(rows)}</ol></details>"
     )
 
@@ -406,9 +413,9 @@ def _summary(cards: Sequence[JobCard]) -> str:
     files = sum(len(c.files) for c in cards)
     failed = sum(c.state in ("failed", "canceled") for c in cards)
     totals, silent = run_costs(cards)
-    cost = f"Cost: {e(format_cost(totals))}"
+    cost = f"Cost: {escaped(format_cost(totals))}"
     if silent:
-        cost += f" (no cost reported by {e(', '.join(silent))})"
+        cost += f" (no cost reported by {escaped(', '.join(silent))})"
     return (
         f"<p class='summary'>{len(cards)} job(s), {files} persisted file(s), {failed} failed</p>"
         f"<p class='run-cost'>{cost}</p>"
@@ -417,9 +424,7 @@ def _summary(cards: Sequence[JobCard]) -> str:
 
 def run_page(dag_id: str, run_id: str, cards: Sequence[JobCard], links: Links, static: str) -> str:
     now = datetime.now(timezone.utc)
-    head = (
-        f"<header class='run'><h1>Media of run <span class='run-id'>{e(run_id)}</span></h1>{_summary(cards)}"
-    )
+    head = f"<header class='run'><h1>Media of run <span class='run-id'>{escaped(run_id)}</span></h1>{_summary(cards)}"
     if not cards:
         return page(
             f"Media - {dag_id}", head + "</header><p class='none'>No media jobs in this run.</p>", static
