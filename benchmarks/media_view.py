@@ -18,6 +18,7 @@ Run alone: ``python -m benchmarks.media_view --jobs 200`` (prints one JSON line;
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -65,31 +66,26 @@ DAG_FILE = textwrap.dedent(
 )
 
 
+@functools.cache
+def _batch_example() -> Any:
+    """``example_dags/example_tensorart_batch.py``: its ``payload(prompt)`` is the TAMS job of a prompt."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "example_dags" / "example_tensorart_batch.py"
+    spec = importlib.util.spec_from_file_location("example_tensorart_batch", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def job_xcoms(i: int) -> dict[str, Any]:
     """What a TAMS submit task of job ``i`` leaves in XCom; every fifth job failed (reason, cost)."""
     from datetime import datetime, timedelta, timezone
 
     from airflow_provider_mediajobs.dialects.registry import get_dialect
 
-    prompts = [
-        {"text": f"prompt number {i}, a lighthouse at dawn, film photo"},
-        {"text": "blurry", "weight": -1},
-    ]
-    payload = {
-        "stages": [
-            {"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}},
-            {
-                "type": "DIFFUSION",
-                "diffusion": {
-                    "width": 512,
-                    "height": 512,
-                    "sdModel": "600423083519508503",
-                    "steps": 20,
-                    "prompts": prompts,
-                },
-            },
-        ]
-    }
+    payload = _batch_example().payload(f"prompt number {i}, a lighthouse at dawn, film photo")
     job_id = str(7 * 10**17 + i)
     failed = i % 5 == 4
     expires = (datetime.now(timezone.utc) + timedelta(hours=12)).isoformat()
