@@ -249,18 +249,11 @@ def media_kind_of(url: str, hint: str | None = None) -> str:
     return next((kind for kind, ends in _MEDIA_SUFFIXES.items() if path.endswith(ends)), "other")
 
 
-def unsigned_url(url: str) -> str | None:
-    """An http(s) URL without query and fragment (a signed URL's signature is a bearer token)."""
-    from urllib.parse import urlsplit
+def unsigned_url(url: object) -> str | None:
+    """A URL the URL policy allows, as shown to people (no user info, query or fragment), or None."""
+    from airflow_provider_mediajobs.engine.urls import is_allowed, shown_url
 
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=host, query="", fragment="").geturl()
+    return shown_url(url) if is_allowed(url) else None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from airflow_provider_mediajobs.engine.urls import csp_source
 from airflow_provider_mediajobs.plugins import files, pages, store
 from airflow_provider_mediajobs.plugins.links import (
     task_instance_url,
@@ -39,18 +40,16 @@ def _page_headers(external: set[str]) -> dict[str, str]:
 
 
 def _origins(tasks: list[TaskMedia]) -> set[str]:
-    """Origins of the provider URLs on a page: the only outside sources its CSP allows."""
-    from urllib.parse import urlsplit
-
+    """Origins of the provider URLs on a page: the only outside sources its CSP allows, each
+    built by the URL policy from the parsed scheme, host (IDNA, ASCII) and port; a URL it refuses
+    adds nothing."""
     found = set()
     for task in tasks:
-        # the job's input media (shown as thumbnails, compared with the outputs) load from outside too
+        # the job's input media (thumbnails, the before/after compare) load from outside too
         urls = [i.url for i in task.items if i.source != PERSISTED] + [m[1] for m in task.inputs.media]
         for url in urls:
-            if url:
-                parts = urlsplit(url)
-                if parts.scheme in ("http", "https") and parts.netloc:
-                    found.add(f"{parts.scheme}://{parts.netloc}")
+            if source := csp_source(url):
+                found.add(source)
     return found
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
+from airflow_provider_mediajobs.engine.urls import shown_url, strip_signed
 from airflow_provider_mediajobs.models import format_cost
 from airflow_provider_mediajobs.plugins.records import (
     PERSISTED,
@@ -26,7 +27,6 @@ from airflow_provider_mediajobs.plugins.records import (
     MediaItem,
     TaskMedia,
     run_costs,
-    shown_url,
 )
 
 FileUrl = Callable[[TaskMedia, MediaItem], str]
@@ -182,7 +182,7 @@ def _facts(card: JobCard) -> str:
         rows.append(("Wait", text, "wait"))
     rows.append(("Cost", cost_text(job) or "none reported", "cost"))
     if job.get("error"):
-        rows.append(("Provider's reason", str(job["error"]), "error"))
+        rows.append(("Provider's reason", strip_signed(str(job["error"])), "error"))
     files = card.files
     if files:
         total = sum(i.bytes or 0 for _, i in files)
@@ -231,7 +231,7 @@ def _tries(card: JobCard, links: Links) -> str:
         if entry.get("state"):
             parts.append(str(entry["state"]))
         if entry.get("error"):
-            parts.append(f"({entry['error']})")
+            parts.append(f"({strip_signed(str(entry['error']))})")
         if entry.get("cost") is not None:
             parts.append(f"cost {entry['cost']} {entry.get('cost_unit') or ''}".strip())
         if not entry.get("job_id"):
@@ -342,7 +342,7 @@ def _tile_media(card: JobCard, links: Links) -> str:
 
 def tile(card: JobCard, number: int, links: Links, now: datetime, open_: bool = False) -> str:
     first = card.inputs.texts[0][1] if card.inputs.texts else ""
-    reason = str(card.job.get("error") or "")
+    reason = strip_signed(str(card.job.get("error") or ""))
     caption = (
         f"<span class='label'>{escaped(card.primary.label)}</span>"
         f"<span class='state state-{escaped(card.state)}'>{escaped(card.state)}</span>"

@@ -169,8 +169,9 @@ def test_inputs_are_escaped_and_signed_urls_lose_their_signature() -> None:
         "faceswap",
         {
             "args": {
-                "reference_img": f"https://u:pw@media.example/poster.jpg?{SIG}",
-                "source_img": "file:///etc/passwd",
+                "reference_img": f"https://media.example/poster.jpg?{SIG}",
+                "source_img": "https://u:pw@media.example/face.jpg",  # the URL policy refuses user info
+                "video_url": "file:///etc/passwd",
             }
         },
     )
