@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
 	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
-	@echo "make demo-ui - a real Airflow on 127.0.0.1 runs the example pipeline; prints the login and its Media view URL (Ctrl-C stops it)"
+	@echo "make demo-ui - a real Airflow on 127.0.0.1: the example pipeline, a 10-job TAMS batch, a run with a failed job; prints the login and their Media view URLs (Ctrl-C stops it)"
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
 	@echo "make e2e-ui - headless Chromium against a real Airflow: the four connection forms, the Media view (via make demo-ui's deployment)"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"

@@ -31,7 +31,7 @@ from airflow_provider_mediajobs.exceptions import (
     UnsafeOutputUrlError,
     redact,
 )
-from airflow_provider_mediajobs.models import MediaJob
+from airflow_provider_mediajobs.models import JobInputs, MediaJob
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.dialects.registry import ProviderSpec
@@ -41,6 +41,15 @@ log = logging.getLogger(__name__)
 MAX_JOB_ID_LENGTH = 128
 PAYLOADS_SECTION = "README.md, section 'Payloads'"
 """Where every provider's minimal working create payload is shown (and tested against the emulator)."""
+#: (label, payload key) of the inputs the default ``describe_inputs`` reads
+GENERIC_INPUT_TEXTS = (
+    ("Prompt", "prompt"),
+    ("Negative prompt", "negative_prompt"),
+    ("Model", "model"),
+    ("Size", "size"),
+    ("Resolution", "resolution"),
+    ("Duration", "duration"),
+)
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
 
 
@@ -291,6 +300,17 @@ class Dialect(ABC):
     @abstractmethod
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         """The new job's id from the create answer."""
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """What a create payload asks, for people (prompt, model, size, source media, ...).
+
+        The Media view shows it beside the outputs. This default reads the commonly named keys of
+        a flat payload; a dialect whose payload is shaped otherwise overrides it.
+        """
+        return JobInputs.build(
+            [(label, payload.get(key)) for label, key in GENERIC_INPUT_TEXTS],
+            [(key, payload.get(key)) for key in payload if key.endswith(("_url", "_img", "_image"))],
+        )
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         """The request that cancels a job; only called when the spec ``supports_cancel``."""

@@ -21,7 +21,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 URL_LIFETIME = timedelta(hours=12)
@@ -123,6 +123,26 @@ class GoEnhanceDialect(Dialect):
             body = {"args": body}
         body.setdefault("type", job_type)
         return ApiRequest.json("POST", path, body)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """The ``args`` of a face swap (the reference image first: it is what the output replaces)
+        or a video-to-video job (source video, prompt, style)."""
+        nested = payload.get("args")
+        args: Mapping[str, Any] = nested if isinstance(nested, Mapping) else payload
+        texts = [
+            ("Prompt", args.get("prompt")),
+            ("Negative prompt", args.get("negative_prompt")),
+            ("Model", args.get("model_id") or args.get("model")),
+            ("Style", args.get("style")),
+            ("Duration", args.get("duration")),
+            ("Resolution", args.get("resolution") or args.get("aspect_ratio")),
+        ]
+        media = [
+            ("Reference image", args.get("reference_img")),
+            ("Source video", args.get("video_url") or args.get("video")),
+            ("Face", args.get("source_img")),
+        ]
+        return JobInputs.build(texts, media)
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self._envelope(response, ctx), "data", ctx)

@@ -21,7 +21,7 @@ from airflow_provider_mediajobs.dialects.base import (
 )
 from airflow_provider_mediajobs.dialects.values import as_float, as_fraction, as_str, expiry_from_signed_url
 from airflow_provider_mediajobs.exceptions import InvalidJobIdError, MediaJobBadResponseError
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 STATES = StateMap(
@@ -129,6 +129,10 @@ class TensorPixDialect(Dialect):
             "/api/jobs/" if payload.get("input_video") and not payload.get("url") else "/api/jobs/from-url/"
         )
         return ApiRequest.json("POST", path, payload)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """The source video and the enhancement models (ids) applied to it."""
+        return JobInputs.build([("Models", payload.get("ml_models"))], [("Source video", payload.get("url"))])
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "job", ctx)

@@ -28,7 +28,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 LIPSYNC_STATES = StateMap(
@@ -173,6 +173,23 @@ class VozoDialect(Dialect):
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         return ApiRequest.json("POST", CREATE_PATHS[kind], payload)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """A lip-sync's reference video (or image) and audio, or a translation's media and languages."""
+        languages = None
+        if payload.get("target_language"):
+            languages = f"{payload.get('source_language') or 'auto'} -> {payload['target_language']}"
+        texts = [
+            ("Model", payload.get("model")),
+            ("Languages", languages),
+            ("Export", payload.get("export_type")),
+        ]
+        media = [
+            ("Reference", payload.get("reference_file_url")),
+            ("Source media", payload.get("media_url")),
+            ("Audio", payload.get("audio_url")),
+        ]
+        return JobInputs.build(texts, media)
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "response", ctx)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 EXPIRY_MARGIN_SECONDS = 60.0
+JOB_KEY = "media_job"  # XCom: {provider, job_id} of the job whose outputs the task persists
 
 # the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
 _sleep = time.sleep
@@ -207,6 +208,8 @@ class MediaJobOutputsOperator(BaseOperator):
         from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
 
         provider, job_id, kind, conn_id = self._target()
+        # which job these files are of: the Media view puts them on that job's card
+        context["ti"].xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
         hook = self._hook(provider, kind, conn_id)
         ctx = hook.config.context(job_id)
         destination = self._destination(ctx)  # before any request: a bad destination costs nothing

@@ -26,12 +26,13 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin, seconds
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, record_try, recording_failure, seconds
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 STATE_KEY = "mediajobs_job_id"
+INPUTS_KEY = "media_inputs"  # XCom: the job's inputs as people read them (JobInputs.to_dict())
 DEFAULT_TIMEOUT = timedelta(hours=24)
 
 
@@ -174,13 +175,29 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         self._submitted_job_id = job_id
         if store is not None:
             store.set(STATE_KEY, job_id)
+        record_try(context, job_id)
         context["ti"].xcom_push(key="job_id", value=job_id)
+        self._record_inputs(context)
         if not self.wait_for_completion:
             return job_id
         timeout = self._effective_timeout()
-        if self.deferrable:
-            return self._wait_for(job_id, timeout, cancel_on_kill=True)
-        return self._wait_here(job_id, timeout)
+        with recording_failure(context):
+            if self.deferrable:
+                return self._wait_for(job_id, timeout, cancel_on_kill=True)
+            return self._wait_here(job_id, timeout)
+
+    def _record_inputs(self, context: Context) -> None:
+        """What the job was asked (the dialect's reading of the payload), for the Media view."""
+        hook = self.hook
+        try:
+            kind = hook.dialect.normalize_kind(hook.job_kind, hook.config.context(None))
+            inputs = hook.dialect.describe_inputs(kind, self.payload)
+        except Exception as err:  # a view's nicety never fails the task
+            self.log.warning(
+                "Could not describe the job's inputs for the Media view (%s).", type(err).__name__
+            )
+            return
+        context["ti"].xcom_push(key=INPUTS_KEY, value=inputs.to_dict())
 
     def _effective_timeout(self) -> float:
         limits = [seconds(self.timeout), seconds(self.execution_timeout)]
@@ -201,7 +218,8 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         if resumed is None:
             ti = context["ti"]
             resumed = ti.xcom_pull(task_ids=ti.task_id, key="job_id", map_indexes=ti.map_index)
-        return self._finish(event, str(resumed), on_timeout=self._cancel_after_timeout)
+        with recording_failure(context):
+            return self._finish(event, str(resumed), on_timeout=self._cancel_after_timeout)
 
     def _cancel_after_timeout(self, job_id: str) -> None:
         if self.cancel_on_timeout:
