@@ -319,7 +319,7 @@ def fleet_markdown(runs: list[dict[str, Any]]) -> list[str]:
             continue
         rates = ", ".join(str(x.get("rate_end", "?")) for x in run["workers"])
         out.append(
-            f"| {run['triggerers']} | {w['calls']} | {w['http_429']} | {w['share_429'] or 0:.1%} / "
+            f"| {run['triggerers']}{' #' + str(run['repeat']) if run.get('repeat', 1) > 1 else ''} | {w['calls']} | {w['http_429']} | {w['share_429'] or 0:.1%} / "
             f"{a.get('share_429') or 0:.1%} | {w['avg_qps']} / {a.get('avg_qps', '-')} | {w['peak_qps_1s']} | {rates} |"
         )
     return out
