@@ -26,7 +26,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.waiter import JobWaiter, seconds
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, seconds
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -41,7 +41,7 @@ def how_it_ended(job: MediaJob) -> str:
     return f"{job.provider} job {job.job_id} {ended}; cost {job.cost_text}"
 
 
-class MediaJobSubmitOperator(JobWaiter, BaseOperator):
+class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
     """Submit a job to a media-job provider and wait for it.
 
     :param payload: the provider's documented create body (templated).
@@ -190,7 +190,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     def _wait_here(self, job_id: str, timeout: float) -> Any:
         """Synchronous wait (deferrable=False): the trigger's wait loop, run on the worker."""
         started = time.time()
-        wait = self._job_wait(job_id, deadline=started + timeout, started_at=started)
+        wait = self._wait_state(job_id, deadline=started + timeout, started_at=started)
         event = run_sync(wait, lambda: self._read(job_id), clock=time.time, sleep=time.sleep)
         return self._finish(event, job_id, on_timeout=self._cancel_after_timeout)
 

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_mediajobs.deferrable import resolve_deferrable
-from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, JobWait, poll_once
+from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.waiter import JobWaiter
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class MediaJobSensor(JobWaiter, BaseSensorOperator):
+class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     """Wait until a media job finishes; return its :meth:`MediaJob.to_dict` (XCom).
 
     Works for any of the four connection types: the provider is read from the connection unless a
@@ -79,7 +79,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
         )
-        self._poke_wait: JobWait | None = None
+        self._poke_wait: WaitState | None = None
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -103,7 +103,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
         job_id = str(self.job_id)
         if self._poke_wait is None:
-            self._poke_wait = self._job_wait(job_id, deadline=None)
+            self._poke_wait = self._wait_state(job_id, deadline=None)
         step = poll_once(self._poke_wait, lambda: self._read(job_id))
         if not isinstance(step, dict):
             return False

@@ -26,7 +26,7 @@ from airflow_provider_mediajobs._compat import StateUnreadable, task_instance_st
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
-    JobWait,
+    WaitState,
     event_for_error,
     run_async,
 )
@@ -112,7 +112,7 @@ class MediaJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
-        wait = JobWait(
+        wait = WaitState(
             provider=self.provider,
             job_id=self.job_id,
             poll_interval=self.poll_interval,
