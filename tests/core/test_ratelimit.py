@@ -28,7 +28,7 @@ from airflow_provider_mediajobs.engine.ratelimit import (
     AsyncRateLimiter,
 )
 from airflow_provider_mediajobs.engine.retry import RetryPolicy
-from airflow_provider_mediajobs.engine.wait import JobWait
+from airflow_provider_mediajobs.engine.wait import WaitState
 from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
@@ -221,7 +221,7 @@ def running(job_id: str = "42") -> MediaJob:
 @pytest.mark.parametrize("hint", ["cadence", "backoff"])
 def test_the_wait_pause_never_passes_the_deadline(hint: str) -> None:
     now = 1_000.0
-    wait = JobWait(
+    wait = WaitState(
         provider="tensorpix", job_id="42", poll_interval=60, max_poll_interval=600, deadline=now + 2.5
     )
     if hint == "cadence":
