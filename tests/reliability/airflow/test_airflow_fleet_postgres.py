@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import AIRFLOW_VERSION
 from mediajobs_cluster import AirflowCluster, Postgres, SentinelEmulator, wait_until
+
+from airflow_provider_mediajobs._compat import TRIGGERER_CALLS_ON_KILL
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(1200)]
 
@@ -194,7 +195,7 @@ def outcome(
             ]
             return lines if len(lines) >= held[stalled] else None
 
-        if AIRFLOW_VERSION >= (3, 3):  # the triggerer calls on_kill() for each trigger that left it
+        if TRIGGERER_CALLS_ON_KILL:  # Airflow 3.3 calls on_kill() for each trigger that left it
             kill_lines = wait_until(woke_up_and_let_go, 240, "on_kill on the stalled triggerer")
         else:  # 3.1 cancels the moved triggers without on_kill(): give it the same time to do so
             time.sleep(15)
@@ -271,7 +272,7 @@ def test_a_stalled_triggerer_cancels_no_job_its_peer_adopted(outcome: Outcome) -
     assert outcome.stall_states == {f"submit_{i}": "success" for i in range(SUBMITS)}
 
 
-@pytest.mark.skipif(AIRFLOW_VERSION < (3, 3), reason="Airflow 3.1's triggerer never calls on_kill()")
+@pytest.mark.skipif(not TRIGGERER_CALLS_ON_KILL, reason="Airflow 3.1's triggerer never calls on_kill()")
 def test_the_woken_triggerer_says_in_one_line_why_it_did_not_cancel(outcome: Outcome) -> None:
     """Each moved trigger's on_kill() logs its decision. The reason is the task still being deferred
     once the supervisor answers; on a machine so loaded that it does not answer within two thirds
