@@ -277,6 +277,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--no-imports", action="store_true", help="skip the import-time measurement")
     p.add_argument(
+        "--fleet",
+        default=None,
+        help="triggerer process counts of the fleet scenario, 48 TAMS waits each on one 5 QPS key "
+        "(default 1,2,3; quick: 1,2; '' = skip)",
+    )
+    p.add_argument(
+        "--fleet-seconds", type=float, default=None, help="length of each fleet run (default 60; quick: 30)"
+    )
+    p.add_argument(
         "--media-view-jobs",
         type=int,
         default=200,
@@ -324,6 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         report["runs"] += scale_runs(emu, ns, variants, compare_max, args)
         if tams_n:
             report["runs"].append(tams_run(emu, tams_n, args))
+    fleet = [
+        int(x)
+        for x in (("1,2" if args.quick else "1,2,3") if args.fleet is None else args.fleet).split(",")
+        if x
+    ]
+    if fleet:
+        from benchmarks.fleet import run as fleet_run
+
+        seconds = args.fleet_seconds or (30.0 if args.quick else 60.0)
+        report["fleet"] = fleet_run(fleet, 48, seconds, 1, not args.plain_http)
     if not args.no_imports:
         report["imports"] = import_times(2 if args.quick else 5)
     if args.media_view_jobs:

@@ -38,8 +38,8 @@ from collections import deque
 from airflow_provider_mediajobs.engine.deadline import PastDeadline, loop_deadline, past_deadline, sleep_until
 
 HEADROOM = 0.9  # share of the configured rate actually used (the ceiling)
-DECREASE = 0.7  # a 429 multiplies the rate by this
-INCREASE_STEP = 0.05  # share of the ceiling added ...
+DECREASE = 0.5  # a 429 multiplies the rate by this
+INCREASE_STEP = 0.03  # share of the ceiling added ...
 INCREASE_EVERY = 5.0  # ... after this many seconds without a 429
 MIN_SHARE = 0.05  # the rate never drops below this share of the ceiling
 START_SHARE = 1 / 3  # a new limiter starts at this share of the ceiling ...

@@ -138,15 +138,13 @@ class MediaJobTrigger(BaseTrigger):
         """Cancel the remote job when a person killed the task (Airflow 3.3+), if asked and possible."""
         if not self.cancel_on_kill:
             return
+        hook = self._hook()
+        if not hook.supports_cancel:
+            self.log.info("%s cannot cancel jobs; job %s keeps running.", self.provider, self.job_id)
+            return
         cancel, why = await self._kill_is_real()
         if not cancel:
             self.log.info("%s job %s not canceled: %s.", self.provider, self.job_id, why)
-            return
-        hook = self._hook()
-        if not hook.supports_cancel:
-            self.log.info(
-                "%s cannot cancel jobs; job %s keeps running (%s).", self.provider, self.job_id, why
-            )
             return
         try:
             canceled = await hook.acancel_job(self.job_id)

@@ -28,7 +28,7 @@ from airflow_provider_mediajobs.engine.ratelimit import (
     AsyncRateLimiter,
 )
 from airflow_provider_mediajobs.engine.retry import RetryPolicy
-from airflow_provider_mediajobs.engine.wait import JobWait
+from airflow_provider_mediajobs.engine.wait import WaitState
 from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
@@ -221,7 +221,7 @@ def running(job_id: str = "42") -> MediaJob:
 @pytest.mark.parametrize("hint", ["cadence", "backoff"])
 def test_the_wait_pause_never_passes_the_deadline(hint: str) -> None:
     now = 1_000.0
-    wait = JobWait(
+    wait = WaitState(
         provider="tensorpix", job_id="42", poll_interval=60, max_poll_interval=600, deadline=now + 2.5
     )
     if hint == "cadence":
@@ -255,21 +255,27 @@ async def test_a_trigger_whose_next_allowed_read_lies_past_its_deadline_times_ou
         reads.append(request)
         return httpx.Response(200, json={"id": 42, "status": 1, "processing_progress": 0.1, "eta_s": 600})
 
-    now = time.time()
-    trigger = MediaJobTrigger(
-        provider="tensorpix",
-        conn_id="tp_slow",
-        job_id="42",
-        poll_interval=0.2,
-        max_poll_interval=0.5,
-        deadline=now + 3,
-        started_at=now,
-    )
-    began = time.monotonic()
+    def trigger(deadline: float) -> MediaJobTrigger:
+        return MediaJobTrigger(
+            provider="tensorpix",
+            conn_id="tp_slow",
+            job_id="42",
+            poll_interval=0.2,
+            max_poll_interval=0.5,
+            deadline=deadline,
+        )
+
     with override_async_transport(httpx.MockTransport(handler)):
-        events = [e.payload async for e in trigger.run()]
+        # another wait on the connection takes the one free turn (the next is ~1,111 s away)
+        other = asyncio.create_task(anext(aiter(trigger(time.time() + 600).run())))
+        while not reads and not other.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        other.cancel()
+        began = time.monotonic()
+        events = [e.payload async for e in trigger(time.time() + 3).run()]
     took = time.monotonic() - began
     (event,) = events
     assert event["status"] == "timeout", event
-    assert len(reads) == 1  # the first slot was free; the next lies ~1,111 s away
+    assert event["status_calls"] == 0  # the turn after the first lies ~1,111 s away
+    assert len(reads) == 1
     assert 2.5 <= took < 60, took

@@ -31,6 +31,10 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
             "--tams-n",
             "0",
             "--no-imports",
+            "--fleet",
+            "2",
+            "--fleet-seconds",
+            "3",
             "--media-view-jobs",
             "0",  # a run of its own in a fresh AIRFLOW_HOME; run by make bench
             "--variants",
@@ -43,7 +47,7 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
@@ -59,6 +63,9 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
     # triggerer, each wait resolves its connection in a thread, so they start staggered).
     assert 1 <= ours["connections"] <= 16 and ours["connections"] < ours["status_calls"] / 2
     assert ours["loop_lag_ms"]["samples"] > 0 and ours["detection_latency_s"]["p50"] >= 0
+    (fleet,) = report["fleet"]  # two triggerer processes against one 5 QPS TAMS key
+    assert fleet["triggerers"] == 2 and fleet["whole"]["calls"] > 0
+    assert [w["statuses"] for w in fleet["workers"]] == [{"timeout": 48}] * 2  # ended at their deadline
     floor = next(r for r in report["runs"] if r["variant"] == "floor")
     if "skipped" in floor:
         assert "aiohttp" in floor["skipped"]

@@ -183,3 +183,4 @@ async def test_on_kill_treats_already_canceled_as_done_and_goenhance_as_impossib
     await kill(make(), provider)
     await kill(make(provider="goenhance", conn_id="goenhance_default", job_id="a-b"), provider)
     assert len(provider.requests) == 1  # GoEnhance has no cancel API: no request at all
+    assert len(supervisor.asked) == 1  # ... and no state read either

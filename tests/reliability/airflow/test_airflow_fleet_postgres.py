@@ -26,18 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import AIRFLOW_VERSION
 from mediajobs_cluster import AirflowCluster, Postgres, SentinelEmulator, wait_until
+
+from airflow_provider_mediajobs._compat import TRIGGERER_CALLS_ON_KILL
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(1200)]
 
 FLEET_DAG = Path(__file__).resolve().parent / "dags" / "mediajobs_fleet.py"
-STALL_DAG, TAMS_DAG = "mediajobs_fleet_stall", "mediajobs_fleet_tams"
+STALL_DAG, KILL_DAG, TAMS_DAG = "mediajobs_fleet_stall", "mediajobs_fleet_kill", "mediajobs_fleet_tams"
 SUBMITS, TAMS_WAITS = 8, 48
 THRESHOLD = 10  # [triggerer] triggerer_health_check_threshold, seconds
 STALL_S = 20
 TAMS_QPS = 5.0  # the emulator's TAMS limit per key
-TWO_WINDOW_S, ONE_WINDOW_S = 40.0, 20.0  # measured windows once every wait is deferred
+TWO_WINDOW_S, ONE_WINDOW_S = 40.0, 15.0  # measured windows once every wait is deferred
 
 
 @dataclass
@@ -57,14 +58,16 @@ class Window:
     def avg_qps(self) -> float:
         return self.calls / self.seconds if self.seconds else 0.0
 
-    def figures(self, prefix: str) -> dict[str, float]:
-        return {
-            f"{prefix}_calls": float(self.calls),
-            f"{prefix}_429": float(self.rate_limited),
-            f"{prefix}_429_share": round(self.share_429, 4),
+    def figures(self, prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            f"{prefix}_calls": self.calls,
+            f"{prefix}_429": self.rate_limited,
+            f"{prefix}_429_pct": round(100 * self.share_429, 2),
             f"{prefix}_avg_qps": round(self.avg_qps, 2),
-            f"{prefix}_peak_qps": round(self.peak_qps, 2),
         }
+        if self.peak_qps:
+            out[f"{prefix}_peak_qps"] = round(self.peak_qps, 2)
+        return out
 
 
 def tams_counts(emu: Any) -> tuple[int, int]:
@@ -101,6 +104,8 @@ class Outcome:
     two: Window
     one: Window
     timings: dict[str, Any] = field(default_factory=dict)
+    killed_lines: list[str] = field(default_factory=list)
+    killed_cancels: int = 0
 
 
 def trigger_logs(cluster: AirflowCluster, dag_id: str) -> str:
@@ -126,6 +131,10 @@ def outcome(
             "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "2",  # spreads triggers over both
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(THRESHOLD),
             "AIRFLOW__CORE__PARALLELISM": "8",
+            # the woken triggerer's supervisor answers on_kill's state read only after building its
+            # in-process execution API (its first API call here): 40 s on a loaded 2-core machine.
+            # on_kill waits two thirds of this for it
+            "AIRFLOW__TRIGGERER__ON_KILL_TIMEOUT": "150",
         },
     )
     t: dict[str, Any] = {}
@@ -188,8 +197,8 @@ def outcome(
             ]
             return lines if len(lines) >= held[stalled] else None
 
-        if AIRFLOW_VERSION >= (3, 3):  # the triggerer calls on_kill() for each trigger that left it
-            kill_lines = wait_until(woke_up_and_let_go, 120, "on_kill on the stalled triggerer")
+        if TRIGGERER_CALLS_ON_KILL:  # Airflow 3.3 calls on_kill() for each trigger that left it
+            kill_lines = wait_until(woke_up_and_let_go, 240, "on_kill on the stalled triggerer")
         else:  # 3.1 cancels the moved triggers without on_kill(): give it the same time to do so
             time.sleep(15)
             kill_lines = []
@@ -206,6 +215,35 @@ def outcome(
         requests = emu.stats()["requests"]
         creates = sum(requests.get("tensorpix create", {}).values())
         cancels = sum(requests.get("tensorpix cancel", {}).values())
+
+        # ---- 1b. a person marks a deferred submit failed: that cancels its job ----------------------
+        emu.script("tensorpix", count=1, queued_s=2, running_s=3600)
+        cluster.trigger(KILL_DAG, "kill")
+
+        def kill_deferred() -> bool:
+            cluster.check_alive()
+            rows = cluster.task_states(KILL_DAG)
+            return bool(rows) and rows[0]["state"] == "deferred" and rows[0]["triggerer_id"] is not None
+
+        wait_until(kill_deferred, 240, "the submit to be killed deferred", diagnose=cluster.diagnose)
+        time.sleep(2)  # its trigger has read the job once
+        cluster.rest("PATCH", f"/dags/{KILL_DAG}/dagRuns/kill/taskInstances/submit", {"new_state": "failed"})
+
+        def kill_decided() -> list[str] | None:
+            lines = [
+                ln
+                for ln in trigger_logs(cluster, KILL_DAG).splitlines()
+                if "tensorpix job" in ln and "cancel" in ln.lower()
+            ]
+            lines = [ln for ln in lines if "Cancel of" in ln or "not canceled" in ln]
+            return lines or None
+
+        if TRIGGERER_CALLS_ON_KILL:
+            killed_lines = wait_until(kill_decided, 180, "on_kill of the submit marked failed")
+        else:
+            time.sleep(10)
+            killed_lines = []
+        killed_cancels = sum(emu.stats()["requests"].get("tensorpix cancel", {}).values()) - cancels
 
         # ---- 2. TAMS waits on two triggerers ------------------------------------------------------
         jobs_conf = [str(emu.add_job("tensorart", queued_s=2, running_s=36_000)) for _ in range(TAMS_WAITS)]
@@ -243,7 +281,20 @@ def outcome(
         one = measure(emu, ONE_WINDOW_S, cluster.check_alive)
         t["total_s"] = time.monotonic() - began
         result = Outcome(
-            cluster, names, stalled, held, creates, cancels, stall_states, kill_lines, two_whole, two, one, t
+            cluster,
+            names,
+            stalled,
+            held,
+            creates,
+            cancels,
+            stall_states,
+            kill_lines,
+            two_whole,
+            two,
+            one,
+            t,
+            killed_lines,
+            killed_cancels,
         )
         record_timings(
             "postgres, two triggerers: stall, then 48 TAMS waits",
@@ -265,7 +316,7 @@ def test_a_stalled_triggerer_cancels_no_job_its_peer_adopted(outcome: Outcome) -
     assert outcome.stall_states == {f"submit_{i}": "success" for i in range(SUBMITS)}
 
 
-@pytest.mark.skipif(AIRFLOW_VERSION < (3, 3), reason="Airflow 3.1's triggerer never calls on_kill()")
+@pytest.mark.skipif(not TRIGGERER_CALLS_ON_KILL, reason="Airflow 3.1's triggerer never calls on_kill()")
 def test_the_woken_triggerer_says_in_one_line_why_it_did_not_cancel(outcome: Outcome) -> None:
     """Each moved trigger's on_kill() logs its decision. The reason is the task still being deferred
     once the supervisor answers; on a machine so loaded that it does not answer within two thirds
@@ -279,12 +330,23 @@ def test_the_woken_triggerer_says_in_one_line_why_it_did_not_cancel(outcome: Out
     assert any("still deferred" in line for line in outcome.kill_lines), outcome.kill_lines[:2]
 
 
+@pytest.mark.skipif(not TRIGGERER_CALLS_ON_KILL, reason="Airflow 3.1's triggerer never calls on_kill()")
+def test_a_submit_marked_failed_still_cancels_its_job(outcome: Outcome) -> None:
+    assert outcome.killed_cancels == 1
+    (line,) = outcome.killed_lines
+    assert "Cancel of tensorpix job" in line and "its task is failed, no longer deferred" in line, line
+
+
 def test_two_triggerers_keep_tams_within_its_rate_limit(outcome: Outcome) -> None:
-    for window in (outcome.two_whole, outcome.two):
-        assert window.calls > 0
-        assert window.share_429 <= 0.05, outcome.timings | window.figures("w")
-    assert outcome.two.avg_qps <= 5.5, outcome.two.figures("two")
-    assert outcome.two_whole.avg_qps <= 5.5, outcome.two_whole.figures("two_whole")
+    """Once the 48 waits are deferred, the two triggerers' limiters alone set the pace: <= 5 % 429s
+    and <= 5.5 QPS. While the tasks start, each sensor also reads its job once on its worker,
+    outside every triggerer's budget (docs/operations.md), so the whole phase gets a looser bound."""
+    two, whole = outcome.two, outcome.two_whole
+    assert two.calls > 0 and whole.calls > 0
+    assert two.share_429 <= 0.05, two.figures("two")
+    assert two.avg_qps <= 5.5, two.figures("two")
+    assert whole.share_429 <= 0.10, outcome.timings | whole.figures("two_whole")
+    assert whole.avg_qps <= 5.5, whole.figures("two_whole")
 
 
 def test_one_triggerer_alone_draws_no_429(outcome: Outcome) -> None:

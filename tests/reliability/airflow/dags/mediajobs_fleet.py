@@ -2,6 +2,8 @@
 
 - ``mediajobs_fleet_stall``: 8 deferrable TensorPix submits; the emulator scripts their jobs to run
   until the test advances its clock, so all 8 are deferred while one triggerer is stopped.
+- ``mediajobs_fleet_kill``: one deferrable TensorPix submit that the test marks failed (a person's
+  kill: its job must be canceled).
 - ``mediajobs_fleet_tams``: 48 deferrable TAMS sensors on jobs the test created (ids in the run
   conf), polling often enough that the connection's rate limit, not the cadence, sets the pace.
 """
@@ -35,6 +37,22 @@ with DAG(
             max_poll_interval=2,
             timeout=1800,
         )
+
+with DAG(
+    dag_id="mediajobs_fleet_kill",
+    start_date=datetime(2026, 1, 1),
+    schedule=None,
+    catchup=False,
+    tags=["mediajobs", "test"],
+):
+    TensorPixSubmitJobOperator(
+        task_id="submit",
+        payload={"url": "https://example.com/media/killed.mp4", "ml_models": [1]},
+        deferrable=True,
+        poll_interval=1,
+        max_poll_interval=2,
+        timeout=1800,
+    )
 
 with DAG(
     dag_id="mediajobs_fleet_tams",
