@@ -175,6 +175,11 @@ class Dialect(ABC):
         """Headers that authenticate ``request``; ``path_and_query`` is the full path sent on the wire."""
         return {"Authorization": f"Bearer {creds.api_key}"}
 
+    def signs_each_request(self, creds: Credentials) -> bool:
+        """Whether :meth:`auth_headers` differ on every request (a signature with a timestamp and a
+        nonce); otherwise a repeated read builds its headers once."""
+        return False
+
     # ---- job ids ---------------------------------------------------------------------------
     def validate_job_id(self, job_id: object, ctx: CallContext) -> str:
         """The job id as a string safe in a URL; :class:`InvalidJobIdError` for anything else."""

@@ -10,6 +10,7 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -33,12 +34,14 @@ class ApiConfig:
     rate_limit: float | None = None  # requests/second shared by every wait in the process; None = off
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # per answer, on the wire and decoded
 
-    @property
+    @cached_property
     def base_path(self) -> str:
+        """The path prefix of every request (``""`` when the base URL has none)."""
         return urlsplit(self.base_url).path.rstrip("/")
 
-    @property
+    @cached_property
     def origin(self) -> str:
+        """``scheme://host[:port]``: the endpoint one pooled client serves."""
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
 

@@ -85,10 +85,17 @@ def _error_class(name: object) -> type[MediaJobError]:
     return cls if isinstance(cls, type) and issubclass(cls, MediaJobError) else MediaJobError
 
 
+def job_of(event: Mapping[str, Any] | None) -> MediaJob | None:
+    """The job an event carries (built once per resumed wait), None when it carries none."""
+    job_data = event.get("job") if isinstance(event, Mapping) else None
+    return MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
+
+
 def result_or_raise(
-    event: Mapping[str, Any] | None, *, provider: str, conn_id: str, job_id: str
+    event: Mapping[str, Any] | None, job: MediaJob | None, *, provider: str, conn_id: str, job_id: str
 ) -> dict[str, Any]:
-    """The job dict of a successful wait; otherwise the exception that fails (or skips) the task."""
+    """The job dict of a successful wait; otherwise the exception that fails (or skips) the task.
+    ``job`` is :func:`job_of` the event."""
     from airflow_provider_mediajobs._compat import AirflowSensorTimeout
 
     context: dict[str, Any] = {"provider": provider, "conn_id": conn_id, "job_id": job_id}
@@ -97,8 +104,6 @@ def result_or_raise(
             f"The trigger sent an event this provider does not understand: {event!r:.200}", **context
         )
     status = event["status"]
-    job_data = event.get("job")
-    job = MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
     message = str(event.get("message") or status)
     if status == SUCCEEDED and job is not None:
         return job.to_dict()
@@ -120,10 +125,9 @@ def duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
 
 
-def summary_line(event: Mapping[str, Any], provider: str, job_id: str) -> str:
-    """The one line a person scans at the end of a wait: who, how it ended, how long, what it cost."""
-    job_data = event.get("job")
-    job = MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
+def summary_line(event: Mapping[str, Any], job: MediaJob | None, provider: str, job_id: str) -> str:
+    """The one line a person scans at the end of a wait: who, how it ended, how long, what it cost
+    (``job`` is :func:`job_of` the event)."""
     parts = [f"Wait for {provider} job {job_id} ended: {event.get('status')}"]
     waited = event.get("waited_seconds")
     if isinstance(waited, (int, float)):
@@ -275,9 +279,18 @@ class WaitState:
 
 
 async def run_async(
-    wait: WaitState, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
+    wait: WaitState,
+    read: Callable[[], Awaitable[MediaJob]],
+    *,
+    first_read_at: float | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
-    """Read until the wait ends (the trigger); returns the finished event."""
+    """Read until the wait ends (the trigger), the first time at ``first_read_at`` (epoch seconds,
+    never past the deadline; None: at once); returns the finished event."""
+    if first_read_at is not None:
+        pause = wait._pause(first_read_at - clock(), clock())
+        if pause > 0:
+            await asyncio.sleep(pause)
     while True:
         step: Step | None = wait.before_read(clock())
         if step is None:

@@ -16,7 +16,7 @@ from core_support import SENTINEL, TAMS_HOST, make_hook
 
 from airflow_provider_mediajobs import exceptions as exc
 from airflow_provider_mediajobs._compat import AirflowFailException, AirflowSkipException
-from airflow_provider_mediajobs.engine.wait import event_for_error, event_for_job, result_or_raise
+from airflow_provider_mediajobs.engine.wait import event_for_error, event_for_job, job_of, result_or_raise
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
 
@@ -60,7 +60,7 @@ def _failed(**fields: Any) -> MediaJob:
 def test_a_job_failure_the_provider_marks_permanent_fails_without_retries() -> None:
     event = event_for_job(_failed(permanent=True))
     with pytest.raises(exc.MediaJobPermanentFailureError, match="bad prompt") as info:
-        result_or_raise(event, **CTX)
+        result_or_raise(event, job_of(event), **CTX)
     assert isinstance(info.value, AirflowFailException)
     assert isinstance(info.value, exc.MediaJobFailedError)  # still the failed-job family
     assert info.value.job is not None and info.value.job.permanent
@@ -69,7 +69,8 @@ def test_a_job_failure_the_provider_marks_permanent_fails_without_retries() -> N
 @pytest.mark.parametrize("fields", [{}, {"retryable": True}], ids=["unknown kind", "transient"])
 def test_other_job_failures_keep_retries(fields: dict[str, Any]) -> None:
     with pytest.raises(exc.MediaJobFailedError) as info:
-        result_or_raise(event_for_job(_failed(**fields)), **CTX)
+        job = _failed(**fields)
+        result_or_raise(event_for_job(job), job, **CTX)
     assert not isinstance(info.value, AirflowFailException)
 
 
@@ -81,10 +82,10 @@ def test_permanent_survives_xcom() -> None:
 
 def test_an_error_event_from_the_triggerer_keeps_the_decision() -> None:
     with pytest.raises(exc.MediaJobAuthError) as info:
-        result_or_raise(event_for_error(exc.MediaJobAuthError("HTTP 403", **CTX)), **CTX)
+        result_or_raise(event_for_error(exc.MediaJobAuthError("HTTP 403", **CTX)), None, **CTX)
     assert isinstance(info.value, AirflowFailException)
     with pytest.raises(exc.MediaJobTransientError) as transient:
-        result_or_raise(event_for_error(exc.MediaJobTransientError("HTTP 503", **CTX)), **CTX)
+        result_or_raise(event_for_error(exc.MediaJobTransientError("HTTP 503", **CTX)), None, **CTX)
     assert not isinstance(transient.value, AirflowFailException)
 
 
