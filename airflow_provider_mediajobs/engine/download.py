@@ -305,10 +305,6 @@ def download(
 
 __all__ = [
     "Downloaded",
-    "OutputExistsError",
-    "OutputExpiredError",
-    "OutputTooLargeError",
-    "UnsafeOutputUrlError",
     "check_output_url",
     "download",
     "output_client",

@@ -20,13 +20,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from airflow_provider_mediajobs import exceptions
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, retry_after_of
 from airflow_provider_mediajobs.exceptions import (
     MediaJobCanceledError,
     MediaJobError,
     MediaJobTimeoutError,
+    error_class,
+    failed_job_error,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
@@ -80,11 +81,6 @@ def event_for_error(error: Exception, job: MediaJob | None = None, note: str = "
     }
 
 
-def _error_class(name: object) -> type[MediaJobError]:
-    cls = getattr(exceptions, str(name), None)
-    return cls if isinstance(cls, type) and issubclass(cls, MediaJobError) else MediaJobError
-
-
 def job_of(event: Mapping[str, Any] | None) -> MediaJob | None:
     """The job an event carries (built once per resumed wait), None when it carries none."""
     job_data = event.get("job") if isinstance(event, Mapping) else None
@@ -96,8 +92,6 @@ def result_or_raise(
 ) -> dict[str, Any]:
     """The job dict of a successful wait; otherwise the exception that fails (or skips) the task.
     ``job`` is :func:`job_of` the event."""
-    from airflow_provider_mediajobs._compat import AirflowSensorTimeout
-
     context: dict[str, Any] = {"provider": provider, "conn_id": conn_id, "job_id": job_id}
     if not isinstance(event, Mapping) or event.get("status") not in STATUSES:
         raise MediaJobError(
@@ -108,12 +102,12 @@ def result_or_raise(
     if status == SUCCEEDED and job is not None:
         return job.to_dict()
     if status == FAILED:
-        raise exceptions.failed_job_error(message, job=job, hint="", **context)
+        raise failed_job_error(message, job=job, hint="", **context)
     if status == CANCELED:
         raise MediaJobCanceledError(message, job=job, hint="", **context)
     if status == TIMEOUT:
-        raise AirflowSensorTimeout(str(MediaJobTimeoutError(message, **context)))
-    raise _error_class(event.get("error_type"))(message, **context, hint="")
+        raise MediaJobTimeoutError(message, **context)
+    raise error_class(event.get("error_type"))(message, **context, hint="")
 
 
 def duration(seconds: float) -> str:

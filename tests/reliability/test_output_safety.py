@@ -20,8 +20,7 @@ import pytest
 from reliability_support import PROVIDERS, connection
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.engine.download import UnsafeOutputUrlError
-from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobError
+from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobError, UnsafeOutputUrlError
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
 
 KEY = "live-key-OUTPUT-SAFETY-0123456789"
