@@ -225,3 +225,13 @@ def format_cost(totals: Mapping[str, float]) -> str:
 
 def _amount(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+__all__ = [
+    "JobState",
+    "MediaJob",
+    "MediaOutput",
+    "OutputKind",
+    "format_cost",
+    "total_cost",
+]

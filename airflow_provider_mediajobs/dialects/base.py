@@ -323,3 +323,14 @@ def _snippet(response: ApiResponse, limit: int = 120) -> str:
     text = response.body[:limit].decode("utf-8", "replace")
     text = re.sub(r"\s+", " ", text).strip()
     return text or "(empty body)"
+
+
+__all__ = [
+    "MAX_JOB_ID_LENGTH",
+    "ApiRequest",
+    "ApiResponse",
+    "CallContext",
+    "Credentials",
+    "Dialect",
+    "json_object",
+]

@@ -284,3 +284,21 @@ def _config_error(text: str, conn_id: str | None, provider: str | None = None) -
     from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
     return MediaJobConfigError(text, provider=provider, conn_id=conn_id)
+
+
+__all__ = [
+    "BUILTIN",
+    "COMMON_FIELDS",
+    "ProviderSpec",
+    "all_dialects",
+    "conn_types_text",
+    "find_spec",
+    "get_dialect",
+    "get_spec",
+    "hook_class",
+    "missing_connection_error",
+    "provider_of_connection",
+    "register",
+    "specs",
+    "unregister",
+]
