@@ -29,6 +29,7 @@ from airflow_provider_mediajobs.exceptions import (
     error_class,
     failed_job_error,
 )
+from airflow_provider_mediajobs.formatting import duration
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
 # An event's status: a finished job's state, or how the wait ended without one.
@@ -108,15 +109,6 @@ def result_or_raise(
     if status == TIMEOUT:
         raise MediaJobTimeoutError(message, **context)
     raise error_class(event.get("error_type"))(message, **context, hint="")
-
-
-def duration(seconds: float) -> str:
-    """``"45s"``, ``"12 min"``, ``"2 h 5 min"``: a span as a person reads it in a log."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def summary_line(event: Mapping[str, Any], job: MediaJob | None, provider: str, job_id: str) -> str:
