@@ -270,6 +270,22 @@ class UnsafeOutputUrlError(MediaJobBadResponseError):
     )
 
 
+def status_error(status: int) -> type[MediaJobError] | None:
+    """The error an HTTP status means (None for 2xx): the one classification of statuses, for API
+    answers, downloads and providers whose envelope carries an HTTP-like code."""
+    if 200 <= status < 300:
+        return None
+    if status in (401, 403):
+        return MediaJobAuthError
+    if status == 404:
+        return MediaJobNotFoundError
+    if status == 429:
+        return MediaJobRateLimitedError
+    if status >= 500 or status in (408, 425):
+        return MediaJobTransientError
+    return MediaJobApiError
+
+
 def error_class(name: object) -> type[MediaJobError]:
     """The class a trigger event names in ``error_type`` (an event is plain JSON); the base class
     for a name this family does not have."""
@@ -306,4 +322,5 @@ __all__ = [
     "failed_job_error",
     "is_missing_connection",
     "redact",
+    "status_error",
 ]

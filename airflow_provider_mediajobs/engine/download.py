@@ -45,6 +45,7 @@ from airflow_provider_mediajobs.exceptions import (
     OutputExpiredError,
     OutputTooLargeError,
     UnsafeOutputUrlError,
+    status_error,
 )
 
 log = logging.getLogger(__name__)
@@ -142,18 +143,19 @@ def output_client(timeout: float, ctx: CallContext, user_agent: str, verify: Any
 
 def _classify(response: httpx.Response, shown: str, ctx: CallContext) -> None:
     status = response.status_code
-    if 200 <= status < 300:
+    cls = status_error(status)
+    if cls is None:
         return
     where = f"Download of {shown} answered HTTP {status}"
-    if status in (403, 410):
+    if status in (403, 410):  # what a signed URL answers once it has expired
         ctx.fail(
             OutputExpiredError, f"{where}: the signed URL has expired or was revoked.", status_code=status
         )
-    if status == 429:
+    if cls is MediaJobRateLimitedError:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        ctx.fail(MediaJobRateLimitedError, where + ".", status_code=status, retry_after=retry_after)
-    if status >= 500 or status == 408:
-        ctx.fail(MediaJobTransientError, where + ".", status_code=status)
+        ctx.fail(cls, where + ".", status_code=status, retry_after=retry_after)
+    if cls is MediaJobTransientError:
+        ctx.fail(cls, where + ".", status_code=status)
     ctx.fail(
         MediaJobApiError,
         where + ".",

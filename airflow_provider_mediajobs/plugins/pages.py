@@ -34,7 +34,6 @@ def human_bytes(size: int | None) -> str:
     return f"{size} B"
 
 
-
 def _iso(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
