@@ -21,6 +21,7 @@ without spending its retries; everything else keeps Airflow's retries)::
     +-- MediaJobBadResponseError            not the documented shape (HTML, truncated, ...)
     |   +-- NoOutputsError                  success without any output URL
     |   +-- UnsafeOutputUrlError            an output URL this package refuses to fetch
+    |       +-- PrivateOutputHostError      its host is loopback/private/link-local (not allowed)
     +-- MediaJobFailedError                 the job failed (``job``: its final state)
     |   +-- MediaJobPermanentFailureError * the provider marks the failure final
     |   +-- MediaJobCanceledError           the job was canceled
@@ -249,6 +250,12 @@ class OutputTooLargeError(MediaJobError):
     default_hint = "Raise max_bytes if outputs this large are expected."
 
 
+class OutputTooSlowError(MediaJobError):
+    """One download took longer than its whole-download deadline; nothing was written."""
+
+    default_hint = "Raise download_deadline if outputs this large or links this slow are expected."
+
+
 class OutputExistsError(MediaJobConfigError):
     """The target exists with different content and ``overwrite`` is off."""
 
@@ -267,6 +274,17 @@ class UnsafeOutputUrlError(MediaJobBadResponseError):
     default_hint = (
         "Nothing was downloaded. Output URLs must be plain http(s) links without credentials; "
         "report the job to the provider."
+    )
+
+
+class PrivateOutputHostError(UnsafeOutputUrlError):
+    """An output URL's host is (or resolves to) a loopback, private, link-local, reserved,
+    multicast or unspecified address: downloads never reach those unless explicitly allowed."""
+
+    default_hint = (
+        "Nothing was downloaded. If this host is yours (an emulator, an in-house object store), "
+        "set allow_private_hosts: true in the connection's extra, or allow_private_hosts=True on "
+        "the outputs operator; otherwise report the job to the provider."
     )
 
 
@@ -317,6 +335,8 @@ __all__ = [
     "OutputExistsError",
     "OutputExpiredError",
     "OutputTooLargeError",
+    "OutputTooSlowError",
+    "PrivateOutputHostError",
     "UnsafeOutputUrlError",
     "error_class",
     "failed_job_error",

@@ -111,7 +111,7 @@ class JobApi:
         kind = self.dialect.normalize_kind(kind, ctx)
 
         def parse(response: ApiResponse, c: CallContext) -> MediaJob:
-            return self.dialect.parse_status(safe_id, kind, response, c)
+            return self.dialect.read_status(safe_id, kind, response, c)
 
         return self.dialect.status_request(safe_id, kind), parse, ctx
 
@@ -220,7 +220,7 @@ class StatusRead:
         request = self._request if self._request is not None else self._signed()
         try:
             response = await send_prepared(self._client, request, api.config, self._ctx)
-            return api.dialect.parse_status(self._job_id, self._kind, response, self._ctx)
+            return api.dialect.read_status(self._job_id, self._kind, response, self._ctx)
         except MediaJobRateLimitedError as err:
             _push_back(limiter, err)
             raise

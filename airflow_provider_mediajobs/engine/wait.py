@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from airflow_provider_mediajobs.engine.cadence import Cadence
+from airflow_provider_mediajobs.engine.deadline import PastDeadline, within
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, retry_after_of
 from airflow_provider_mediajobs.exceptions import (
     MediaJobCanceledError,
@@ -185,6 +186,10 @@ class WaitState:
         """The timeout event once the deadline has passed; None: go and read."""
         if self.remaining(now) > 0:
             return None
+        return self.timed_out(now)
+
+    def timed_out(self, now: float) -> dict[str, Any]:
+        """The timeout event (the deadline has passed, or the next allowed read lies past it)."""
         note = ""
         if self.failures:
             note = f" The last {self.failures} status read(s) failed over {duration(now - (self.failing_since or now))}."
@@ -272,7 +277,8 @@ async def run_async(
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Read until the wait ends (the trigger), the first time at ``first_read_at`` (epoch seconds,
-    never past the deadline; None: at once); returns the finished event."""
+    never past the deadline; None: at once); returns the finished event. Sleeps inside a read
+    (a rate-limit slot, a retry) end at the wait's deadline too: the wait then times out on time."""
     if first_read_at is not None:
         pause = wait._pause(first_read_at - clock(), clock())
         if pause > 0:
@@ -281,7 +287,10 @@ async def run_async(
         step: Step | None = wait.before_read(clock())
         if step is None:
             try:
-                job = await read()
+                with within(wait.deadline):
+                    job = await read()
+            except PastDeadline:
+                step = wait.timed_out(clock())
             except MediaJobError as err:
                 step = wait.read_failed(err, clock())
             else:

@@ -63,7 +63,10 @@ class MediaJobOutputsOperator(BaseOperator):
     :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
     :param filename_template: ``str.format`` template with ``provider``, ``job_id``, ``index``,
         ``kind``, ``name`` (the output's own name, cleaned) and ``ext`` (with the dot). Templated.
-    :param max_bytes: refuse any single output larger than this (nothing is written for it).
+    :param max_bytes: refuse any single output larger than this (nothing is written for it): a
+        number of bytes for every output, or a mapping by kind (``{"video": 20 * 2**30}``, merged
+        over the defaults). Default: 4 GiB per video, 1 GiB per audio or other file, 256 MiB per
+        image.
     :param overwrite: replace an existing file whose content differs. Identical files are always
         skipped (``skipped: true`` in the result); without ``overwrite`` a different existing
         file fails the task.
@@ -71,6 +74,10 @@ class MediaJobOutputsOperator(BaseOperator):
         ``Asset(<destination URI>)`` to ``outlets``; needs a literal, non-templated destination).
         Any ``Asset`` in ``outlets`` gets the files written as its event's ``extra``.
     :param download_timeout: seconds without progress before one download is abandoned.
+    :param download_deadline: seconds one whole download may take (default 2 hours; None = none).
+    :param allow_private_hosts: let downloads reach loopback, private and other non-public
+        addresses (an emulator, an in-house store). None (default) = the connection's
+        ``allow_private_hosts`` extra, which defaults to false.
     :param attempts_per_file: attempts per output for transient failures (5xx, 429, resets,
         truncated bodies), with capped exponential backoff.
     :param progress_interval: seconds between progress log lines of one download (default 30).
@@ -100,10 +107,12 @@ class MediaJobOutputsOperator(BaseOperator):
         provider: str | None = None,
         job_kind: str | None = None,
         filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | None = None,
+        max_bytes: int | Mapping[str, int] | None = None,
         overwrite: bool = False,
         asset: bool = False,
         download_timeout: float = 300.0,
+        download_deadline: float | None = 2 * 3600.0,
+        allow_private_hosts: bool | None = None,
         attempts_per_file: int = 3,
         progress_interval: float | None = None,
         **kwargs: Any,
@@ -111,8 +120,15 @@ class MediaJobOutputsOperator(BaseOperator):
         if asset:
             kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
         super().__init__(**kwargs)
-        if max_bytes is not None and max_bytes < 0:
-            raise MediaJobConfigError(f"max_bytes must be a positive number of bytes, not {max_bytes}.")
+        limits = max_bytes.values() if isinstance(max_bytes, Mapping) else [max_bytes]
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0) for v in limits):
+            raise MediaJobConfigError(
+                f"max_bytes must be a number of bytes (or a mapping of kind to bytes), not {max_bytes!r}."
+            )
+        if download_deadline is not None and not 0 < download_deadline <= 7 * 86400:
+            raise MediaJobConfigError(
+                f"download_deadline must be seconds in 0..604800 (or None), not {download_deadline!r}."
+            )
         self.job_id = job_id
         self.destination = destination
         self.conn_id = conn_id
@@ -122,6 +138,8 @@ class MediaJobOutputsOperator(BaseOperator):
         self.max_bytes = max_bytes
         self.overwrite = overwrite
         self.download_timeout = download_timeout
+        self.download_deadline = download_deadline
+        self.allow_private_hosts = allow_private_hosts
         self.attempts_per_file = max(1, attempts_per_file)
         self.progress_interval = progress_interval
 
@@ -177,7 +195,12 @@ class MediaJobOutputsOperator(BaseOperator):
         job = self._fresh(hook, job_id)
         names = output_filenames(self.filename_template, job, ctx)
         results: list[Downloaded] = []
-        with output_client(self.download_timeout, ctx, USER_AGENT, shared_ssl_context()) as client:
+        allow_private = self.allow_private_hosts
+        if allow_private is None:
+            allow_private = hook.config.allow_private_hosts
+        with output_client(
+            self.download_timeout, ctx, USER_AGENT, shared_ssl_context(), allow_private=allow_private
+        ) as client:
             for index, name in enumerate(names):
                 done, job = self._one(client, hook, job, index, destination / name, ctx)
                 results.append(done)
@@ -256,7 +279,11 @@ class MediaJobOutputsOperator(BaseOperator):
                 f"Job is {job.describe().split(': ', 1)[-1]}, not succeeded: it has no outputs yet.", **where
             )
         if not job.outputs:
-            raise NoOutputsError("Job succeeded but the provider lists no output URL.", **where)
+            raise NoOutputsError(
+                "Job succeeded but the provider lists no usable output URL (any the URL policy "
+                "refused are logged above with the reason).",
+                **where,
+            )
         return job
 
     def _one(
@@ -282,7 +309,7 @@ class MediaJobOutputsOperator(BaseOperator):
             except OutputExpiredError:
                 if refreshed:
                     raise
-                from airflow_provider_mediajobs.engine.download import shown_url
+                from airflow_provider_mediajobs.engine.urls import shown_url
 
                 self.log.info(
                     "Output %d of job %s: %s refused the signed URL (expired); reading the job again.",
@@ -323,6 +350,7 @@ class MediaJobOutputsOperator(BaseOperator):
                 kind=output.kind.value,
                 ctx=ctx,
                 max_bytes=self.max_bytes,
+                deadline=self.download_deadline,
                 overwrite=self.overwrite,
                 progress_interval=(
                     DEFAULT_PROGRESS_INTERVAL if self.progress_interval is None else self.progress_interval
