@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_mediajobs.deferrable import resolve_deferrable
+from airflow_provider_mediajobs.dialects.registry import convenience_classes
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, run_sync
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
@@ -230,34 +231,15 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
             self._cancel(self._submitted_job_id, "the task was killed")
 
 
-class GoEnhanceSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a GoEnhance job (``job_kind`` ``faceswap`` by default, or ``video2video``)."""
+_NAMED = convenience_classes(
+    MediaJobSubmitOperator,
+    "SubmitJobOperator",
+    __name__,
+    lambda spec: (
+        f"Create a {spec.display_name} job (``job_kind``: {', '.join(spec.job_kinds)}; the "
+        "first by default), then wait for it."
+    ),
+)
+globals().update(_NAMED)
 
-    default_provider = "goenhance"
-
-
-class TensorArtSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorArt TAMS job (``job``, ``template`` or ``workflow``); idempotent by requestId."""
-
-    default_provider = "tensorart"
-
-
-class VozoSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a Vozo job: ``lipsync`` (default), ``translate`` or ``reusable_lipsync``."""
-
-    default_provider = "vozo"
-
-
-class TensorPixSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorPix enhancement job from a video URL."""
-
-    default_provider = "tensorpix"
-
-
-__all__ = [
-    "GoEnhanceSubmitJobOperator",
-    "MediaJobSubmitOperator",
-    "TensorArtSubmitJobOperator",
-    "TensorPixSubmitJobOperator",
-    "VozoSubmitJobOperator",
-]
+__all__ = ["MediaJobSubmitOperator", *_NAMED]
