@@ -31,7 +31,12 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
 from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
-from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE, output_filenames
+from airflow_provider_mediajobs.operators.filenames import (
+    DEFAULT_TEMPLATE,
+    extension_for,
+    output_filenames,
+    url_extension,
+)
 from airflow_provider_mediajobs.plugins.links import MediaLink
 
 if TYPE_CHECKING:
@@ -45,6 +50,7 @@ if TYPE_CHECKING:
 # a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
 
 EXPIRY_MARGIN_SECONDS = 60.0
+JOB_KEY = "media_job"  # XCom: {provider, job_id} of the job whose outputs the task persists
 
 # the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
 _sleep = time.sleep
@@ -189,6 +195,8 @@ class MediaJobOutputsOperator(BaseOperator):
         from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
 
         provider, job_id, kind, conn_id = self._target()
+        # which job these files are of: the Media view puts them on that job's card
+        context["ti"].xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
         hook = self._hook(provider, kind, conn_id)
         ctx = hook.config.context(job_id)
         destination = self._destination(ctx)  # before any request: a bad destination costs nothing
@@ -357,10 +365,21 @@ class MediaJobOutputsOperator(BaseOperator):
                 ),
                 logger=self.log,
                 abandoned_after=self.download_timeout,
+                rename_for=None if url_extension(output) else _extension_from_content_type,
             )
 
         policy = RetryPolicy(attempts=self.attempts_per_file, cap=60.0, retry_on=(MediaJobTransientError,))
         return policy.call(once, sleep=lambda seconds: _sleep(seconds), on_retry=on_retry)
+
+
+def _extension_from_content_type(target: Any, content_type: str | None) -> Any:
+    """``target`` with the extension of the answer's content type in place of the kind's guess
+    (the output URL gave none); unchanged when the type tells nothing or the name has no suffix."""
+    ext = extension_for(content_type)
+    suffix = target.suffix
+    if not ext or not suffix or suffix.lower() == ext:
+        return target
+    return target.with_name(target.name[: -len(suffix)] + ext)
 
 
 # ---- the job input ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from airflow_provider_mediajobs.dialects.registry import convenience_classes
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, recording_failure
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -87,7 +87,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
             from airflow_provider_mediajobs._compat import AirflowSensorTimeout, AirflowSkipException
 
             try:
-                return super().execute(context)
+                with recording_failure(context):
+                    return super().execute(context)
             except (AirflowSensorTimeout, AirflowSkipException) as err:
                 # soft_fail skips on any AirflowFailException; only a timeout may skip (see resume_execution)
                 if (
@@ -98,7 +99,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
                     raise err.__cause__ from None
                 self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
                 raise
-        return self._wait_for(str(self.job_id), float(self.timeout))
+        with recording_failure(context):
+            return self._wait_for(str(self.job_id), float(self.timeout))
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
@@ -115,7 +117,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> Any:
-        return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id))
+        with recording_failure(context):
+            return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed
