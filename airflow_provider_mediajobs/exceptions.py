@@ -1,15 +1,34 @@
-"""One exception family for everything that can go wrong talking to a media-job API.
+"""Every error of the package, in one family: what went wrong, for which job, and what to do.
 
 Every error names the provider, the Airflow connection id and the job id it concerns, and says
-what to do about it. No message ever contains the API key or a request-signing private key: texts that come
-from a provider are passed through :func:`redact` with the connection's secrets before they are
-put into an exception.
+what to do about it. No message ever contains the API key or a request-signing private key: texts
+that come from a provider are passed through :func:`redact` with the connection's secrets before
+they are put into an exception.
 
-What a retry cannot fix fails the task without spending its retries: :class:`MediaJobConfigError`,
-:class:`MediaJobAuthError`, :class:`MediaJobNotFoundError` and
-:class:`MediaJobPermanentFailureError` also derive from Airflow's ``AirflowFailException``.
-Everything else (transient trouble, bad answers, other refusals, job failures of unknown kind)
-keeps Airflow's retries.
+The tree (``*``: also Airflow's ``AirflowFailException``: what a retry cannot fix fails the task
+without spending its retries; everything else keeps Airflow's retries)::
+
+    MediaJobError                           base: provider, conn_id, job_id, a hint
+    +-- MediaJobConfigError *               bad input before any request (also a ValueError)
+    |   +-- InvalidJobIdError *             a job id unsafe in a URL
+    |   +-- OutputExistsError *             a different file at the destination, no overwrite
+    +-- MediaJobAuthError *                 401/403, a rejected signature
+    +-- MediaJobNotFoundError *             the provider does not know the job
+    +-- MediaJobApiError                    a refusal retrying will not fix (4xx, business codes)
+    |   +-- OutputExpiredError              a signed output URL that no longer works
+    +-- MediaJobTransientError              5xx, timeouts, resets: retried with backoff
+    |   +-- MediaJobRateLimitedError        429, with the provider's Retry-After
+    +-- MediaJobBadResponseError            not the documented shape (HTML, truncated, ...)
+    |   +-- NoOutputsError                  success without any output URL
+    |   +-- UnsafeOutputUrlError            an output URL this package refuses to fetch
+    |       +-- PrivateOutputHostError      its host is loopback/private/link-local (not allowed)
+    +-- MediaJobFailedError                 the job failed (``job``: its final state)
+    |   +-- MediaJobPermanentFailureError * the provider marks the failure final
+    |   +-- MediaJobCanceledError           the job was canceled
+    +-- MediaJobTimeoutError                the wait's deadline passed (also AirflowSensorTimeout:
+    |                                       a sensor's soft_fail skips, no retries)
+    +-- JobNotSucceededError                outputs asked of a job still queued or running
+    +-- OutputTooLargeError                 an output over ``max_bytes``
 """
 
 from __future__ import annotations
@@ -19,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from airflow.exceptions import AirflowException
 
-from airflow_provider_mediajobs._compat import AirflowFailException
+from airflow_provider_mediajobs._compat import AirflowFailException, AirflowSensorTimeout
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.models import MediaJob
@@ -190,8 +209,17 @@ class MediaJobCanceledError(MediaJobFailedError):
     default_hint = "The job was canceled (by a user, the provider, or this task); submit it again if needed."
 
 
-class MediaJobTimeoutError(MediaJobError):
+class MediaJobTimeoutError(MediaJobError, AirflowSensorTimeout):
+    """The wait's deadline passed before the job finished (Airflow's sensor timeout: no retries,
+    and a sensor with ``soft_fail`` skips)."""
+
     default_hint = "Raise the task's timeout if such jobs legitimately take longer."
+
+
+class JobNotSucceededError(MediaJobError):
+    """The job is still queued or running: it has no outputs yet."""
+
+    default_hint = "Wait for the job first (a sensor or submit operator upstream), then persist its outputs."
 
 
 def is_missing_connection(err: BaseException) -> bool:
@@ -234,6 +262,12 @@ class OutputExistsError(MediaJobConfigError):
     default_hint = "Set overwrite=True, or use another destination or filename_template."
 
 
+class NoOutputsError(MediaJobBadResponseError):
+    """The provider reports success but lists no output URL."""
+
+    default_hint = "Check the job on the provider's side; there is nothing to persist."
+
+
 class UnsafeOutputUrlError(MediaJobBadResponseError):
     """The provider returned an output URL this package refuses to fetch."""
 
@@ -254,8 +288,37 @@ class PrivateOutputHostError(UnsafeOutputUrlError):
     )
 
 
+def status_error(status: int) -> type[MediaJobError] | None:
+    """The error an HTTP status means (None for 2xx): the one classification of statuses, for API
+    answers, downloads and providers whose envelope carries an HTTP-like code."""
+    if 200 <= status < 300:
+        return None
+    if status in (401, 403):
+        return MediaJobAuthError
+    if status == 404:
+        return MediaJobNotFoundError
+    if status == 429:
+        return MediaJobRateLimitedError
+    if status >= 500 or status in (408, 425):
+        return MediaJobTransientError
+    return MediaJobApiError
+
+
+def error_class(name: object) -> type[MediaJobError]:
+    """The class a trigger event names in ``error_type`` (an event is plain JSON); the base class
+    for a name this family does not have."""
+    return _BY_NAME.get(str(name), MediaJobError)
+
+
+def _family(cls: type[MediaJobError]) -> list[type[MediaJobError]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _family(sub))]
+
+
+_BY_NAME = {cls.__name__: cls for cls in _family(MediaJobError)}
+
 __all__ = [
     "InvalidJobIdError",
+    "JobNotSucceededError",
     "MediaJobApiError",
     "MediaJobAuthError",
     "MediaJobBadResponseError",
@@ -268,12 +331,16 @@ __all__ = [
     "MediaJobRateLimitedError",
     "MediaJobTimeoutError",
     "MediaJobTransientError",
+    "NoOutputsError",
     "OutputExistsError",
     "OutputExpiredError",
     "OutputTooLargeError",
     "OutputTooSlowError",
     "PrivateOutputHostError",
     "UnsafeOutputUrlError",
+    "error_class",
     "failed_job_error",
+    "is_missing_connection",
     "redact",
+    "status_error",
 ]

@@ -317,3 +317,17 @@ class JobInputs:
                         (str(item.get("label") or "source"), url, media_kind_of(url, item.get("kind")))
                     )
         return cls(built.texts, tuple(media))
+
+
+__all__ = [
+    "MAX_INPUT_TEXT",
+    "JobInputs",
+    "JobState",
+    "MediaJob",
+    "MediaOutput",
+    "OutputKind",
+    "format_cost",
+    "media_kind_of",
+    "total_cost",
+    "unsigned_url",
+]

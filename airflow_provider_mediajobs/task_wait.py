@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mediajobs import lineage, metrics
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
+from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
@@ -26,6 +27,7 @@ from airflow_provider_mediajobs.engine.wait import (
     WaitState,
     event_for_job,
     event_for_timeout,
+    job_of,
     result_or_raise,
     summary_line,
 )
@@ -201,6 +203,8 @@ class TaskWaitMixin:
 
         now = time.time()
         job = self._check_once(job_id)
+        low, high = self._intervals()
+        first_read_at = None
         if job is not None:
             if job.is_terminal:
                 self.log.info("%s: no need to wait.", job.describe())
@@ -208,7 +212,8 @@ class TaskWaitMixin:
                 wait.status_calls = 1
                 return self._finish(wait.finish(event_for_job(job), time.time()), job_id)
             self.log.info("%s; deferring to the triggerer.", job.describe())
-        low, high = self._intervals()
+            # just read: the trigger's first read comes one step of the cadence later
+            first_read_at = now + Cadence(low, high).next_delay(job, now)
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,
@@ -222,6 +227,7 @@ class TaskWaitMixin:
             max_consecutive_failures=self.max_consecutive_failures,
             cancel_on_kill=cancel_on_kill,
             started_at=now,
+            first_read_at=first_read_at,
         )
         self.defer(  # type: ignore[attr-defined]
             trigger=trigger,
@@ -268,17 +274,18 @@ class TaskWaitMixin:
         if wait is not None:
             now = time.time()
             event = event_for_timeout(wait.job, wait.provider, job_id, now - wait.started_at)
-            self.log.info("%s", summary_line(wait.finish(event, now), wait.provider, job_id))
+            self.log.info("%s", summary_line(wait.finish(event, now), wait.job, wait.provider, job_id))
 
     def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
         provider = self._resolve_provider()
         metrics.wait_ended(provider, event)
         self._lineage_end = (job_id, event)  # for OpenLineage's complete/failure events, after a deferral too
+        job = job_of(event)
         if isinstance(event, dict):
-            self.log.info("%s", summary_line(event, provider, job_id))
+            self.log.info("%s", summary_line(event, job, provider, job_id))
             if event.get("status") == TIMEOUT and on_timeout is not None:
                 on_timeout(job_id)
-        result = result_or_raise(event, provider=provider, conn_id=self.conn_id, job_id=job_id)
+        result = result_or_raise(event, job, provider=provider, conn_id=self.conn_id, job_id=job_id)
         assert isinstance(event, dict)
         # How the wait went, for dashboards and the demo; MediaJob.from_dict ignores it.
         result["wait"] = {

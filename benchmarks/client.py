@@ -225,15 +225,15 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         schedule = spec["schedule"]
     elif variant == "mediajobs" and spec.get("record_schedule"):
-        from airflow_provider_mediajobs.hooks.base import MediaJobHook
+        from airflow_provider_mediajobs.engine.api import StatusRead
 
-        original = MediaJobHook.aget_job
+        original = StatusRead.__call__
 
-        async def recorded(self: Any, job_id: str, *args: Any, **kwargs: Any) -> Any:
-            rec.calls[job_id].append(loop.time())
-            return await original(self, job_id, *args, **kwargs)
+        async def recorded(self: Any) -> Any:
+            rec.calls[self._job_id].append(loop.time())
+            return await original(self)
 
-        MediaJobHook.aget_job = recorded  # type: ignore[method-assign]
+        StatusRead.__call__ = recorded  # type: ignore[method-assign]
 
     triggers = (
         []

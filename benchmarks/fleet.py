@@ -71,7 +71,7 @@ async def _worker(spec: dict[str, Any]) -> dict[str, Any]:
 def worker_main(spec_path: str, out_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(spec["connection"])
-    import airflow_provider_mediajobs.hooks.tensorart
+    import airflow_provider_mediajobs.hooks
     import airflow_provider_mediajobs.triggers  # noqa: F401
 
     # imports done: say so, and start when every process is ready (a loaded machine starts them slowly)

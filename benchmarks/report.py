@@ -31,9 +31,9 @@ def _target(name: str, measured: Any, limit: str, ok: bool | None, note: str = "
     return {"target": name, "measured": measured, "limit": limit, "met": ok, "note": note}
 
 
-def _repeats(report: dict[str, Any], n: int | None) -> list[int]:
+def _repeats(report: dict[str, Any], n: int | None, scenario: str = "scale") -> list[int]:
     return sorted(
-        {r.get("repeat", 1) for r in report["runs"] if r.get("scenario") == "scale" and r.get("n") == n}
+        {r.get("repeat", 1) for r in report["runs"] if r.get("scenario") == scenario and r.get("n") == n}
     )
 
 
@@ -46,11 +46,13 @@ def _ratio_target(
     unit: str,
     limit: float,
     missing: str,
+    scenario: str = "scale",
 ) -> dict[str, Any]:
     """``metric(mediajobs) / metric(other)`` within each repeat at N=n; met when every repeat meets it."""
     found = []
-    for repeat in _repeats(report, n):
-        ours, theirs = _run(report, "scale", "mediajobs", n, repeat), _run(report, "scale", other, n, repeat)
+    for repeat in _repeats(report, n, scenario):
+        ours = _run(report, scenario, "mediajobs", n, repeat)
+        theirs = _run(report, scenario, other, n, repeat)
         if ours and theirs and metric(ours) is not None and metric(theirs):
             found.append((metric(ours) / metric(theirs), metric(ours), metric(theirs)))
     label = f"<= {limit:g}x"
@@ -99,6 +101,24 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
             "baseline not run (aiohttp missing?)",
         )
     )
+    for workload, label in (("short", "short jobs with hints"), ("long", "long jobs without hints")):
+        scenario = f"scale-{workload}"
+        ns = sorted({r["n"] for r in report["runs"] if r.get("scenario") == scenario and "n" in r})
+        if ns:
+            n = 1000 if 1000 in ns else ns[0]
+            out.append(
+                _ratio_target(
+                    report,
+                    f"CPU for the whole wait vs the dbt-style trigger, {label}, at N={n}",
+                    n,
+                    "baseline",
+                    lambda r: r.get("cpu_ms_per_wait"),
+                    "ms/wait",
+                    0.25,
+                    "baseline not run (aiohttp missing?)",
+                    scenario,
+                )
+            )
     out.append(
         _ratio_target(
             report,

@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks import media_view
 from benchmarks.emulator_proc import Admin, EmulatorProcess
 from benchmarks.report import evaluate, markdown, table, write_markdown
-from benchmarks.workload import mixed, short_tams
+from benchmarks.workload import WORKLOADS, short_tams
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -114,12 +114,20 @@ def run_client(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def scale_runs(
-    emu: EmulatorProcess, ns: list[int], variants: list[str], compare_max: int, args: argparse.Namespace
+    emu: EmulatorProcess,
+    ns: list[int],
+    variants: list[str],
+    compare_max: int,
+    args: argparse.Namespace,
+    workload: str = "mix",
 ) -> list[dict[str, Any]]:
+    """N waits of ``workload`` per variant; its runs are scenario ``scale`` (the mix) or
+    ``scale-<workload>``."""
     admin = Admin(emu.url, emu.ca_file)
+    scenario = "scale" if workload == "mix" else f"scale-{workload}"
     out = []
     for n in ns:
-        jobs = [j.as_dict() for j in mixed(n, args.seed)]
+        jobs = [j.as_dict() for j in WORKLOADS[workload](n, args.seed)]
         ramp_batch = 50
         ramp_tick = ramp_batch / args.ramp_rate
         hold = n / args.ramp_rate + args.hold
@@ -155,10 +163,10 @@ def scale_runs(
                 "schedule": schedule,
                 "log_level": args.log_level,
             }
-            print(f"[bench] scale N={n} {variant} (repeat {repeat}/{repeats}) ...", flush=True)
+            print(f"[bench] {scenario} N={n} {variant} (repeat {repeat}/{repeats}) ...", flush=True)
             t0 = time.time()
             result = run_client(spec, timeout=args.deadline + 600)
-            result["scenario"] = "scale"
+            result["scenario"] = scenario
             result["repeat"] = repeat
             result["cadence_speed"] = cadence_speed
             if variant == "mediajobs":
@@ -229,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--n", default=None, help="comma-separated N (default 1000,5000,10000; quick: 200)")
     p.add_argument("--variants", default="mediajobs,floor,fixed,baseline")
+    p.add_argument(
+        "--workloads",
+        default="mix,short,long",
+        help="comma-separated job sets, each run at every N (mix: the job mix, with jobs of many reads; "
+        "short: 20-30 s jobs with hints; long: 5-15 min jobs without hints); see benchmarks/workload.py",
+    )
     p.add_argument(
         "--compare-max",
         type=int,
@@ -330,7 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         "runs": [],
     }
     with EmulatorProcess(speed=args.speed, seed=args.seed, tams_qps=0, tls=not args.plain_http) as emu:
-        report["runs"] += scale_runs(emu, ns, variants, compare_max, args)
+        for workload in (w for w in args.workloads.split(",") if w):
+            # the short and long job sets compare with the dbt-style trigger: up to --compare-max
+            sizes = ns if workload == "mix" else [n for n in ns if n <= compare_max]
+            report["runs"] += scale_runs(emu, sizes, variants, compare_max, args, workload)
         if tams_n:
             report["runs"].append(tams_run(emu, tams_n, args))
     fleet = [

@@ -5,11 +5,17 @@ seconds to a couple of minutes, lip-sync minutes, translation and video enhancem
 hour); the emulator's ``--speed`` compresses them. Every job additionally waits ``hold_s``
 (emulated) in the queue so that all N waits are alive at once while they ramp up, which is what
 "N concurrent waits" measures (RSS per wait, loop lag at full load).
+
+Workloads (``python -m benchmarks --workloads``): ``mix`` (the job mix above: it holds the jobs of
+many reads, a TensorPix enhancement of up to half an hour is read ~25 times), ``short`` (image
+jobs of tens of seconds with ETA and progress hints: a wait costs few reads, so what it costs
+besides them weighs most) and ``long`` (video jobs of minutes without any hint).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -79,3 +85,27 @@ def short_tams(n: int, seed: int) -> list[JobSpec]:
     return [
         JobSpec("tensorart", "job", rng.uniform(2, 20), rng.uniform(5, 40), "succeeded") for _ in range(n)
     ]
+
+
+def short_hinted(n: int, seed: int) -> list[JobSpec]:
+    """TensorPix jobs of 20-30 s with ETA and progress, a few seconds queued."""
+    rng = random.Random(seed)
+    return [
+        JobSpec("tensorpix", "enhance", rng.uniform(0, 5), rng.uniform(20, 30), "succeeded") for _ in range(n)
+    ]
+
+
+def long_unhinted(n: int, seed: int) -> list[JobSpec]:
+    """GoEnhance video jobs of 5-15 min (no ETA, no progress, no queue position)."""
+    rng = random.Random(seed)
+    return [
+        JobSpec("goenhance", "video2video", rng.uniform(30, 120), rng.uniform(300, 900), "succeeded")
+        for _ in range(n)
+    ]
+
+
+WORKLOADS: dict[str, Callable[[int, int], list[JobSpec]]] = {
+    "mix": mixed,
+    "short": short_hinted,
+    "long": long_unhinted,
+}

@@ -25,11 +25,10 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobConfigError,
     MediaJobError,
-    MediaJobNotFoundError,
     MediaJobRateLimitedError,
-    MediaJobTransientError,
     UnsafeOutputUrlError,
     redact,
+    status_error,
 )
 from airflow_provider_mediajobs.models import JobInputs, MediaJob
 
@@ -196,6 +195,11 @@ class Dialect(ABC):
         """Headers that authenticate ``request``; ``path_and_query`` is the full path sent on the wire."""
         return {"Authorization": f"Bearer {creds.api_key}"}
 
+    def signs_each_request(self, creds: Credentials) -> bool:
+        """Whether :meth:`auth_headers` differ on every request (a signature with a timestamp and a
+        nonce); otherwise a repeated read builds its headers once."""
+        return False
+
     # ---- job ids ---------------------------------------------------------------------------
     def validate_job_id(self, job_id: object, ctx: CallContext) -> str:
         """The job id as a string safe in a URL; :class:`InvalidJobIdError` for anything else."""
@@ -338,17 +342,20 @@ class Dialect(ABC):
             return self.decode_json(response, ctx) if response.body else {}
         payload = _try_json(response.body)
         message = self.error_message(payload) or _snippet(response)
-        detail = f"{self.display_name} answered HTTP {status}: {message}"
-        if status in (401, 403):
-            ctx.fail(MediaJobAuthError, detail, status_code=status, hint=self.auth_hint)
-        if status == 404:
-            ctx.fail(MediaJobNotFoundError, detail, status_code=status)
-        if status == 429:
-            retry_after = parse_retry_after(response.header("retry-after"), message)
-            ctx.fail(MediaJobRateLimitedError, detail, status_code=status, retry_after=retry_after)
-        if status >= 500 or status in (408, 425):
-            ctx.fail(MediaJobTransientError, detail, status_code=status)
-        ctx.fail(MediaJobApiError, detail, status_code=status)
+        self.fail_with_status(status, f"{self.display_name} answered HTTP {status}: {message}", ctx, response)
+
+    def fail_with_status(
+        self, status: int, detail: str, ctx: CallContext, response: ApiResponse | None = None
+    ) -> NoReturn:
+        """Raise the error ``status`` means (:func:`~airflow_provider_mediajobs.exceptions.status_error`),
+        with this dialect's auth hint and the answer's ``Retry-After``."""
+        cls = status_error(status) or MediaJobApiError
+        if cls is MediaJobAuthError:
+            ctx.fail(cls, detail, status_code=status, hint=self.auth_hint)
+        if cls is MediaJobRateLimitedError:
+            header = response.header("retry-after") if response is not None else None
+            ctx.fail(cls, detail, status_code=status, retry_after=parse_retry_after(header, detail))
+        ctx.fail(cls, detail, status_code=status)
 
     def decode_json(self, response: ApiResponse, ctx: CallContext) -> Any:
         """The body as JSON; :class:`MediaJobBadResponseError` when it is not."""
@@ -415,3 +422,15 @@ def _snippet(response: ApiResponse, limit: int = 120) -> str:
     text = response.body[:limit].decode("utf-8", "replace")
     text = re.sub(r"\s+", " ", text).strip()
     return text or "(empty body)"
+
+
+__all__ = [
+    "MAX_JOB_ID_LENGTH",
+    "ApiRequest",
+    "ApiResponse",
+    "CallContext",
+    "Credentials",
+    "Dialect",
+    "accepted_outputs",
+    "json_object",
+]

@@ -14,12 +14,8 @@ from typing import Any
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
 from airflow_provider_mediajobs.dialects.values import as_fraction, as_str, expiry_from_signed_url
 from airflow_provider_mediajobs.exceptions import (
-    MediaJobApiError,
-    MediaJobAuthError,
     MediaJobBadResponseError,
     MediaJobNotFoundError,
-    MediaJobRateLimitedError,
-    MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
@@ -73,16 +69,16 @@ class GoEnhanceDialect(Dialect):
             return envelope.get("data")
         msg = as_str(envelope.get("msg")) or "(no message)"
         detail = f"GoEnhance answered code {code}: {msg}"
-        code_text = str(code)
-        if code_text in ("401", "403"):
-            ctx.fail(MediaJobAuthError, detail, hint=self.auth_hint)
-        if code_text == "404" or "not found" in msg.lower():
+        if "not found" in msg.lower():
             ctx.fail(MediaJobNotFoundError, detail)
-        if code_text == "429":
-            ctx.fail(MediaJobRateLimitedError, detail)
-        if code_text.startswith("5"):
-            ctx.fail(MediaJobTransientError, detail)
-        ctx.fail(MediaJobApiError, detail)
+        code_text = str(code).strip()
+        # the envelope's code mirrors an HTTP status (401, 429, 500, ...); a longer code starting
+        # with 5 is a server fault too; anything else is a refusal
+        if code_text.isascii() and code_text.isdigit() and len(code_text) == 3:
+            status = int(code_text)
+        else:
+            status = 500 if code_text.startswith("5") else 400
+        self.fail_with_status(status, detail, ctx)
 
     def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
         data = self.expect_object(self._envelope(response, ctx), "data", ctx)

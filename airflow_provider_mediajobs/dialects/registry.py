@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.dialects.base import Dialect
     from airflow_provider_mediajobs.hooks.base import MediaJobHook
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,12 @@ class ProviderSpec:
         return self.name
 
     @property
+    def class_prefix(self) -> str:
+        """What its convenience classes are named after: its hook's name without ``Hook``
+        (``GoEnhanceHook``: ``GoEnhanceJobSensor``, ``GoEnhanceSubmitJobOperator``)."""
+        return self.hook.rsplit(".", 1)[-1].removesuffix("Hook")
+
+    @property
     def default_conn_id(self) -> str:
         """The connection id used when none is given."""
         return f"{self.name}_default"
@@ -113,7 +121,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         name="goenhance",
         display_name="GoEnhance",
         dialect=f"{_DIALECT_PKG}.goenhance:GoEnhanceDialect",
-        hook=f"{_HOOK_PKG}.goenhance.GoEnhanceHook",
+        hook=f"{_HOOK_PKG}.GoEnhanceHook",
         emulator=f"{_EMULATOR_PKG}.goenhance:GoEnhance",
         docs_url="https://docs.goenhance.ai/",
         default_base_url="https://api.goenhance.ai",
@@ -126,7 +134,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         name="tensorart",
         display_name="TensorArt TAMS",
         dialect=f"{_DIALECT_PKG}.tensorart:TensorArtDialect",
-        hook=f"{_HOOK_PKG}.tensorart.TensorArtHook",
+        hook=f"{_HOOK_PKG}.TensorArtHook",
         emulator=f"{_EMULATOR_PKG}.tensorart:TensorArt",
         docs_url="https://tams-docs.tensor.art/",
         base_url_hint="e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id",
@@ -158,7 +166,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         name="vozo",
         display_name="Vozo",
         dialect=f"{_DIALECT_PKG}.vozo:VozoDialect",
-        hook=f"{_HOOK_PKG}.vozo.VozoHook",
+        hook=f"{_HOOK_PKG}.VozoHook",
         emulator=f"{_EMULATOR_PKG}.vozo:Vozo",
         docs_url="https://www.vozo.ai/docs/",
         default_base_url="https://api.vozo.ai",
@@ -172,7 +180,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         name="tensorpix",
         display_name="TensorPix",
         dialect=f"{_DIALECT_PKG}.tensorpix:TensorPixDialect",
-        hook=f"{_HOOK_PKG}.tensorpix.TensorPixHook",
+        hook=f"{_HOOK_PKG}.TensorPixHook",
         emulator=f"{_EMULATOR_PKG}.tensorpix:TensorPix",
         docs_url="https://docs.tensorpix.ai/",
         default_base_url="https://backend.tensorpix.ai",
@@ -258,6 +266,29 @@ def hook_class(name: str) -> type[MediaJobHook]:
     return cls
 
 
+def convenience_classes(
+    base: type[T],
+    suffix: str,
+    module: str,
+    doc: Callable[[ProviderSpec], str],
+    of: Iterable[ProviderSpec] = (),
+) -> dict[str, type[T]]:
+    """One subclass of ``base`` per built-in provider (or per spec in ``of``), named
+    ``<class_prefix><suffix>`` and set to its provider, for ``module`` to expose: a provider's
+    hook, sensor and submit operator come from its registry line, not from code of their own."""
+    classes: dict[str, type[T]] = {}
+    for spec in tuple(of) or BUILTIN:
+        name = f"{spec.class_prefix}{suffix}"
+        attrs = {
+            "default_provider": spec.name,
+            "__module__": module,
+            "__qualname__": name,
+            "__doc__": doc(spec),
+        }
+        classes[name] = type(name, (base,), attrs)
+    return classes
+
+
 def missing_connection_error(conn_id: str, provider: str | None = None) -> Exception:
     """The one wording for a connection id that does not exist."""
     spec = find_spec(provider)
@@ -293,3 +324,22 @@ def _config_error(text: str, conn_id: str | None, provider: str | None = None) -
     from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
     return MediaJobConfigError(text, provider=provider, conn_id=conn_id)
+
+
+__all__ = [
+    "BUILTIN",
+    "COMMON_FIELDS",
+    "ProviderSpec",
+    "all_dialects",
+    "conn_types_text",
+    "convenience_classes",
+    "find_spec",
+    "get_dialect",
+    "get_spec",
+    "hook_class",
+    "missing_connection_error",
+    "provider_of_connection",
+    "register",
+    "specs",
+    "unregister",
+]

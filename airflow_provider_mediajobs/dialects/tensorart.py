@@ -113,6 +113,9 @@ class TensorArtDialect(Dialect):
         value = f"{AUTH_SCHEME} app_id={creds.app_id},nonce_str={nonce},timestamp={timestamp},signature={signature}"
         return {"Authorization": value}
 
+    def signs_each_request(self, creds: Credentials) -> bool:
+        return creds.private_key is not None
+
     def status_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("GET", f"/v1/jobs/{encode_segment(job_id)}")
 

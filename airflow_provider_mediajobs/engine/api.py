@@ -8,14 +8,23 @@ to have acted on it (429) or its spec says creates are idempotent (``idempotent_
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
 
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.ratelimit import limiter_for
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, RetryPolicy, retry_after_of
-from airflow_provider_mediajobs.engine.transport import ClientLease, send_async, send_sync
+from airflow_provider_mediajobs.engine.transport import (
+    ClientLease,
+    SharedClient,
+    prepare,
+    send_async,
+    send_prepared,
+    send_sync,
+)
 from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import MediaJob
 
@@ -75,20 +84,7 @@ class JobApi:
         retry_on: tuple[type[Exception], ...] = RETRYABLE,
     ) -> T:
         """The async twin of :meth:`call`: same policy, plus the connection's shared rate limit."""
-        return await self._asend(request, parse, ctx, self._policy(attempts, retry_on), self._limiter())
-
-    def _limiter(self) -> Any:
-        config = self.config
-        return limiter_for(config.conn_id, config.base_url, config.rate_limit) if config.rate_limit else None
-
-    async def _asend(
-        self,
-        request: ApiRequest,
-        parse: Callable[[ApiResponse, CallContext], T],
-        ctx: CallContext,
-        policy: RetryPolicy,
-        limiter: Any,
-    ) -> T:
+        policy, limiter = self._policy(attempts, retry_on), self._limiter()
         async with ClientLease(self.config) as client:
 
             async def once() -> T:
@@ -97,11 +93,14 @@ class JobApi:
                 try:
                     return parse(await send_async(client, self.dialect, self.config, request, ctx), ctx)
                 except MediaJobRateLimitedError as err:
-                    if limiter is not None:  # a 429 pushes back every wait on this connection
-                        limiter.pause(retry_after_of(err) or 1.0)
+                    _push_back(limiter, err)
                     raise
 
             return await policy.acall(once)
+
+    def _limiter(self) -> Any:
+        config = self.config
+        return limiter_for(config.conn_id, config.base_url, config.rate_limit) if config.rate_limit else None
 
     # ---- operations ------------------------------------------------------------------------
     def _status(
@@ -122,23 +121,13 @@ class JobApi:
         request, parse, ctx = self._status(job_id, kind)
         return self.call(session, request, parse, ctx, attempts=attempts)
 
-    async def aget_job(
-        self, job_id: object, kind: str | None = None, attempts: int | None = None
-    ) -> MediaJob:
-        return await self.status_reader(job_id, kind, attempts)()
+    def status_read(self, client: SharedClient, job_id: object, kind: str | None = None) -> StatusRead:
+        """``job_id``'s status read on the leased ``client``, prepared once for a whole wait."""
+        return StatusRead(self, client, job_id, kind)
 
-    def status_reader(
-        self, job_id: object, kind: str | None = None, attempts: int | None = None
-    ) -> Callable[[], Awaitable[MediaJob]]:
-        """One job's async status read with its id check, request, parser, policy and rate limiter
-        prepared once: a wait's poll loop calls it on every read."""
-        request, parse, ctx = self._status(job_id, kind)
-        policy, limiter = self._policy(attempts, RETRYABLE), self._limiter()
-
-        def read() -> Awaitable[MediaJob]:
-            return self._asend(request, parse, ctx, policy, limiter)
-
-        return read
+    def policy(self, attempts: int | None = None) -> RetryPolicy:
+        """The retry policy of a single status read outside a wait (a wait retries by itself)."""
+        return self._policy(attempts, RETRYABLE)
 
     def _create(
         self, kind: str | None, payload: Mapping[str, Any], request_id: str | None
@@ -195,3 +184,59 @@ class JobApi:
             self.config.context(),
             attempts=1,
         )
+
+
+class StatusRead:
+    """One job's status read, prepared once for a whole wait; each call sends it once.
+
+    The job id is checked, the kind resolved, the URL parsed and the headers built when the wait
+    starts, on the client it leased; a poll only sends the prepared request (signed anew where the
+    dialect signs each request) within the one deadline and parses the answer. No retry here: the
+    wait decides when to read again.
+    """
+
+    __slots__ = ("_api", "_client", "_ctx", "_job_id", "_kind", "_limiter", "_request", "_unsigned", "_url")
+
+    def __init__(self, api: JobApi, client: SharedClient, job_id: object, kind: str | None) -> None:
+        dialect, config = api.dialect, api.config
+        self._api, self._client = api, client
+        self._ctx = ctx = config.context(None if job_id is None else str(job_id))
+        self._job_id = dialect.validate_job_id(job_id, ctx)
+        self._kind = dialect.normalize_kind(kind, ctx)
+        self._limiter = api._limiter()
+        request = dialect.status_request(self._job_id, self._kind)
+        self._request: httpx.Request | None
+        self._unsigned: ApiRequest | None
+        self._url: httpx.URL | None
+        if dialect.signs_each_request(config.credentials):
+            self._request = None
+            self._unsigned = request  # signed on every read, sent to the URL parsed here
+            self._url = httpx.URL(config.origin + config.base_path + request.path_and_query)
+        else:
+            shared = None if request.body is not None else (dialect.name, config.credentials.api_key)
+            self._request = client.request(prepare(dialect, config, request), shared)
+            self._unsigned = self._url = None
+
+    def _signed(self) -> httpx.Request:
+        dialect, config = self._api.dialect, self._api.config
+        assert self._unsigned is not None and self._url is not None
+        headers = prepare(dialect, config, self._unsigned).headers
+        return httpx.Request(self._unsigned.method, self._url, headers=headers, content=self._unsigned.body)
+
+    async def __call__(self) -> MediaJob:
+        api, limiter = self._api, self._limiter
+        if limiter is not None:
+            await limiter.acquire()
+        request = self._request if self._request is not None else self._signed()
+        try:
+            response = await send_prepared(self._client, request, api.config, self._ctx)
+            return api.dialect.read_status(self._job_id, self._kind, response, self._ctx)
+        except MediaJobRateLimitedError as err:
+            _push_back(limiter, err)
+            raise
+
+
+def _push_back(limiter: Any, err: MediaJobRateLimitedError) -> None:
+    """A 429 pushes back every wait on the connection (when it has a rate limit)."""
+    if limiter is not None:
+        limiter.pause(retry_after_of(err) or 1.0)

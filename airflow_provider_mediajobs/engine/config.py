@@ -10,6 +10,7 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,12 +40,14 @@ class ApiConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # per answer, on the wire and decoded
     allow_private_hosts: bool = False  # downloads may reach loopback/private addresses
 
-    @property
+    @cached_property
     def base_path(self) -> str:
+        """The path prefix of every request (``""`` when the base URL has none)."""
         return urlsplit(self.base_url).path.rstrip("/")
 
-    @property
+    @cached_property
     def origin(self) -> str:
+        """``scheme://host[:port]``: the endpoint one pooled client serves."""
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
 

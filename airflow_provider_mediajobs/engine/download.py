@@ -63,6 +63,7 @@ from airflow_provider_mediajobs.exceptions import (
     OutputTooSlowError,
     PrivateOutputHostError,
     UnsafeOutputUrlError,
+    status_error,
 )
 
 log = logging.getLogger(__name__)
@@ -220,18 +221,19 @@ def output_client(
 
 def _classify(response: httpx.Response, shown: str, ctx: CallContext) -> None:
     status = response.status_code
-    if 200 <= status < 300:
+    cls = status_error(status)
+    if cls is None:
         return
     where = f"Download of {shown} answered HTTP {status}"
-    if status in (403, 410):
+    if status in (403, 410):  # what a signed URL answers once it has expired
         ctx.fail(
             OutputExpiredError, f"{where}: the signed URL has expired or was revoked.", status_code=status
         )
-    if status == 429:
+    if cls is MediaJobRateLimitedError:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        ctx.fail(MediaJobRateLimitedError, where + ".", status_code=status, retry_after=retry_after)
-    if status >= 500 or status == 408:
-        ctx.fail(MediaJobTransientError, where + ".", status_code=status)
+        ctx.fail(cls, where + ".", status_code=status, retry_after=retry_after)
+    if cls is MediaJobTransientError:
+        ctx.fail(cls, where + ".", status_code=status)
     ctx.fail(
         MediaJobApiError,
         where + ".",
@@ -413,12 +415,6 @@ __all__ = [
     "CheckedNetwork",
     "CheckedTransport",
     "Downloaded",
-    "OutputExistsError",
-    "OutputExpiredError",
-    "OutputTooLargeError",
-    "OutputTooSlowError",
-    "PrivateOutputHostError",
-    "UnsafeOutputUrlError",
     "check_output_url",
     "download",
     "max_bytes_for",

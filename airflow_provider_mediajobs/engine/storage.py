@@ -23,6 +23,7 @@ def is_local(path: Any) -> bool:
 
 
 def sha256_of(path: Any) -> str:
+    """The hex sha256 of the object at ``path`` (a storage path), read in chunks."""
     digest = hashlib.sha256()
     with path.fs.open(path.path, "rb") as handle:
         while chunk := handle.read(CHUNK):

@@ -11,7 +11,7 @@ import asyncio
 import ssl
 import urllib.request
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,79 +97,65 @@ def send_sync(
 MAX_CONNECTIONS = 8  # per endpoint and event loop; requests beyond that wait for a free connection
 KEEPALIVE_EXPIRY = 30.0
 DNS_CACHE_TTL = 300.0
-URL_CACHE = 4096  # parsed status URLs kept per client: one per wait polling the endpoint, bounded
+SHARED_HEADERS = 64  # header sets kept per client (one per dialect and key), bounded
 
 
 class SharedClient:
-    """The loop's HTTP client for one endpoint: an httpx transport plus the per-call defaults.
+    """The loop's HTTP client for one endpoint: an httpx transport and the one connection cap.
 
     Requests go straight to the transport (httpx's public ``handle_async_request``), not through
     an ``httpx.AsyncClient``: its auth flow, redirect loop and cookie jar do nothing for these
-    calls (no auth object, no redirects, no cookies kept) and cost time on every read.
+    calls (no auth object, no redirects, no cookies kept) and cost time on every read. The only
+    timeout is the caller's total deadline (:func:`send_prepared`); the transport gets none.
     """
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
         self.transport = transport
-        self._timeout = httpx.Timeout(timeout).as_dict()
         self._headers: dict[tuple[str, str | None], httpx.Headers] = {}
-        self._urls: dict[str, httpx.URL] = {}
-        # Reads beyond the connection limit queue here, before any request object exists, instead
-        # of inside aiohttp's connector with their whole httpx/aiohttp call stack (memory per wait).
+        # The one connection cap: reads beyond it queue here, before any request object exists,
+        # not inside aiohttp's connector with their whole httpx/aiohttp call stack (memory per wait).
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.is_closed = False
 
-    def headers(
-        self, dialect: Dialect, config: ApiConfig, request: ApiRequest, path_and_query: str
-    ) -> Mapping[str, str]:
-        """The request's headers. Without a body and without a signing key (a signing dialect signs
-        every request) they depend only on the dialect and the API key: built once (as the
-        ``httpx.Headers`` a request copies), shared."""
-        if request.body is not None or config.credentials.private_key is not None:
-            return prepare(dialect, config, request).headers
-        key = (dialect.name, config.credentials.api_key)
-        cached = self._headers.get(key)
-        if cached is None:
-            if len(self._headers) >= 64:
-                self._headers.clear()
-            cached = self._headers[key] = httpx.Headers(prepare(dialect, config, request).headers)
-        return cached
+    def request(
+        self, prepared: PreparedRequest, shared: tuple[str, str | None] | None = None
+    ) -> httpx.Request:
+        """``prepared`` as the httpx request a read sends: its URL parsed and headers built here.
 
-    def url(self, url: str) -> httpx.URL:
-        """``url`` parsed once per wait, not on every read: httpx's URL parsing and validation is
-        the costliest part of building a request."""
-        parsed = self._urls.get(url)
-        if parsed is None:
-            if len(self._urls) >= URL_CACHE:
-                self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        return parsed
+        A request that never changes (no body, no signature) can be sent again and again; with
+        ``shared`` (the dialect and key it authenticates as) its headers are one object for every
+        request on this endpoint with that key.
+        """
+        request = httpx.Request(
+            prepared.method, prepared.url, headers=prepared.headers, content=prepared.body
+        )
+        if shared is not None:
+            headers = self._headers.get(shared)
+            if headers is None:
+                if len(self._headers) >= SHARED_HEADERS:
+                    self._headers.clear()
+                headers = self._headers[shared] = request.headers
+            request.headers = headers
+        return request
 
-    async def send(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, max_bytes: int
-    ) -> ApiResponse:
+    async def send(self, request: httpx.Request, max_bytes: int) -> ApiResponse:
         """Send one request; read the answer within ``max_bytes`` (see :class:`BodyReader`)."""
         async with self._slots:
-            return await self._send(method, url, headers, content, max_bytes)
-
-    async def _send(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, max_bytes: int
-    ) -> ApiResponse:
-        request = httpx.Request(method, self.url(url), headers=headers, content=content)
-        request.extensions["timeout"] = self._timeout
-        response = await self.transport.handle_async_request(request)
-        try:
-            found = {k: v for k, v in response.headers.items()}  # httpx: lower-case names
-            reader = BodyReader(max_bytes, found.get("content-encoding"), found.get("content-length"))
-            if response.is_stream_consumed:
-                # a transport that answered with bytes in hand (httpx.MockTransport, a wrapper that
-                # read the answer) has its content already; its exhausted stream must not be re-read
-                reader.feed(response.content)
-            else:
-                async for chunk in response.aiter_raw():
-                    reader.feed(chunk)
-            body = reader.finish()
-        finally:
-            await response.aclose()
+            response = await self.transport.handle_async_request(request)
+            try:
+                found = {k: v for k, v in response.headers.items()}  # httpx: lower-case names
+                reader = BodyReader(max_bytes, found.get("content-encoding"), found.get("content-length"))
+                if response.is_stream_consumed:
+                    # a transport that answered with bytes in hand (httpx.MockTransport, a wrapper
+                    # that read the answer) has its content already; its exhausted stream must not
+                    # be read again
+                    reader.feed(response.content)
+                else:
+                    async for chunk in response.aiter_raw():
+                        reader.feed(chunk)
+                body = reader.finish()
+            finally:
+                await response.aclose()
         return ApiResponse(response.status_code, body, found)
 
     async def aclose(self) -> None:
@@ -183,9 +169,7 @@ class _Pooled:
     users: int = 0
 
 
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, float], _Pooled]] = (
-    weakref.WeakKeyDictionary()
-)
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Pooled]] = weakref.WeakKeyDictionary()
 
 
 _transport_override: httpx.AsyncBaseTransport | None = None
@@ -252,7 +236,7 @@ def environment_proxy(origin: str) -> str | None:
     return proxy
 
 
-def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedClient:
+def _new_client(verify: ssl.SSLContext, origin: str) -> SharedClient:
     """Build the client for ``origin`` on the running loop (an aiohttp session belongs to one loop)."""
     if _transport_override is not None:
         transport: httpx.AsyncBaseTransport = _transport_override
@@ -264,7 +248,7 @@ def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedCl
 
         proxy = environment_proxy(origin)
         connector = CheckedConnector(
-            limit=MAX_CONNECTIONS,
+            limit=0,  # the client's own cap (SharedClient) is the one limit
             keepalive_timeout=KEEPALIVE_EXPIRY,
             ttl_dns_cache=int(DNS_CACHE_TTL),
             ssl=verify,
@@ -273,6 +257,7 @@ def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedCl
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # one client serves every key on the endpoint
             auto_decompress=False,  # BodyReader decodes, within the size cap
+            timeout=aiohttp.ClientTimeout(),  # no timeout of its own: the caller's deadline is the one
             # The proxy is resolved once per client above; trust_env would look it up (and a .netrc
             # login) in a worker thread for every request.
             trust_env=False,
@@ -280,28 +265,26 @@ def _new_client(timeout: float, verify: ssl.SSLContext, origin: str) -> SharedCl
         transport = AiohttpTransport(
             verify=verify, trust_env=False, proxy=httpx.Proxy(proxy) if proxy else None, client=session
         )
-    return SharedClient(transport, timeout)
+    return SharedClient(transport)
 
 
-async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[tuple[str, float], _Pooled], tuple[str, float]]:
+async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[str, _Pooled], str]:
     loop = asyncio.get_running_loop()
     per_loop = _pools.get(loop)
     if per_loop is None:
         per_loop = _pools.setdefault(loop, {})
-    key = (config.origin, config.timeout)
+    key = config.origin
     pooled = per_loop.get(key)
     if pooled is None or pooled.client.is_closed:
         verify = await ashared_ssl_context()
         pooled = per_loop.get(key)  # another wait may have created it meanwhile
         if pooled is None or pooled.client.is_closed:
-            pooled = per_loop[key] = _Pooled(_new_client(config.timeout, verify, config.origin))
+            pooled = per_loop[key] = _Pooled(_new_client(verify, config.origin))
     pooled.users += 1
     return pooled, per_loop, key
 
 
-async def _release(
-    pooled: _Pooled, per_loop: dict[tuple[str, float], _Pooled], key: tuple[str, float]
-) -> None:
+async def _release(pooled: _Pooled, per_loop: dict[str, _Pooled], key: str) -> None:
     pooled.users -= 1
     if pooled.users == 0 and per_loop.get(key) is pooled:
         del per_loop[key]
@@ -320,7 +303,7 @@ class ClientLease:
 
     def __init__(self, config: ApiConfig) -> None:
         self._config = config
-        self._held: tuple[_Pooled, dict[tuple[str, float], _Pooled], tuple[str, float]] | None = None
+        self._held: tuple[_Pooled, dict[str, _Pooled], str] | None = None
 
     async def __aenter__(self) -> SharedClient:
         self._held = await _acquire(self._config)
@@ -332,21 +315,23 @@ class ClientLease:
             await _release(*held)
 
 
+async def send_prepared(
+    client: SharedClient, request: httpx.Request, config: ApiConfig, ctx: CallContext
+) -> ApiResponse:
+    """Send ``request`` on ``client`` within the connection's total deadline; typed errors."""
+    try:
+        async with deadline(config.timeout):
+            return await client.send(request, config.max_response_bytes)
+    except Exception as err:  # the libraries', the deadline's and the size cap's: all typed
+        raise map_error(ctx, config, err) from None
+
+
 async def send_async(
     client: SharedClient | None, dialect: Dialect, config: ApiConfig, request: ApiRequest, ctx: CallContext
 ) -> ApiResponse:
-    """Send ``request`` on ``client``, or on the loop's shared client for ``config`` when None."""
+    """Send ``request`` once (a create or cancel) on ``client``, or on the loop's shared client for
+    ``config`` when None; a repeated read prepares its request once instead (:class:`~.api.StatusRead`)."""
     if client is None:
-        pooled, per_loop, key = await _acquire(config)
-        try:
-            return await send_async(pooled.client, dialect, config, request, ctx)
-        finally:
-            await _release(pooled, per_loop, key)
-    path_and_query = config.base_path + request.path_and_query
-    headers = client.headers(dialect, config, request, path_and_query)
-    url = config.origin + path_and_query
-    try:
-        async with deadline(config.timeout):
-            return await client.send(request.method, url, headers, request.body, config.max_response_bytes)
-    except Exception as err:  # the libraries', the deadline's and the size cap's: all typed
-        raise map_error(ctx, config, err) from None
+        async with ClientLease(config) as leased:
+            return await send_async(leased, dialect, config, request, ctx)
+    return await send_prepared(client, client.request(prepare(dialect, config, request)), config, ctx)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from airflow_provider_mediajobs import exceptions, metrics
+from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.deadline import PastDeadline, within
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, retry_after_of
@@ -28,7 +28,10 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobCanceledError,
     MediaJobError,
     MediaJobTimeoutError,
+    error_class,
+    failed_job_error,
 )
+from airflow_provider_mediajobs.formatting import duration
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
 # An event's status: a finished job's state, or how the wait ended without one.
@@ -81,50 +84,38 @@ def event_for_error(error: Exception, job: MediaJob | None = None, note: str = "
     }
 
 
-def _error_class(name: object) -> type[MediaJobError]:
-    cls = getattr(exceptions, str(name), None)
-    return cls if isinstance(cls, type) and issubclass(cls, MediaJobError) else MediaJobError
+def job_of(event: Mapping[str, Any] | None) -> MediaJob | None:
+    """The job an event carries (built once per resumed wait), None when it carries none."""
+    job_data = event.get("job") if isinstance(event, Mapping) else None
+    return MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
 
 
 def result_or_raise(
-    event: Mapping[str, Any] | None, *, provider: str, conn_id: str, job_id: str
+    event: Mapping[str, Any] | None, job: MediaJob | None, *, provider: str, conn_id: str, job_id: str
 ) -> dict[str, Any]:
-    """The job dict of a successful wait; otherwise the exception that fails (or skips) the task."""
-    from airflow_provider_mediajobs._compat import AirflowSensorTimeout
-
+    """The job dict of a successful wait; otherwise the exception that fails (or skips) the task.
+    ``job`` is :func:`job_of` the event."""
     context: dict[str, Any] = {"provider": provider, "conn_id": conn_id, "job_id": job_id}
     if not isinstance(event, Mapping) or event.get("status") not in STATUSES:
         raise MediaJobError(
             f"The trigger sent an event this provider does not understand: {event!r:.200}", **context
         )
     status = event["status"]
-    job_data = event.get("job")
-    job = MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
     message = str(event.get("message") or status)
     if status == SUCCEEDED and job is not None:
         return job.to_dict()
     if status == FAILED:
-        raise exceptions.failed_job_error(message, job=job, hint="", **context)
+        raise failed_job_error(message, job=job, hint="", **context)
     if status == CANCELED:
         raise MediaJobCanceledError(message, job=job, hint="", **context)
     if status == TIMEOUT:
-        raise AirflowSensorTimeout(str(MediaJobTimeoutError(message, **context)))
-    raise _error_class(event.get("error_type"))(message, **context, hint="")
+        raise MediaJobTimeoutError(message, **context)
+    raise error_class(event.get("error_type"))(message, **context, hint="")
 
 
-def duration(seconds: float) -> str:
-    """``"45s"``, ``"12 min"``, ``"2 h 5 min"``: a span as a person reads it in a log."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
-
-
-def summary_line(event: Mapping[str, Any], provider: str, job_id: str) -> str:
-    """The one line a person scans at the end of a wait: who, how it ended, how long, what it cost."""
-    job_data = event.get("job")
-    job = MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
+def summary_line(event: Mapping[str, Any], job: MediaJob | None, provider: str, job_id: str) -> str:
+    """The one line a person scans at the end of a wait: who, how it ended, how long, what it cost
+    (``job`` is :func:`job_of` the event)."""
     parts = [f"Wait for {provider} job {job_id} ended: {event.get('status')}"]
     waited = event.get("waited_seconds")
     if isinstance(waited, (int, float)):
@@ -291,10 +282,19 @@ class WaitState:
 
 
 async def run_async(
-    wait: WaitState, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
+    wait: WaitState,
+    read: Callable[[], Awaitable[MediaJob]],
+    *,
+    first_read_at: float | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
-    """Read until the wait ends (the trigger); returns the finished event. Sleeps inside a read
+    """Read until the wait ends (the trigger), the first time at ``first_read_at`` (epoch seconds,
+    never past the deadline; None: at once); returns the finished event. Sleeps inside a read
     (a rate-limit slot, a retry) end at the wait's deadline too: the wait then times out on time."""
+    if first_read_at is not None:
+        pause = wait._pause(first_read_at - clock(), clock())
+        if pause > 0:
+            await asyncio.sleep(pause)
     while True:
         step: Step | None = wait.before_read(clock())
         if step is None:

@@ -1,19 +1,21 @@
-"""Hooks: :class:`~.base.MediaJobHook`, and one named subclass per built-in provider."""
+"""Hooks: :class:`~.base.MediaJobHook`, and one named subclass per built-in provider (``GoEnhanceHook``,
+...), made from its registry line."""
 
 from __future__ import annotations
 
-from airflow_provider_mediajobs.dialects.registry import hook_class
+from airflow_provider_mediajobs.dialects.registry import BUILTIN, convenience_classes, hook_class
 from airflow_provider_mediajobs.hooks.base import MediaJobHook
-from airflow_provider_mediajobs.hooks.goenhance import GoEnhanceHook
-from airflow_provider_mediajobs.hooks.tensorart import TensorArtHook
-from airflow_provider_mediajobs.hooks.tensorpix import TensorPixHook
-from airflow_provider_mediajobs.hooks.vozo import VozoHook
 
-__all__ = [
-    "GoEnhanceHook",
-    "MediaJobHook",
-    "TensorArtHook",
-    "TensorPixHook",
-    "VozoHook",
-    "hook_class",
-]
+_NAMED = convenience_classes(
+    MediaJobHook,
+    "Hook",
+    __name__,
+    lambda spec: (
+        f"{spec.display_name} hook: reads, creates and cancels its jobs. Connection type "
+        f"``{spec.conn_type}``, default connection id ``{spec.default_conn_id}``."
+    ),
+    [spec for spec in BUILTIN if spec.hook.startswith(f"{__name__}.")],
+)
+globals().update(_NAMED)
+
+__all__ = ["MediaJobHook", *_NAMED, "hook_class"]

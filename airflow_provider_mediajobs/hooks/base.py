@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,7 +21,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_mediajobs.connection_forms import form
 from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.registry import get_dialect, get_spec, missing_connection_error
-from airflow_provider_mediajobs.engine.api import JobApi
+from airflow_provider_mediajobs.engine.api import JobApi, StatusRead
 from airflow_provider_mediajobs.engine.config import ApiConfig, config_from_connection
 from airflow_provider_mediajobs.engine.transport import ClientLease
 from airflow_provider_mediajobs.exceptions import (
@@ -60,9 +59,6 @@ class MediaJobHook(BaseHook):
         self.job_kind = job_kind
         self.retries = retries
         self._async_api: JobApi | None = None
-        self._reader: tuple[tuple[str, str | None, int | None], Callable[[], Awaitable[MediaJob]]] | None = (
-            None
-        )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -130,13 +126,14 @@ class MediaJobHook(BaseHook):
     def api(self) -> JobApi:
         return self._api(self.config)
 
-    def aconnected(self) -> AbstractAsyncContextManager[ApiConfig]:
-        """Resolve the connection (async, once) and hold the loop's shared HTTP pool open.
+    def status_reads(self, job_id: str, kind: str | None = None) -> AbstractAsyncContextManager[StatusRead]:
+        """``job_id``'s status read for a whole wait: the connection resolved (async, once), the
+        loop's shared HTTP client for the endpoint leased, the request prepared once.
 
-        A trigger wraps its whole wait in this, so its polls reuse pooled connections and the
-        pool is closed when the last wait on the endpoint ends.
+        A trigger holds this for its whole wait and calls the read on every poll; the client is
+        closed when the last wait on the endpoint ends.
         """
-        return _Connected(self)
+        return _StatusReads(self, job_id, kind or self.job_kind)
 
     async def _aapi(self) -> JobApi:
         await self.aget_config()
@@ -153,16 +150,10 @@ class MediaJobHook(BaseHook):
         return self.api.get_job(self.session, job_id, kind or self.job_kind, attempts=attempts)
 
     async def aget_job(self, job_id: str, kind: str | None = None, attempts: int | None = None) -> MediaJob:
-        """Read a job's status without blocking the event loop.
-
-        A trigger reads the same job on every poll: its request, parser and policy are prepared
-        once and kept for the hook's last job (one slot, so a hook reading many jobs holds one).
-        """
-        api = await self._aapi()
-        key = (job_id, kind or self.job_kind, attempts)
-        if self._reader is None or self._reader[0] != key:
-            self._reader = (key, api.status_reader(*key))
-        return await self._reader[1]()
+        """Read a job's status once without blocking the event loop (retried on transient failures
+        up to ``attempts`` tries); a wait holds :meth:`status_reads` instead."""
+        async with self.status_reads(job_id, kind) as read:
+            return await (await self._aapi()).policy(attempts).acall(read)
 
     def submit_job(
         self, payload: Mapping[str, Any], kind: str | None = None, request_id: str | None = None
@@ -258,21 +249,26 @@ class MediaJobHook(BaseHook):
         return widgets
 
 
-class _Connected(AbstractAsyncContextManager[ApiConfig]):
-    """:meth:`MediaJobHook.aconnected`: a plain class, as a trigger holds it for its whole wait."""
+class _StatusReads(AbstractAsyncContextManager[StatusRead]):
+    """:meth:`MediaJobHook.status_reads`: a plain class, as a trigger holds it for its whole wait."""
 
-    __slots__ = ("_hook", "_lease")
+    __slots__ = ("_hook", "_job_id", "_kind", "_lease")
 
-    def __init__(self, hook: MediaJobHook) -> None:
-        self._hook = hook
+    def __init__(self, hook: MediaJobHook, job_id: str, kind: str | None) -> None:
+        self._hook, self._job_id, self._kind = hook, job_id, kind
         self._lease: ClientLease | None = None
 
-    async def __aenter__(self) -> ApiConfig:
-        config = (await self._hook._aapi()).config
-        lease = ClientLease(config)
-        await lease.__aenter__()
+    async def __aenter__(self) -> StatusRead:
+        api = await self._hook._aapi()
+        lease = ClientLease(api.config)
+        client = await lease.__aenter__()
+        try:
+            read = api.status_read(client, self._job_id, self._kind)
+        except BaseException:
+            await lease.__aexit__(None, None, None)
+            raise
         self._lease = lease
-        return config
+        return read
 
     async def __aexit__(self, *exc: object) -> None:
         lease, self._lease = self._lease, None

@@ -1,22 +1,12 @@
-"""Operators: submit a media job and wait for it (:mod:`.submit`); persist a finished job's
-outputs (:mod:`.outputs`, whose download engine loads only when such a task runs)."""
+"""Operators: submit a media job and wait for it (:mod:`.submit`: the generic operator and one per
+built-in provider, made from its registry line); persist a finished job's outputs (:mod:`.outputs`,
+whose download engine loads only when such a task runs)."""
 
 from __future__ import annotations
 
+from airflow_provider_mediajobs.operators import submit
 from airflow_provider_mediajobs.operators.outputs import MediaJobOutputsOperator
-from airflow_provider_mediajobs.operators.submit import (
-    GoEnhanceSubmitJobOperator,
-    MediaJobSubmitOperator,
-    TensorArtSubmitJobOperator,
-    TensorPixSubmitJobOperator,
-    VozoSubmitJobOperator,
-)
 
-__all__ = [
-    "GoEnhanceSubmitJobOperator",
-    "MediaJobOutputsOperator",
-    "MediaJobSubmitOperator",
-    "TensorArtSubmitJobOperator",
-    "TensorPixSubmitJobOperator",
-    "VozoSubmitJobOperator",
-]
+globals().update({name: getattr(submit, name) for name in submit.__all__})
+
+__all__ = ["MediaJobOutputsOperator", *submit.__all__]

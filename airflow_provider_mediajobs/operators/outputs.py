@@ -20,16 +20,15 @@ from airflow.sdk import Asset, BaseOperator
 from airflow_provider_mediajobs import lineage
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
+    JobNotSucceededError,
     MediaJobBadResponseError,
     MediaJobCanceledError,
     MediaJobConfigError,
     MediaJobError,
     MediaJobFailedError,
     MediaJobTransientError,
-    OutputExistsError,
+    NoOutputsError,
     OutputExpiredError,
-    OutputTooLargeError,
-    UnsafeOutputUrlError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
 from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
@@ -56,18 +55,6 @@ JOB_KEY = "media_job"  # XCom: {provider, job_id} of the job whose outputs the t
 
 # the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
 _sleep = time.sleep
-
-
-class JobNotSucceededError(MediaJobError):
-    """The job is still queued or running: it has no outputs yet."""
-
-    default_hint = "Wait for the job first (a sensor or submit operator upstream), then persist its outputs."
-
-
-class NoOutputsError(MediaJobBadResponseError):
-    """The provider reports success but lists no output URL."""
-
-    default_hint = "Check the job on the provider's side; there is nothing to persist."
 
 
 class MediaJobOutputsOperator(BaseOperator):
@@ -423,14 +410,4 @@ def _parse_mapping(text: str) -> Any:
         ) from None
 
 
-__all__ = [
-    "JobNotSucceededError",
-    "MediaJobOutputsOperator",
-    "NoOutputsError",
-    "OutputExistsError",
-    "OutputExpiredError",
-    "OutputTooLargeError",
-    "UnsafeOutputUrlError",
-    "as_storage_path",
-    "destination_uri",
-]
+__all__ = ["MediaJobOutputsOperator"]

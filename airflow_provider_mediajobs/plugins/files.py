@@ -101,18 +101,9 @@ def _version(fs: Any, path: str) -> tuple[int, str]:
     return size, str(stamp)
 
 
-def _sha256(fs: Any, path: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with fs.open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def open_recorded(item: MediaItem) -> OpenedFile:
     """The object ``item`` records, after checking it is still the file the task wrote."""
+    from airflow_provider_mediajobs.engine.storage import sha256_of
     from airflow_provider_mediajobs.operators.destinations import as_storage_path
 
     if not item.path or not item.sha256:
@@ -132,7 +123,7 @@ def open_recorded(item: MediaItem) -> OpenedFile:
         known = _verified.get(key)
     if known is None:
         try:
-            known = _sha256(fs, path)
+            known = sha256_of(target)
         except Exception as err:
             raise FileProblem(502, f"the object store could not be read ({type(err).__name__})") from None
         with _lock:

@@ -19,6 +19,7 @@ from html import escape
 from typing import Any
 
 from airflow_provider_mediajobs.engine.urls import shown_url, strip_signed
+from airflow_provider_mediajobs.formatting import duration
 from airflow_provider_mediajobs.models import format_cost
 from airflow_provider_mediajobs.plugins.records import (
     PERSISTED,
@@ -56,13 +57,6 @@ def human_bytes(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m" if hours else (f"{minutes}m {secs:02d}s" if minutes else f"{secs}s")
 
 
 def _iso(when: datetime) -> str:
@@ -143,7 +137,7 @@ def _provider(item: MediaItem, now: datetime) -> str:
         left = (item.expires_at - now).total_seconds()
         expiry = (
             f"<span class='expiry' data-expires='{escaped(_iso(item.expires_at))}'>provider URL, expires "
-            f"{escaped(_iso(item.expires_at))} (in {escaped(_duration(left))})</span>"
+            f"{escaped(_iso(item.expires_at))} (in {escaped(duration(left))})</span>"
         )
     else:
         expiry = "<span class='expiry'>provider URL, no expiry given</span>"
@@ -176,7 +170,7 @@ def _facts(card: JobCard) -> str:
     wait: dict[str, Any] = job["wait"] if isinstance(job.get("wait"), dict) else {}
     if isinstance(wait.get("waited_seconds"), (int, float)):
         calls = wait.get("status_calls")
-        text = _duration(float(wait["waited_seconds"])) + (
+        text = duration(float(wait["waited_seconds"])) + (
             f", {calls} status calls" if calls is not None else ""
         )
         rows.append(("Wait", text, "wait"))

@@ -47,8 +47,7 @@ def media_operators() -> frozenset[str]:
     """
     generic = {"MediaJobSubmitOperator", "MediaJobSensor", "MediaJobOutputsOperator"}
     for spec in specs():
-        prefix = spec.hook.rsplit(".", 1)[-1].removesuffix("Hook")
-        generic |= {f"{prefix}SubmitJobOperator", f"{prefix}JobSensor"}
+        generic |= {f"{spec.class_prefix}SubmitJobOperator", f"{spec.class_prefix}JobSensor"}
     return frozenset(generic)
 
 

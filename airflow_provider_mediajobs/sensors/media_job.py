@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_mediajobs.deferrable import resolve_deferrable
+from airflow_provider_mediajobs.dialects.registry import convenience_classes
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.plugins.links import MediaLink
@@ -148,25 +149,15 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
             raise
 
 
-class GoEnhanceJobSensor(MediaJobSensor):
-    """Wait for a GoEnhance job (connection ``goenhance_default`` unless ``conn_id`` is given)."""
+_NAMED = convenience_classes(
+    MediaJobSensor,
+    "JobSensor",
+    __name__,
+    lambda spec: (
+        f"Wait for a {spec.display_name} job (connection ``{spec.default_conn_id}`` unless "
+        "``conn_id`` is given)."
+    ),
+)
+globals().update(_NAMED)
 
-    default_provider = "goenhance"
-
-
-class TensorArtJobSensor(MediaJobSensor):
-    """Wait for a TensorArt TAMS job (connection ``tensorart_default`` unless ``conn_id`` is given)."""
-
-    default_provider = "tensorart"
-
-
-class VozoJobSensor(MediaJobSensor):
-    """Wait for a Vozo job; ``job_kind="translate"`` for translate & dub tasks."""
-
-    default_provider = "vozo"
-
-
-class TensorPixJobSensor(MediaJobSensor):
-    """Wait for a TensorPix enhancement job (connection ``tensorpix_default`` by default)."""
-
-    default_provider = "tensorpix"
+__all__ = ["MediaJobSensor", *_NAMED]

@@ -3,8 +3,8 @@
 Contract with the triggerer (see docs in the README):
 - kwargs are JSON primitives: provider, conn_id, job id, kind, poll settings and wall-clock
   deadlines (epoch seconds); never a key.
-- ``run()`` resolves the connection asynchronously once, holds the event loop's shared HTTP pool,
-  runs the one wait loop (:mod:`~airflow_provider_mediajobs.engine.wait`: adaptive cadence,
+- ``run()`` resolves the connection asynchronously once, holds the event loop's shared HTTP pool
+  and one status read prepared for the whole wait, runs the one wait loop (:mod:`~airflow_provider_mediajobs.engine.wait`: adaptive cadence,
   transient failures tolerated for ``outage_tolerance`` seconds with capped backoff honouring
   Retry-After) and yields exactly one event. It has no side effects, so running twice is safe.
 - ``on_kill()`` cancels the remote job only when a person ended the task (marked it failed or
@@ -52,6 +52,8 @@ class MediaJobTrigger(BaseTrigger):
         time window alone decides).
     :param cancel_on_kill: cancel the remote job in :meth:`on_kill` (set by submit operators).
     :param started_at: epoch seconds the wait began (for the timeout message).
+    :param first_read_at: epoch seconds of the first read (None: at once); the task that deferred
+        has just read the job, so reading again right away would learn nothing.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class MediaJobTrigger(BaseTrigger):
         max_consecutive_failures: int | None = None,
         cancel_on_kill: bool = False,
         started_at: float | None = None,
+        first_read_at: float | None = None,
     ) -> None:
         super().__init__()
         self.provider = provider
@@ -85,6 +88,7 @@ class MediaJobTrigger(BaseTrigger):
         )
         self.cancel_on_kill = bool(cancel_on_kill)
         self.started_at = time.time() if started_at is None else float(started_at)
+        self.first_read_at = None if first_read_at is None else float(first_read_at)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -102,6 +106,7 @@ class MediaJobTrigger(BaseTrigger):
                 "max_consecutive_failures": self.max_consecutive_failures,
                 "cancel_on_kill": self.cancel_on_kill,
                 "started_at": self.started_at,
+                "first_read_at": self.first_read_at,
             },
         )
 
@@ -128,8 +133,8 @@ class MediaJobTrigger(BaseTrigger):
         await metrics.aprepare()  # builds the stats client (a DNS lookup) off the loop, once
         with metrics.wait_in_flight(self.provider):
             try:
-                async with hook.aconnected():
-                    event = await run_async(wait, lambda: hook.aget_job(self.job_id, attempts=1))
+                async with hook.status_reads(self.job_id) as read:
+                    event = await run_async(wait, read, first_read_at=self.first_read_at)
             except MediaJobError as err:  # connection problems found before the first read
                 event = wait.finish(event_for_error(err), time.time())
         yield TriggerEvent(event)

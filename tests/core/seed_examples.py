@@ -1,6 +1,6 @@
 """The example bodies of the seed documents (the providers' status-API contract), as test data.
 
-Documents (``../shared/seeds/`` next to the repository; see its README for the originals):
+Documents (``tests/seeds/``, vendored; see its README for the originals):
 
 - ``goenhance-job-detail.openapi.md`` (GoEnhance OpenAPI, ``GET /api/v1/jobs/detail``): the
   ``examples`` ``'1'`` (pending) and ``'2'`` (success) of the 200 response, the 401 example and

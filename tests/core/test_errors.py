@@ -202,7 +202,7 @@ async def test_a_failed_job_fails_the_task_with_the_providers_reason(wire: Wire,
     assert job.state is JobState.FAILED and job.error and "no face" in job.error
     with pytest.raises(MediaJobFailedError) as info:
         waiting.result_or_raise(
-            waiting.event_for_job(job), provider=provider, conn_id=CONN_IDS[provider], job_id=job.job_id
+            waiting.event_for_job(job), job, provider=provider, conn_id=CONN_IDS[provider], job_id=job.job_id
         )
     assert type(info.value) is MediaJobFailedError
     assert "failed: " in str(info.value) and "no face" in str(info.value)
@@ -217,7 +217,7 @@ async def test_a_canceled_job_fails_the_task_as_canceled(wire: Wire, provider: s
     assert job.state is JobState.CANCELED
     with pytest.raises(MediaJobCanceledError) as info:
         waiting.result_or_raise(
-            waiting.event_for_job(job), provider=provider, conn_id=CONN_IDS[provider], job_id=job.job_id
+            waiting.event_for_job(job), job, provider=provider, conn_id=CONN_IDS[provider], job_id=job.job_id
         )
     assert "was canceled" in str(info.value) and info.value.job == job
     assert_error_context(info.value, provider, CONN_IDS[provider], JOB_IDS[provider])

@@ -15,8 +15,18 @@ import pytest
 from core_support import SENTINEL, TAMS_HOST, make_hook
 
 from airflow_provider_mediajobs import exceptions as exc
-from airflow_provider_mediajobs._compat import AirflowFailException, AirflowSkipException
-from airflow_provider_mediajobs.engine.wait import event_for_error, event_for_job, result_or_raise
+from airflow_provider_mediajobs._compat import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
+from airflow_provider_mediajobs.engine.wait import (
+    event_for_error,
+    event_for_job,
+    event_for_timeout,
+    job_of,
+    result_or_raise,
+)
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
 
@@ -36,7 +46,6 @@ RETRIED = [
     exc.MediaJobApiError("HTTP 400 insufficient credits"),
     exc.MediaJobFailedError("job 7 failed: no reason given"),
     exc.MediaJobCanceledError("job 7 was canceled"),
-    exc.MediaJobTimeoutError("took too long"),
     exc.OutputExpiredError("signed URL expired"),
 ]
 
@@ -60,7 +69,7 @@ def _failed(**fields: Any) -> MediaJob:
 def test_a_job_failure_the_provider_marks_permanent_fails_without_retries() -> None:
     event = event_for_job(_failed(permanent=True))
     with pytest.raises(exc.MediaJobPermanentFailureError, match="bad prompt") as info:
-        result_or_raise(event, **CTX)
+        result_or_raise(event, job_of(event), **CTX)
     assert isinstance(info.value, AirflowFailException)
     assert isinstance(info.value, exc.MediaJobFailedError)  # still the failed-job family
     assert info.value.job is not None and info.value.job.permanent
@@ -69,7 +78,8 @@ def test_a_job_failure_the_provider_marks_permanent_fails_without_retries() -> N
 @pytest.mark.parametrize("fields", [{}, {"retryable": True}], ids=["unknown kind", "transient"])
 def test_other_job_failures_keep_retries(fields: dict[str, Any]) -> None:
     with pytest.raises(exc.MediaJobFailedError) as info:
-        result_or_raise(event_for_job(_failed(**fields)), **CTX)
+        job = _failed(**fields)
+        result_or_raise(event_for_job(job), job, **CTX)
     assert not isinstance(info.value, AirflowFailException)
 
 
@@ -81,10 +91,10 @@ def test_permanent_survives_xcom() -> None:
 
 def test_an_error_event_from_the_triggerer_keeps_the_decision() -> None:
     with pytest.raises(exc.MediaJobAuthError) as info:
-        result_or_raise(event_for_error(exc.MediaJobAuthError("HTTP 403", **CTX)), **CTX)
+        result_or_raise(event_for_error(exc.MediaJobAuthError("HTTP 403", **CTX)), None, **CTX)
     assert isinstance(info.value, AirflowFailException)
     with pytest.raises(exc.MediaJobTransientError) as transient:
-        result_or_raise(event_for_error(exc.MediaJobTransientError("HTTP 503", **CTX)), **CTX)
+        result_or_raise(event_for_error(exc.MediaJobTransientError("HTTP 503", **CTX)), None, **CTX)
     assert not isinstance(transient.value, AirflowFailException)
 
 
@@ -117,3 +127,28 @@ def test_poke_mode_never_fail_still_skips(requests_mock: Any) -> None:
     sensor = TensorPixJobSensor(task_id="wait", job_id="42", deferrable=False, never_fail=True, timeout=60)
     with pytest.raises(AirflowSkipException):
         sensor.execute({})  # type: ignore[arg-type]
+
+
+def test_a_wait_past_its_deadline_is_a_sensor_timeout_without_retries() -> None:
+    event = event_for_timeout(None, "tensorart", "7", 3600.0)
+    with pytest.raises(exc.MediaJobTimeoutError) as info:
+        result_or_raise(event, None, **CTX)
+    assert isinstance(info.value, AirflowSensorTimeout)  # no retries; soft_fail skips
+    assert "Timed out after 3600s" in str(info.value) and "job_id='7'" in str(info.value)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is exc.MediaJobTimeoutError and str(again) == str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("MediaJobAuthError", exc.MediaJobAuthError),
+        ("OutputExpiredError", exc.OutputExpiredError),
+        ("MediaJobPermanentFailureError", exc.MediaJobPermanentFailureError),
+        ("AirflowException", exc.MediaJobError),  # not of the family
+        ("redact", exc.MediaJobError),  # a name in the module, not an error
+        (None, exc.MediaJobError),
+    ],
+)
+def test_an_events_error_type_names_a_class_of_the_family(name: object, cls: type) -> None:
+    assert exc.error_class(name) is cls

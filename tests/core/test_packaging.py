@@ -16,6 +16,7 @@ import pytest
 from core_support import PROVIDERS, SENTINEL
 
 from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
+from airflow_provider_mediajobs.dialects.registry import get_spec
 from airflow_provider_mediajobs.emulator import Emulator
 
 MARK = "@@mediajobs-cli@@ "
@@ -142,7 +143,12 @@ def test_airflow_knows_the_four_connection_types(cli: dict[str, str]) -> None:
     hooks = {h["connection_type"]: h for h in _json(cli["providers hooks -o json"])}
     for provider in PROVIDERS:
         assert hooks[provider]["package_name"] == PACKAGE
-        assert hooks[provider]["class"].startswith(f"airflow_provider_mediajobs.hooks.{provider}.")
+        spec = get_spec(provider)  # a hook made from its registry line, exported by the hooks package
+        assert (
+            hooks[provider]["class"]
+            == spec.hook
+            == f"airflow_provider_mediajobs.hooks.{spec.class_prefix}Hook"
+        )
         assert hooks[provider]["conn_id_attribute_name"] == "conn_id"
 
 

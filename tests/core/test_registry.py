@@ -31,6 +31,7 @@ from airflow_provider_mediajobs.dialects.base import (
 from airflow_provider_mediajobs.dialects.registry import (
     BUILTIN,
     ProviderSpec,
+    convenience_classes,
     get_dialect,
     hook_class,
     register,
@@ -129,12 +130,10 @@ PIXELFY = ProviderSpec(
 
 @pytest.fixture
 def pixelfy(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[MediaJobHook]]:
-    """Pixelfy registered (with its one-line hook, importable by its dotted path) for one test."""
+    """Pixelfy registered (its hook made from the registry line, importable by its dotted path)."""
     register(PIXELFY)
-
-    class PixelfyHook(MediaJobHook):
-        default_provider = "pixelfy"
-
+    named = convenience_classes(MediaJobHook, "Hook", __name__, lambda spec: spec.display_name, [PIXELFY])
+    PixelfyHook = named["PixelfyHook"]
     monkeypatch.setattr(sys.modules[__name__], "PixelfyHook", PixelfyHook, raising=False)
     extra = {**empty_extra("pixelfy"), "workspace": "ws-7"}
     conn = {"conn_type": "pixelfy", "password": KEY, "extra": extra}
@@ -276,6 +275,42 @@ async def test_a_failed_toy_job_fails_the_sensor_with_its_reason(pixelfy: type[M
     sensor = MediaJobSensor(task_id="wait", job_id="r-1", conn_id="pixelfy_default")
     with pytest.raises(MediaJobFailedError, match="GPU melted"):
         sensor.execute_complete({}, event=events[0], job_id="r-1")
+
+
+def test_a_toy_providers_named_sensor_and_operator_come_from_its_registry_line(
+    pixelfy: type[MediaJobHook], requests_mock: Any
+) -> None:
+    sensor_cls = convenience_classes(MediaJobSensor, "JobSensor", __name__, str, [PIXELFY])[
+        "PixelfyJobSensor"
+    ]
+    submit_cls = convenience_classes(MediaJobSubmitOperator, "SubmitJobOperator", __name__, str, [PIXELFY])[
+        "PixelfySubmitJobOperator"
+    ]
+    requests_mock.get(f"{BASE}/v2/renders/r-1", json=render("queued"))
+    sensor = sensor_cls(task_id="wait", job_id="r-1", timeout=60)  # no conn_id: the spec's default
+    assert sensor.conn_id == "pixelfy_default" and sensor.hook.provider == "pixelfy"
+    with pytest.raises(TaskDeferred) as info:
+        sensor.execute({})
+    assert info.value.trigger.serialize()[1]["provider"] == "pixelfy"
+    operator = submit_cls(task_id="submit", payload={"prompt": "a cat"})
+    assert operator.conn_id == "pixelfy_default" and operator.hook.provider == "pixelfy"
+
+
+@pytest.mark.parametrize("spec", BUILTIN, ids=lambda spec: spec.name)
+def test_the_built_in_providers_named_classes_come_from_the_registry(spec: ProviderSpec) -> None:
+    from airflow_provider_mediajobs import hooks, operators, sensors
+    from airflow_provider_mediajobs.plugins.records import media_operators
+
+    named = {
+        f"{spec.class_prefix}Hook": (hooks, MediaJobHook),
+        f"{spec.class_prefix}JobSensor": (sensors, MediaJobSensor),
+        f"{spec.class_prefix}SubmitJobOperator": (operators, MediaJobSubmitOperator),
+    }
+    for name, (module, base) in named.items():
+        cls = getattr(module, name)
+        assert name in module.__all__ and issubclass(cls, base) and cls.default_provider == spec.name
+    assert hook_class(spec.name) is getattr(hooks, f"{spec.class_prefix}Hook")
+    assert {f"{spec.class_prefix}JobSensor", f"{spec.class_prefix}SubmitJobOperator"} <= media_operators()
 
 
 def test_the_default_conn_ids_and_hooks_of_the_built_in_providers_derive_from_the_registry() -> None:

@@ -408,32 +408,32 @@ def test_fifty_triggers_never_block_the_loop(
     assert reads <= served <= reads + 5, (reads, served)
 
 
-def _blocking_hook(kind: str) -> Any:
-    """An ``aget_job`` that blocks the loop the way a careless hook would."""
-    from airflow_provider_mediajobs.hooks import MediaJobHook
+def _blocking_read(kind: str) -> Any:
+    """A status read that blocks the loop the way a careless hook would."""
+    from airflow_provider_mediajobs.engine.api import StatusRead
 
-    original = MediaJobHook.aget_job
+    original = StatusRead.__call__
 
-    async def aget_job(self: Any, job_id: str, kind_: str | None = None, attempts: int | None = None) -> Any:
+    async def read(self: Any) -> Any:
         if kind == "sleep":
             time.sleep(0.12)  # noqa: ASYNC251  (blocking: the GIL is released, the loop is not)
         else:
             end = time.thread_time() + 0.12  # CPU on the loop
             while time.thread_time() < end:
                 pass
-        return await original(self, job_id, kind_, attempts)
+        return await original(self)
 
-    return aget_job
+    return read
 
 
 @pytest.mark.parametrize("kind", ["sleep", "cpu"])
 def test_the_watch_catches_a_blocking_trigger(
     emulator_process: EmulatorProcess, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    from airflow_provider_mediajobs.hooks import MediaJobHook
+    from airflow_provider_mediajobs.engine.api import StatusRead
 
     planned = plan(emulator_process, monkeypatch, count=2, faults=False)
-    monkeypatch.setattr(MediaJobHook, "aget_job", _blocking_hook(kind))
+    monkeypatch.setattr(StatusRead, "__call__", _blocking_read(kind))
 
     events, watch = run_watched(run_all([t for t, _ in planned]))
 

@@ -15,8 +15,7 @@ import pytest
 
 from airflow_provider_mediajobs.connection_forms import empty_extra, forms
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.hooks.goenhance import GoEnhanceHook
-from airflow_provider_mediajobs.hooks.tensorart import TensorArtHook
+from airflow_provider_mediajobs.hooks import GoEnhanceHook, TensorArtHook
 
 FORMS = forms()
 

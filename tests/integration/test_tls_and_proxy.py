@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobError
-from airflow_provider_mediajobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_mediajobs.hooks import TensorPixHook
 
 KEY = "mj-tls-test-key-5d1e"
 JOB: dict[str, Any] = {

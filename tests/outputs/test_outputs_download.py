@@ -17,19 +17,15 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_provider_mediajobs.dialects.base import CallContext
-from airflow_provider_mediajobs.engine.download import (
-    OutputExistsError,
-    OutputExpiredError,
-    OutputTooLargeError,
-    UnsafeOutputUrlError,
-    check_output_url,
-    download,
-    output_client,
-)
+from airflow_provider_mediajobs.engine.download import check_output_url, download, output_client
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobRateLimitedError,
     MediaJobTransientError,
+    OutputExistsError,
+    OutputExpiredError,
+    OutputTooLargeError,
+    UnsafeOutputUrlError,
 )
 
 SECRET = "sk-live-output-secret"

@@ -17,18 +17,16 @@ import httpx
 import pytest
 
 from airflow_provider_mediajobs.exceptions import (
+    JobNotSucceededError,
     MediaJobCanceledError,
     MediaJobFailedError,
     MediaJobTransientError,
-)
-from airflow_provider_mediajobs.hooks import MediaJobHook, TensorPixHook
-from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
-from airflow_provider_mediajobs.operators.outputs import (
-    JobNotSucceededError,
     OutputExistsError,
     OutputExpiredError,
     OutputTooLargeError,
 )
+from airflow_provider_mediajobs.hooks import MediaJobHook, TensorPixHook
+from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
 
 CASES = [
     pytest.param("goenhance", "faceswap", {"outputs": ["image", "image"]}, id="goenhance-images"),

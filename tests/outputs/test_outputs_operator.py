@@ -14,8 +14,8 @@ from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
+from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
 from airflow_provider_mediajobs.operators.filenames import output_filenames
-from airflow_provider_mediajobs.operators.outputs import as_storage_path, destination_uri
 
 CTX = CallContext("vozo", "vozo_default", "task-1")
 

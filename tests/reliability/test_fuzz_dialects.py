@@ -1,7 +1,7 @@
 """Fuzz every dialect parser: whatever a provider (or a proxy in front of it) answers, only the
 project's typed errors may escape — never KeyError, TypeError, JSONDecodeError, ...
 
-Fed with hypothesis: bodies shaped like the seed schemas (/work/shared/seeds, with documented
+Fed with hypothesis: bodies shaped like the seed schemas (tests/seeds, with documented
 values most of the time and anything else sometimes), Vozo translate bodies, each provider's error
 shapes with any HTTP status and Retry-After, arbitrary JSON and arbitrary bytes, into the status,
 create, cancel and connection-test parsers. Beyond "typed errors only":
@@ -39,9 +39,9 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,
     MediaJobError,
-    MediaJobNotFoundError,
     MediaJobRateLimitedError,
     MediaJobTransientError,
+    status_error,
 )
 from airflow_provider_mediajobs.models import MediaJob
 
@@ -340,15 +340,7 @@ def expected_error(provider: str, status: int, body: Any) -> type[MediaJobError]
             return MediaJobRateLimitedError
         if code in RETRY_CODES:
             return MediaJobTransientError
-    if status in (401, 403):
-        return MediaJobAuthError
-    if status == 404:
-        return MediaJobNotFoundError
-    if status == 429:
-        return MediaJobRateLimitedError
-    if status >= 500 or status in (408, 425):
-        return MediaJobTransientError
-    return MediaJobApiError
+    return status_error(status) or MediaJobApiError  # the table is tests/core/test_status_classifier.py
 
 
 def encode(body: Any) -> bytes:

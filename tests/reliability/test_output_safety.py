@@ -26,7 +26,11 @@ from reliability_support import PROVIDERS, connection
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.urls import REASONS
-from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobError, PrivateOutputHostError
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobApiError,
+    MediaJobError,
+    PrivateOutputHostError,
+)
 from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator

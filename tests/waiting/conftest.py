@@ -95,7 +95,7 @@ def make_context() -> MakeContext:
     return make
 
 
-# ---- provider bodies (shapes from /work/shared/seeds) -----------------------------------------
+# ---- provider bodies (shapes from tests/seeds) -----------------------------------------
 def tensorpix_body(
     job_id: int, status: int, progress: float = 0.5, eta: float | None = 30.0
 ) -> dict[str, Any]:

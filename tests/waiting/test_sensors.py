@@ -144,6 +144,8 @@ def test_running_job_defers_with_safe_kwargs(
     # A wall-clock deadline (epoch seconds), not a monotonic reading.
     assert before + 3600 <= kwargs["deadline"] <= after + 3600
     assert kwargs["cancel_on_kill"] is False  # a sensor did not start the job
+    # The task has just read the job: the trigger's first read comes a cadence step later.
+    assert before + 2.5 * 0.9 <= kwargs["first_read_at"] <= after + 30
     everything = json.dumps(kwargs) + json.dumps(deferred.kwargs) + repr(deferred.trigger)
     assert SENTINEL not in everything
     # The trigger kwargs rebuild the same trigger (what the triggerer does).

@@ -121,6 +121,7 @@ def test_serialize_is_json_primitives_without_secrets() -> None:
         "max_consecutive_failures",
         "cancel_on_kill",
         "started_at",
+        "first_read_at",
     }
     rebuilt = MediaJobTrigger(**json.loads(text))
     assert rebuilt.serialize() == (path, kwargs)

@@ -207,7 +207,7 @@ def test_run_sync_counts_calls_and_stamps_the_event() -> None:
 # ---- the summary line ---------------------------------------------------------------------------
 def test_summary_line_has_state_duration_calls_cost_and_outputs() -> None:
     event = event_for_job(done()) | {"status_calls": 14, "waited_seconds": 754.2}
-    line = summary_line(event, "tensorpix", JOB_ID)
+    line = summary_line(event, done(), "tensorpix", JOB_ID)
     assert line == (
         "Wait for tensorpix job 349547 ended: succeeded after 13 min; 14 status call(s); "
         "cost 0.5 usd; 1 output(s)."
@@ -215,8 +215,9 @@ def test_summary_line_has_state_duration_calls_cost_and_outputs() -> None:
 
 
 def test_summary_line_without_cost_or_job() -> None:
-    assert "cost none reported" in summary_line(event_for_job(done(cost=None)), "tensorpix", JOB_ID)
-    line = summary_line({"status": "error", "job": None, "status_calls": 1}, "tensorpix", JOB_ID)
+    job = done(cost=None)
+    assert "cost none reported" in summary_line(event_for_job(job), job, "tensorpix", JOB_ID)
+    line = summary_line({"status": "error", "job": None, "status_calls": 1}, None, "tensorpix", JOB_ID)
     assert "ended: error" in line and "0 output(s)" in line
 
 
