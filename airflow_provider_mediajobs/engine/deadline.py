@@ -1,6 +1,6 @@
 """The deadline of the wait a read belongs to, seen by every sleep inside that read.
 
-A wait's own pauses are cut at its deadline by :class:`~.wait.JobWait`; a read can sleep too (for a
+A wait's own pauses are cut at its deadline by :class:`~.wait.WaitState`; a read can sleep too (for a
 rate-limit slot, between retries). :func:`within` publishes the wait's deadline to the read's task
 (a context variable: each trigger runs in its own task, so waits never see each other's), and those
 sleeps go through :func:`sleep_until`, which never sleeps past it: a step whose time lies beyond the
