@@ -1,4 +1,7 @@
-"""Wait for a job that something else started; return the job (state, progress, outputs) as XCom."""
+"""Wait for a job that something else started; return the job (state, progress, outputs) as XCom.
+
+With ``destination=`` the sensor persists the job's outputs in the step that saw it finish.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,12 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, JobWait, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
+from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
+from airflow_provider_mediajobs.operators.persist import (
+    DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    outlets_with_asset,
+)
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.waiter import JobWaiter
 
@@ -40,12 +49,16 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         only bound, default 10; now None: the time window alone decides).
     :param timeout: seconds before the wait fails with ``AirflowSensorTimeout`` (skipped with
         ``soft_fail=True``); enforced by the trigger's own wall-clock deadline.
+    :param destination: persist the finished job's outputs here, in this task (templated), with
+        ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
+        ``attempts_per_file`` and ``progress_interval`` as for ``MediaJobOutputsOperator``; the
+        result then has ``files``, that operator's records.
 
     A failed job fails the task with the provider's reason; a canceled job fails it too. With
     ``soft_fail=True`` only a timeout skips: a job that failed is never silently skipped.
     """
 
-    template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind")
+    template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind", "destination", "filename_template")
     ui_color = "#f0e4ff"
     operator_extra_links = (MediaLink(),)
     default_provider: ClassVar[str | None] = None
@@ -62,11 +75,19 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
         max_backoff: float | timedelta = MAX_BACKOFF,
         max_consecutive_failures: int | None = None,
+        destination: Any = None,
+        filename_template: str = DEFAULT_TEMPLATE,
+        max_bytes: int | None = None,
+        overwrite: bool = False,
+        asset: bool = False,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
+        progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         if poll_interval is not None:
             kwargs.setdefault("poke_interval", poll_interval)
-        super().__init__(**kwargs)
+        super().__init__(**outlets_with_asset(kwargs, destination, asset))
         self.job_id = job_id
         self._init_wait(
             conn_id=conn_id,
@@ -78,6 +99,15 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             outage_tolerance=outage_tolerance,
             max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
+        )
+        self._init_persist(
+            destination=destination,
+            filename_template=filename_template,
+            max_bytes=max_bytes,
+            overwrite=overwrite,
+            download_timeout=download_timeout,
+            attempts_per_file=attempts_per_file,
+            progress_interval=progress_interval,
         )
         self._poke_wait: JobWait | None = None
 
@@ -97,7 +127,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
                     raise err.__cause__ from None
                 self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
                 raise
-        return self._wait_for(str(self.job_id), float(self.timeout))
+        return self._wait_for(str(self.job_id), float(self.timeout), context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
@@ -109,12 +139,12 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             return False
         event = self._poke_wait.finish(step, time.time())
         self._poke_wait = None
-        return PokeReturnValue(is_done=True, xcom_value=self._finish(event, job_id))
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(event, job_id, context))
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> Any:
-        return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id))
+        return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id), context)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed
