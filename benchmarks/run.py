@@ -361,7 +361,7 @@ def pipeline_main(args: argparse.Namespace, info: dict[str, Any]) -> int:
     repeat = args.pipeline_repeat or (1 if args.quick else 3)
     idle = args.pipeline_idle or (30.0 if args.quick else 60.0)
     print(f"[bench] pipeline: N={n}, {repeat} round(s), {info['nproc']} CPUs, load {info['load_avg_start']}")
-    report = pipeline.measure(n, repeat, idle, poll=2.0, work=None)
+    report = pipeline.measure(n, repeat, idle, poll=5.0, work=None)
     import airflow
 
     info["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
