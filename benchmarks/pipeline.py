@@ -160,6 +160,9 @@ class Deployment:
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                # a shared, loaded machine: a task's execution-API call may wait longer than 5 s
+                # for the API server (a timed-out call fails the task); costs no CPU
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
                 "MEDIAJOBS_BENCH_N": str(n),
                 "MEDIAJOBS_BENCH_OUT": str(self.outputs),
                 "MEDIAJOBS_BENCH_POLL": str(poll),
