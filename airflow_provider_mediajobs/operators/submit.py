@@ -232,7 +232,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
         previous = self._previous_job(store)
         job_id, job = previous if previous is not None else self._submit(context)
         self._submitted_job_id = job_id
-        if store is not None:
+        if store is not None and previous is None:  # a re-attached job's id is stored already
             store.set(STATE_KEY, job_id)
         context["ti"].xcom_push(key="job_id", value=job_id)
         if not self.wait_for_completion:
