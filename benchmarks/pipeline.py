@@ -23,19 +23,14 @@ through the API server, so watching costs the deployment nothing.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,15 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DAG_FILE = Path(__file__).resolve().with_name("pipeline_dags.py")
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-MARKER = "MEDIAJOBS_BENCH_PIPELINE"
 SHAPES = ("two_task", "one_task", "trivial")
-PROCESSES = {
-    "api-server": ("api-server", "-H", "127.0.0.1", "-p", "{port}", "-w", "1"),
-    "scheduler": ("scheduler", "--skip-serve-logs"),
-    "dag-processor": ("dag-processor",),
-    "triggerer": ("triggerer", "--skip-serve-logs"),
-}
 COLUMNS = ("api-server", "scheduler", "tasks", "dag-processor", "triggerer")
 OUTPUT_BYTES = 1_000_000
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -117,154 +104,45 @@ def load_avg() -> list[float]:
 
 
 # ---- the deployment -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _demo_ui() -> Any:
+    """``scripts/demo_ui.py`` (``make demo-ui``'s deployment) as a module: it is a script."""
+    spec = importlib.util.spec_from_file_location("demo_ui", ROOT / "scripts" / "demo_ui.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class Deployment:
-    """Airflow's four long-running processes in a throwaway AIRFLOW_HOME, each in its own session."""
+demo_ui = _demo_ui()
+
+
+class Deployment(demo_ui.Deployment):  # type: ignore[name-defined]
+    """``make demo-ui``'s deployment (api-server, scheduler, dag-processor, triggerer; each in its own
+    session, stopped with everything it started) with the benchmark's DAGs, connection and settings."""
 
     def __init__(self, work: Path, n: int, poll: float, connections: dict[str, dict[str, Any]]) -> None:
-        self.work = work
-        self.home = work / "airflow-home"
-        self.logs = work / "process-logs"
+        super().__init__(work, demo_ui.free_port(), uuid.uuid4().hex, dag_file=DAG_FILE)
         self.outputs = work / "outputs"
         self.db = self.home / "airflow.db"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.marker = uuid.uuid4().hex
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and k != "AIRFLOW_HOME"
-        }
-        env.update(
+        self.env.update(
             {
-                MARKER: self.marker,
-                "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db}",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__PARALLELISM": "8",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(self.home / "dags"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-                "AIRFLOW__CORE__AUTH_MANAGER": (
-                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-                ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-                "AIRFLOW__API__BASE_URL": self.url,
-                "AIRFLOW__API__WORKERS": "1",
-                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # Airflow's default, as deployed
                 # a shared, loaded machine: a task's execution-API call may wait longer than 5 s
                 # for the API server (a timed-out call fails the task); costs no CPU
                 "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
                 "MEDIAJOBS_BENCH_N": str(n),
                 "MEDIAJOBS_BENCH_OUT": str(self.outputs),
                 "MEDIAJOBS_BENCH_POLL": str(poll),
-                "NO_PROXY": "127.0.0.1,localhost",
-                "no_proxy": "127.0.0.1,localhost",
-                "PYTHONUNBUFFERED": "1",
             }
         )
         for conn_id, conn in connections.items():
-            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
-        self.env = env
-        self._token: str | None = None
-
-    def prepare(self) -> None:
-        (self.home / "dags").mkdir(parents=True)
-        self.logs.mkdir(parents=True)
-        shutil.copy(DAG_FILE, self.home / "dags" / DAG_FILE.name)
-        with (self.logs / "db-migrate.log").open("ab") as out:
-            subprocess.run(
-                [AIRFLOW, "db", "migrate"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                check=True,
-                timeout=600,
-            )
-
-    def start(self) -> None:
-        for name, args in PROCESSES.items():
-            with (self.logs / f"{name}.log").open("ab") as out:
-                self.procs[name] = subprocess.Popen(
-                    [AIRFLOW, *(a.format(port=self.port) for a in args)],
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            self.env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
 
     @property
     def roots(self) -> dict[str, int]:
         return {name: proc.pid for name, proc in self.procs.items()}
 
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"airflow {name} exited ({proc.returncode}); see {self.logs / name}.log")
-
-    def stop(self) -> None:
-        """SIGTERM each process group, SIGKILL what is left after 10 s, then anything marked as ours."""
-        for proc in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in self.procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        for proc in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=10)
-        needle = f"{MARKER}={self.marker}".encode()
-        for entry in Path("/proc").glob("[0-9]*"):
-            try:
-                if needle in (entry / "environ").read_bytes().split(b"\0"):
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ValueError):
-                continue
-
-    def wait_until(self, check: Any, timeout: float, what: str, interval: float = 1.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            value = check()
-            if value:
-                return value
-            time.sleep(interval)
-        raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}; logs: {self.logs}")
-
     # ---- REST (triggering only) and the metadata DB (watching) ----------------------------------
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    def rest(self, method: str, path: str, body: Any = None) -> Any:
-        if self._token is None:
-            with urllib.request.urlopen(f"{self.url}/auth/token", timeout=30) as resp:
-                self._token = str(json.loads(resp.read())["access_token"])
-        request = urllib.request.Request(
-            f"{self.url}/api/v2{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            text = resp.read().decode()
-        return json.loads(text) if text else None
-
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         if not self.db.exists():
             return []
@@ -310,7 +188,6 @@ def run_dag(dep: Deployment, dag_id: str, timeout: float) -> dict[str, Any]:
         lambda: (s := dep.run_state(dag_id, run_id)) in ("success", "failed") and s,
         timeout,
         f"{dag_id} run {run_id}",
-        interval=0.5,
     )
     after, t1 = cpu_by_process(dep.roots), time.monotonic()
     return {

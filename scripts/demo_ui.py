@@ -74,7 +74,14 @@ def free_port() -> int:
 class Deployment:
     """The Airflow processes of the demo, their environment and the REST calls it makes."""
 
-    def __init__(self, work: Path, port: int, marker: str) -> None:
+    def __init__(
+        self,
+        work: Path,
+        port: int,
+        marker: str,
+        dag_file: Path = ROOT / "example_dags" / "example_pipeline.py",
+    ) -> None:
+        self.dag_file = dag_file
         self.work = work
         self.home = work / "airflow-home"
         self.logs = work / "logs"
@@ -118,7 +125,7 @@ class Deployment:
     def prepare(self) -> None:
         (self.home / "dags").mkdir(parents=True)
         self.logs.mkdir(parents=True)
-        shutil.copy(ROOT / "example_dags" / "example_pipeline.py", self.home / "dags")
+        shutil.copy(self.dag_file, self.home / "dags")
         # the simple auth manager reads (and would otherwise generate) the password here
         passwords = self.home / "simple_auth_manager_passwords.json.generated"
         passwords.write_text(json.dumps({USER: self.password}) + "\n")
