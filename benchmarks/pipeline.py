@@ -130,6 +130,9 @@ class Deployment(demo_ui.Deployment):  # type: ignore[name-defined]
                 # a shared, loaded machine: a task's execution-API call may wait longer than 5 s
                 # for the API server (a timed-out call fails the task); costs no CPU
                 "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+                # the DAG file is parsed at start, then every 10 min (default 30 s): its periodic
+                # parse, no part of any job, would land at random in the runs and the idle baseline
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
                 "MEDIAJOBS_BENCH_N": str(n),
                 "MEDIAJOBS_BENCH_OUT": str(self.outputs),
                 "MEDIAJOBS_BENCH_POLL": str(poll),
