@@ -355,8 +355,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def pipeline_main(args: argparse.Namespace, info: dict[str, Any]) -> int:
     """The pipeline benchmark (a real Airflow deployment), its JSON and its block of the markdown."""
+    import signal
+
     from benchmarks import pipeline
 
+    # SIGTERM (and SIGINT, which a background job ignores) unwinds: the deployment is stopped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     n = args.pipeline_n or (10 if args.quick else 20)
     repeat = args.pipeline_repeat or (1 if args.quick else 3)
     idle = args.pipeline_idle or (30.0 if args.quick else 60.0)
