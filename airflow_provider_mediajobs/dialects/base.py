@@ -216,10 +216,10 @@ class Dialect(ABC):
         """The status answer as a :class:`MediaJob`; typed errors (``ctx.fail``) for error answers."""
 
     @abstractmethod
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         """One cheap authenticated call for Airflow's Test button and ``airflow connections test``."""
 
-    def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+    def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         """The Test button's success message; raises like :meth:`check_response` on failure."""
         self.check_response(response, ctx)
         return f"Connected to {self.display_name}."

@@ -100,10 +100,10 @@ class GoEnhanceDialect(Dialect):
             raw=data,
         )
 
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         return ApiRequest("GET", "/api/v1/user/tokens")
 
-    def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+    def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         data = self._envelope(response, ctx)
         count = data.get("count") if isinstance(data, Mapping) else None
         return "Connected to GoEnhance." + (f" Credits left: {count}." if count is not None else "")

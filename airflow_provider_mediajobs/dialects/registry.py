@@ -100,15 +100,15 @@ COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     }
 )
 
-_D = "airflow_provider_mediajobs.dialects"
-_H = "airflow_provider_mediajobs.hooks"
+_DIALECT_PKG = "airflow_provider_mediajobs.dialects"
+_HOOK_PKG = "airflow_provider_mediajobs.hooks"
 
 BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="goenhance",
         display_name="GoEnhance",
-        dialect=f"{_D}.goenhance:GoEnhanceDialect",
-        hook=f"{_H}.goenhance.GoEnhanceHook",
+        dialect=f"{_DIALECT_PKG}.goenhance:GoEnhanceDialect",
+        hook=f"{_HOOK_PKG}.goenhance.GoEnhanceHook",
         docs_url="https://docs.goenhance.ai/",
         default_base_url="https://api.goenhance.ai",
         host_placeholder="https://api.goenhance.ai (default)",
@@ -119,8 +119,8 @@ BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="tensorart",
         display_name="TensorArt TAMS",
-        dialect=f"{_D}.tensorart:TensorArtDialect",
-        hook=f"{_H}.tensorart.TensorArtHook",
+        dialect=f"{_DIALECT_PKG}.tensorart:TensorArtDialect",
+        hook=f"{_HOOK_PKG}.tensorart.TensorArtHook",
         docs_url="https://tams-docs.tensor.art/",
         base_url_hint="e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id",
         host_label="Application endpoint",
@@ -150,8 +150,8 @@ BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="vozo",
         display_name="Vozo",
-        dialect=f"{_D}.vozo:VozoDialect",
-        hook=f"{_H}.vozo.VozoHook",
+        dialect=f"{_DIALECT_PKG}.vozo:VozoDialect",
+        hook=f"{_HOOK_PKG}.vozo.VozoHook",
         docs_url="https://www.vozo.ai/docs/",
         default_base_url="https://api.vozo.ai",
         host_placeholder="https://api.vozo.ai (default)",
@@ -163,8 +163,8 @@ BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="tensorpix",
         display_name="TensorPix",
-        dialect=f"{_D}.tensorpix:TensorPixDialect",
-        hook=f"{_H}.tensorpix.TensorPixHook",
+        dialect=f"{_DIALECT_PKG}.tensorpix:TensorPixDialect",
+        hook=f"{_HOOK_PKG}.tensorpix.TensorPixHook",
         docs_url="https://docs.tensorpix.ai/",
         default_base_url="https://backend.tensorpix.ai",
         host_placeholder="https://backend.tensorpix.ai (default)",

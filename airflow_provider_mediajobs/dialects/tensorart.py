@@ -148,7 +148,7 @@ class TensorArtDialect(Dialect):
             return f"{message} (gRPC code {code})"
         return message
 
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         return ApiRequest.json("POST", "/v1/jobs/credits", _CREDITS_PROBE)
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:

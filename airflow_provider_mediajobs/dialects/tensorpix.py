@@ -113,10 +113,10 @@ class TensorPixDialect(Dialect):
             message = ", ".join(parts)[:300] or None
         return message
 
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         return ApiRequest("GET", "/api/accounts/profile/balance/")
 
-    def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+    def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         data = self.check_response(response, ctx)
         balance = data.get("balance") if isinstance(data, Mapping) else None
         return "Connected to TensorPix." + (f" Balance: {balance}." if balance is not None else "")

@@ -145,12 +145,12 @@ class VozoDialect(Dialect):
             raw=data,
         )
 
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         # Vozo has no account endpoint: a status read of an id that cannot exist proves the key
         # (401/400-auth code when it is wrong, 400/404 "not found" when it is right).
         return ApiRequest("GET", "/v1/video_generation/airflow-connection-test")
 
-    def parse_test(self, response: ApiResponse, ctx: CallContext) -> str:
+    def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         if response.status_code in (400, 404):
             payload = json_object(response.body)
             if "code" not in payload and "message" not in payload:

@@ -15,7 +15,7 @@ from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, Ca
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.ratelimit import limiter_for
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, RetryPolicy, retry_after_of
-from airflow_provider_mediajobs.engine.transport import client_lease, send_async, send_sync
+from airflow_provider_mediajobs.engine.transport import ClientLease, send_async, send_sync
 from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import MediaJob
 
@@ -89,7 +89,7 @@ class JobApi:
         policy: RetryPolicy,
         limiter: Any,
     ) -> T:
-        async with client_lease(self.config) as client:
+        async with ClientLease(self.config) as client:
 
             async def once() -> T:
                 if limiter is not None:
@@ -177,7 +177,11 @@ class JobApi:
         request, ctx = self._cancel(job_id, kind)
         return await self.acall(request, self.dialect.parse_cancel, ctx)
 
-    def test(self, session: requests.Session) -> str:
+    def check_connection(self, session: requests.Session) -> str:
         return self.call(
-            session, self.dialect.test_request(), self.dialect.parse_test, self.config.context(), attempts=1
+            session,
+            self.dialect.connection_check_request(),
+            self.dialect.parse_connection_check,
+            self.config.context(),
+            attempts=1,
         )

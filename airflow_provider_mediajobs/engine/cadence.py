@@ -57,9 +57,9 @@ class Cadence:
         self.poll_interval = max(0.01, float(self.poll_interval))
         self.max_poll_interval = max(self.poll_interval, float(self.max_poll_interval))
 
-    def remaining_estimate(self, job: MediaJob, now: float) -> float | None:
-        """Seconds until the job likely ends: the shorter of the provider's ETA and the estimate
-        from the progress rate seen so far (the rate is measured on our clock, so it holds even
+    def update_estimate(self, job: MediaJob, now: float) -> float | None:
+        """Record ``job``'s progress, then return the seconds until it likely ends: the shorter of
+        the provider's ETA and the estimate from the progress rate seen so far (the rate is measured on our clock, so it holds even
         when a provider's ETA is off)."""
         eta = job.eta_seconds if job.eta_seconds is not None and job.eta_seconds >= 0 else None
         rate_estimate = None
@@ -95,7 +95,7 @@ class Cadence:
     def next_delay(self, job: MediaJob, now: float) -> float:
         if self._first_at is None:
             self._first_at = now
-        remaining = self.remaining_estimate(job, now)
+        remaining = self.update_estimate(job, now)
         if remaining is not None and remaining > 0:
             self._overdue_at = None
             if remaining >= 2 * self.poll_interval:

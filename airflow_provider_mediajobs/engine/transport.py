@@ -104,9 +104,8 @@ class SharedClient:
     """The loop's HTTP client for one endpoint: an httpx transport plus the per-call defaults.
 
     Requests go straight to the transport (httpx's public ``handle_async_request``), not through
-    an ``httpx.AsyncClient``: its auth flow, redirect loop and cookie extraction do nothing for
-    these calls (no auth object, no redirects, no cookies kept) and cost ~11 % of a status read,
-    most of it building ``urllib`` request and ``email`` message objects for a cookie jar.
+    an ``httpx.AsyncClient``: its auth flow, redirect loop and cookie jar do nothing for these
+    calls (no auth object, no redirects, no cookies kept) and cost time on every read.
     """
 
     def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
@@ -115,8 +114,7 @@ class SharedClient:
         self._headers: dict[tuple[str, str | None], httpx.Headers] = {}
         self._urls: dict[str, httpx.URL] = {}
         # Reads beyond the connection limit queue here, before any request object exists, instead
-        # of inside aiohttp's connector with their whole httpx/aiohttp call stack: at 10,000 waits
-        # the queued reads were the largest part of the memory per wait (docs/benchmarks.md).
+        # of inside aiohttp's connector with their whole httpx/aiohttp call stack (memory per wait).
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.is_closed = False
 
@@ -137,8 +135,8 @@ class SharedClient:
         return cached
 
     def url(self, url: str) -> httpx.URL:
-        """``url`` parsed once per wait, not on every read: httpx's URL parsing and validation was
-        the largest part of building a request."""
+        """``url`` parsed once per wait, not on every read: httpx's URL parsing and validation is
+        the costliest part of building a request."""
         parsed = self._urls.get(url)
         if parsed is None:
             if len(self._urls) >= URL_CACHE:
@@ -208,8 +206,8 @@ _ssl_context: ssl.SSLContext | None = None
 
 
 def shared_ssl_context() -> ssl.SSLContext:
-    """One verified TLS context per process: building one reads the CA bundle (~15 ms of disk and
-    CPU), which must not happen on the triggerer's event loop for every client."""
+    """One verified TLS context per process: building one reads the CA bundle (disk and CPU),
+    which must not happen on the triggerer's event loop for every client."""
     global _ssl_context
     if _ssl_context is None:
         _ssl_context = httpx.create_ssl_context()
@@ -224,9 +222,8 @@ _tls_builds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future
 async def ashared_ssl_context() -> ssl.SSLContext:
     """:func:`shared_ssl_context` built once in a thread, however many waits start at once.
 
-    50 waits starting together, each starting its own thread for it, meant a burst of thread
-    starts and parallel CA-bundle loads that held the event loop for 50-100 ms (see
-    tests/e2e/test_trigger_event_loop.py).
+    Waits starting together share one build instead of each starting a thread and loading the
+    CA bundle in parallel, which holds up the event loop (tests/e2e/test_trigger_event_loop.py).
     """
     if _ssl_context is not None:
         return _ssl_context
@@ -311,13 +308,12 @@ async def _release(
         await asyncio.shield(pooled.client.aclose())
 
 
-class client_lease:  # lower case: used like the function it replaced, ``async with client_lease(c)``
+class ClientLease:
     """Borrow the loop's shared client for ``config``'s endpoint; the last borrower closes it.
 
     Every wait in a triggerer shares one connection pool per provider endpoint instead of opening
-    a session per poll; when no wait needs it any more, its connections are closed. A plain class,
-    not an ``asynccontextmanager``: every wait holds one for its whole life, and a generator-based
-    one cost an async generator, its frame and the loop's weak reference to it per wait.
+    a session per poll; when no wait needs it any more, its connections are closed. A plain class
+    with ``__slots__``, not an ``asynccontextmanager``: every wait holds one for its whole life.
     """
 
     __slots__ = ("_config", "_held")

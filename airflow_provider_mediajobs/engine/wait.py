@@ -1,6 +1,6 @@
 """One wait for a job, however it is run: the decision, the cadence, outage tolerance and deadline.
 
-:class:`JobWait` is pure (no I/O, the caller passes the time): after each status read it says how
+:class:`WaitState` is pure (no I/O, the caller passes the time): after each status read it says how
 long to pause before the next one, or how the wait ended, as an event ``{"status", "job",
 "message"}``. :func:`run_async` (the trigger) and :func:`run_sync` (the non-deferrable submit) loop
 over it; a poke-mode sensor feeds it one read per poke. :func:`result_or_raise` turns an event into
@@ -30,14 +30,15 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
-SUCCESS, FAILED, CANCELED, TIMEOUT, ERROR = "success", "failed", "canceled", "timeout", "error"
-STATUSES = frozenset({SUCCESS, FAILED, CANCELED, TIMEOUT, ERROR})
+# An event's status: a finished job's state, or how the wait ended without one.
+SUCCEEDED, FAILED, CANCELED = JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELED.value
+TIMEOUT, ERROR = "timeout", "error"
+STATUSES = frozenset({SUCCEEDED, FAILED, CANCELED, TIMEOUT, ERROR})
 
 OUTAGE_TOLERANCE = 1800.0  # seconds of failing status reads in a row that a wait rides out
 MAX_BACKOFF = 300.0  # longest pause between two failing reads
 PROGRESS_LOG_EVERY = 300.0  # seconds between "still waiting" lines when nothing changes
 
-_STATUS_OF_STATE = {JobState.SUCCEEDED: SUCCESS, JobState.FAILED: FAILED, JobState.CANCELED: CANCELED}
 _LOG = logging.getLogger(__name__)
 
 Step = dict[str, Any] | float  # an event (the wait ended) or seconds to pause before the next read
@@ -46,8 +47,8 @@ Step = dict[str, Any] | float  # an event (the wait ended) or seconds to pause b
 # ---- events: what a wait ended with -------------------------------------------------------------
 def event_for_job(job: MediaJob) -> dict[str, Any]:
     """The event of a finished job."""
-    status = _STATUS_OF_STATE[job.state]
-    if status == SUCCESS:
+    status = job.state.value
+    if status == SUCCEEDED:
         message = f"{job.provider} job {job.job_id} succeeded with {len(job.outputs)} output(s)."
     elif status == FAILED:
         message = f"{job.provider} job {job.job_id} failed: {job.error or 'no reason given'}"
@@ -99,7 +100,7 @@ def result_or_raise(
     job_data = event.get("job")
     job = MediaJob.from_dict(job_data) if isinstance(job_data, Mapping) else None
     message = str(event.get("message") or status)
-    if status == SUCCESS and job is not None:
+    if status == SUCCEEDED and job is not None:
         return job.to_dict()
     if status == FAILED:
         raise exceptions.failed_job_error(message, job=job, hint="", **context)
@@ -136,7 +137,7 @@ def summary_line(event: Mapping[str, Any], provider: str, job_id: str) -> str:
 
 
 # ---- the wait -----------------------------------------------------------------------------------
-class JobWait:
+class WaitState:
     """The state of one wait; every method takes ``now`` (epoch seconds) and returns a :data:`Step`.
 
     :param deadline: epoch seconds after which the wait ends with ``timeout`` (None: no deadline).
@@ -274,7 +275,7 @@ class JobWait:
 
 
 async def run_async(
-    wait: JobWait, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
+    wait: WaitState, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:
     """Read until the wait ends (the trigger); returns the finished event."""
     while True:
@@ -292,7 +293,7 @@ async def run_async(
 
 
 def run_sync(
-    wait: JobWait,
+    wait: WaitState,
     read: Callable[[], MediaJob],
     *,
     clock: Callable[[], float] = time.time,
@@ -308,7 +309,9 @@ def run_sync(
         sleep(step)
 
 
-def poll_once(wait: JobWait, read: Callable[[], MediaJob], *, clock: Callable[[], float] = time.time) -> Step:
+def poll_once(
+    wait: WaitState, read: Callable[[], MediaJob], *, clock: Callable[[], float] = time.time
+) -> Step:
     """One blocking read fed to ``wait`` (a poke, or one turn of :func:`run_sync`)."""
     try:
         job = read()

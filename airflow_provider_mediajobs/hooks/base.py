@@ -23,7 +23,7 @@ from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.registry import get_dialect, get_spec, missing_connection_error
 from airflow_provider_mediajobs.engine.api import JobApi
 from airflow_provider_mediajobs.engine.config import ApiConfig, config_from_connection
-from airflow_provider_mediajobs.engine.transport import client_lease
+from airflow_provider_mediajobs.engine.transport import ClientLease
 from airflow_provider_mediajobs.exceptions import (
     MediaJobConfigError,
     MediaJobError,
@@ -220,7 +220,7 @@ class MediaJobHook(BaseHook):
         secrets: tuple[str, ...] = ()
         try:
             secrets = self.config.credentials.secret_texts
-            return True, self.api.test(self.session)
+            return True, self.api.check_connection(self.session)
         except Exception as err:
             return False, redact(self._test_message(err), secrets)
 
@@ -270,11 +270,11 @@ class _Connected(AbstractAsyncContextManager[ApiConfig]):
 
     def __init__(self, hook: MediaJobHook) -> None:
         self._hook = hook
-        self._lease: client_lease | None = None
+        self._lease: ClientLease | None = None
 
     async def __aenter__(self) -> ApiConfig:
         config = (await self._hook._aapi()).config
-        lease = client_lease(config)
+        lease = ClientLease(config)
         await lease.__aenter__()
         self._lease = lease
         return config

@@ -34,7 +34,7 @@ from airflow_provider_mediajobs.operators.persist import (
     outlets_with_asset,
 )
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.waiter import JobWaiter, seconds
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, seconds
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -49,7 +49,7 @@ def how_it_ended(job: MediaJob) -> str:
     return f"{job.provider} job {job.job_id} {ended}; cost {job.cost_text}"
 
 
-class MediaJobSubmitOperator(JobWaiter, BaseOperator):
+class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
     """Submit a job to a media-job provider and wait for it.
 
     :param payload: the provider's documented create body (templated).
@@ -252,7 +252,7 @@ class MediaJobSubmitOperator(JobWaiter, BaseOperator):
     def _wait_here(self, job_id: str, timeout: float, context: Context) -> Any:
         """Synchronous wait (deferrable=False): the trigger's wait loop, run on the worker."""
         started = time.time()
-        wait = self._job_wait(job_id, deadline=started + timeout, started_at=started)
+        wait = self._wait_state(job_id, deadline=started + timeout, started_at=started)
         event = run_sync(wait, lambda: self._read(job_id), clock=time.time, sleep=time.sleep)
         return self._finish(event, job_id, context, on_timeout=self._cancel_after_timeout)
 

@@ -17,7 +17,8 @@ from airflow_provider_mediajobs.plugins.records import PERSISTED, MediaItem, Tas
 FileUrl = Callable[[TaskMedia, MediaItem], str]
 
 
-def e(value: Any) -> str:
+def escaped(value: Any) -> str:
+    """``value`` as HTML text or attribute content (None: empty)."""
     return escape("" if value is None else str(value), quote=True)
 
 
@@ -46,9 +47,9 @@ def _iso(when: datetime) -> str:
 def page(title: str, body: str, static: str) -> str:
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{e(title)}</title>"
-        f"<link rel='stylesheet' href='{e(static)}/media-view.css'>"
-        f"<script src='{e(static)}/media-view.js' defer></script>"
+        f"<title>{escaped(title)}</title>"
+        f"<link rel='stylesheet' href='{escaped(static)}/media-view.css'>"
+        f"<script src='{escaped(static)}/media-view.js' defer></script>"
         f"</head><body><main>{body}</main></body></html>"
     )
 
@@ -87,56 +88,59 @@ def _facts(task: TaskMedia) -> str:
     if files:
         total = sum(i.bytes or 0 for i in files)
         rows.append(("Persisted", f"{len(files)} file(s), {human_bytes(total)}", "persisted"))
-    cells = "".join(f"<dt>{e(label)}</dt><dd class='{e(cls)}'>{e(value)}</dd>" for label, value, cls in rows)
+    cells = "".join(
+        f"<dt>{escaped(label)}</dt><dd class='{escaped(cls)}'>{escaped(value)}</dd>"
+        for label, value, cls in rows
+    )
     return f"<dl class='facts'>{cells}</dl>"
 
 
 def _player(item: MediaItem, src: str) -> str:
     if item.kind == "image":
         return (
-            f"<a class='open' href='{e(src)}' target='_blank' rel='noopener noreferrer'>"
-            f"<img class='thumb' src='{e(src)}' alt='{e(item.name)}' loading='lazy'></a>"
+            f"<a class='open' href='{escaped(src)}' target='_blank' rel='noopener noreferrer'>"
+            f"<img class='thumb' src='{escaped(src)}' alt='{escaped(item.name)}' loading='lazy'></a>"
         )
     if item.kind == "video":
-        return f"<video class='player' controls preload='metadata' src='{e(src)}'></video>"
+        return f"<video class='player' controls preload='metadata' src='{escaped(src)}'></video>"
     if item.kind == "audio":
-        return f"<audio class='player' controls preload='metadata' src='{e(src)}'></audio>"
-    return f"<a class='download' href='{e(src)}' download='{e(item.name)}'>Download {e(item.name)}</a>"
+        return f"<audio class='player' controls preload='metadata' src='{escaped(src)}'></audio>"
+    return f"<a class='download' href='{escaped(src)}' download='{escaped(item.name)}'>Download {escaped(item.name)}</a>"
 
 
 def _item(task: TaskMedia, item: MediaItem, file_url: FileUrl, now: datetime) -> str:
-    attrs = f"class='item kind-{e(item.kind)} source-{e(item.source)}' data-index='{item.index}'"
+    attrs = f"class='item kind-{escaped(item.kind)} source-{escaped(item.source)}' data-index='{item.index}'"
     if item.source == PERSISTED:
         src = file_url(task, item)
         caption = (
-            f"<span class='name'>{e(item.name)}</span> "
-            f"<span class='size'>{e(human_bytes(item.bytes))}</span> "
-            f"<span class='ctype'>{e(item.content_type)}</span>"
-            f"<code class='path'>{e(item.path)}</code>"
-            f"<code class='sha256' title='sha256'>sha256 {e(item.sha256)}</code>"
+            f"<span class='name'>{escaped(item.name)}</span> "
+            f"<span class='size'>{escaped(human_bytes(item.bytes))}</span> "
+            f"<span class='ctype'>{escaped(item.content_type)}</span>"
+            f"<code class='path'>{escaped(item.path)}</code>"
+            f"<code class='sha256' title='sha256'>sha256 {escaped(item.sha256)}</code>"
         )
         return f"<figure {attrs}>{_player(item, src)}<figcaption>{caption}</figcaption></figure>"
     url = item.url or ""
     if item.expired(now):
         assert item.expires_at is not None
         return (
-            f"<figure {attrs} data-state='expired'><p class='expired'>Expired at {e(_iso(item.expires_at))}: "
+            f"<figure {attrs} data-state='expired'><p class='expired'>Expired at {escaped(_iso(item.expires_at))}: "
             "the provider's signed URL no longer works. Persist outputs with MediaJobOutputsOperator "
-            f"to keep them viewable.</p><figcaption><span class='name'>{e(item.name)}</span>"
-            f"<code class='path'>{e(shown_url(url))}</code></figcaption></figure>"
+            f"to keep them viewable.</p><figcaption><span class='name'>{escaped(item.name)}</span>"
+            f"<code class='path'>{escaped(shown_url(url))}</code></figcaption></figure>"
         )
     expiry = ""
     if item.expires_at is not None:
         left = (item.expires_at - now).total_seconds()
         expiry = (
-            f"<span class='expiry' data-expires='{e(_iso(item.expires_at))}'>provider URL, expires "
-            f"{e(_iso(item.expires_at))} (in {e(_duration(left))})</span>"
+            f"<span class='expiry' data-expires='{escaped(_iso(item.expires_at))}'>provider URL, expires "
+            f"{escaped(_iso(item.expires_at))} (in {escaped(_duration(left))})</span>"
         )
     else:
         expiry = "<span class='expiry'>provider URL, no expiry given</span>"
     return (
         f"<figure {attrs} data-state='valid'>{_player(item, url)}<figcaption>"
-        f"<span class='name'>{e(item.name)}</span> {expiry}</figcaption></figure>"
+        f"<span class='name'>{escaped(item.name)}</span> {expiry}</figcaption></figure>"
     )
 
 
@@ -145,8 +149,12 @@ def task_section(
 ) -> str:
     now = now or datetime.now(timezone.utc)
     label = task.task_id + (f" [{task.map_index}]" if task.map_index >= 0 else "")
-    title = f"<a href='{e(title_href)}' target='_top'>{e(label)}</a>" if title_href else e(label)
-    state = e(task.ti_state or "unknown")
+    title = (
+        f"<a href='{escaped(title_href)}' target='_top'>{escaped(label)}</a>"
+        if title_href
+        else escaped(label)
+    )
+    state = escaped(task.ti_state or "unknown")
     head = (
         f"<header><h2 class='task-id'>{title}</h2><span class='state state-{state}'>{state}</span></header>"
     )
@@ -157,7 +165,7 @@ def task_section(
     else:
         media = "<p class='none'>No outputs recorded yet.</p>"
     return (
-        f"<section class='task' data-task-id='{e(task.task_id)}' data-state='{state}'>{head}"
+        f"<section class='task' data-task-id='{escaped(task.task_id)}' data-state='{state}'>{head}"
         f"{_facts(task)}<div class='media'>{media}</div></section>"
     )
 
@@ -181,7 +189,7 @@ def run_page(
     failed = sum(t.ti_state == "failed" for t in tasks)
     files = sum(len(t.items) for t in tasks)
     head = (
-        f"<header class='run'><h1>Media of run <span class='run-id'>{e(run_id)}</span></h1>"
+        f"<header class='run'><h1>Media of run <span class='run-id'>{escaped(run_id)}</span></h1>"
         f"<p class='summary'>{len(tasks)} media task(s), {files} output(s), {failed} failed</p></header>"
     )
     if not tasks:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_mediajobs.deferrable import resolve_deferrable
-from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, JobWait, poll_once
+from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
 from airflow_provider_mediajobs.operators.persist import (
@@ -22,13 +22,13 @@ from airflow_provider_mediajobs.operators.persist import (
     outlets_with_asset,
 )
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.waiter import JobWaiter
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class MediaJobSensor(JobWaiter, BaseSensorOperator):
+class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     """Wait until a media job finishes; return its :meth:`MediaJob.to_dict` (XCom).
 
     Works for any of the four connection types: the provider is read from the connection unless a
@@ -109,7 +109,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
             attempts_per_file=attempts_per_file,
             progress_interval=progress_interval,
         )
-        self._poke_wait: JobWait | None = None
+        self._poke_wait: WaitState | None = None
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -133,7 +133,7 @@ class MediaJobSensor(JobWaiter, BaseSensorOperator):
         """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
         job_id = str(self.job_id)
         if self._poke_wait is None:
-            self._poke_wait = self._job_wait(job_id, deadline=None)
+            self._poke_wait = self._wait_state(job_id, deadline=None)
         step = poll_once(self._poke_wait, lambda: self._read(job_id))
         if not isinstance(step, dict):
             return False

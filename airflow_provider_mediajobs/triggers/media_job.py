@@ -22,7 +22,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
-    JobWait,
+    WaitState,
     event_for_error,
     run_async,
 )
@@ -108,7 +108,7 @@ class MediaJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
-        wait = JobWait(
+        wait = WaitState(
             provider=self.provider,
             job_id=self.job_id,
             poll_interval=self.poll_interval,

@@ -46,7 +46,6 @@ from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, O
 from airflow_provider_mediajobs.operators.submit import MediaJobSubmitOperator
 from airflow_provider_mediajobs.sensors import MediaJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
-from airflow_provider_mediajobs.waiter import DEFAULT_CONN_NAMES
 
 KEY = "px-toy-secret-0123456789"
 BASE = "https://api.pixelfy.test"
@@ -92,7 +91,7 @@ class PixelfyDialect(Dialect):
             error=as_str(render.get("error")) if state is JobState.FAILED else None,
         )
 
-    def test_request(self) -> ApiRequest:
+    def connection_check_request(self) -> ApiRequest:
         return ApiRequest("GET", "/v2/me")
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
@@ -255,7 +254,7 @@ async def test_sensor_defers_to_the_trigger_whose_event_finishes_the_task(
     rebuilt = MediaJobTrigger(**kwargs)  # as the triggerer does, from the stored kwargs
     with override_async_transport(httpx.MockTransport(answer)):
         events = [event.payload async for event in rebuilt.run()]
-    assert len(events) == 1 and events[0]["status"] == "success", events
+    assert len(events) == 1 and events[0]["status"] == "succeeded", events
     assert [r.headers["X-Pixelfy-Key"] for r in seen] == [KEY, KEY]
 
     result = sensor.execute_complete({}, event=events[0], job_id="r-1")
@@ -275,8 +274,8 @@ async def test_a_failed_toy_job_fails_the_sensor_with_its_reason(pixelfy: type[M
 
 
 def test_the_default_conn_ids_and_hooks_of_the_built_in_providers_derive_from_the_registry() -> None:
-    assert {spec.name: f"{spec.name}_default" for spec in BUILTIN} == DEFAULT_CONN_NAMES
     for spec in BUILTIN:
+        assert spec.default_conn_id == f"{spec.name}_default"
         hook = hook_class(spec.name)
         assert (hook.provider, hook.conn_type, hook.hook_name) == (spec.name, spec.name, spec.display_name)
         dialect = get_dialect(spec.name)

@@ -110,10 +110,10 @@ def load_dag(dag_id: str) -> Any:
 
 def tune_waits(dag: Any, poll: tuple[float, float] = POLL, **attributes: Any) -> None:
     """Short poll intervals (and any other attribute) on every task that waits for a job."""
-    from airflow_provider_mediajobs.waiter import JobWaiter
+    from airflow_provider_mediajobs.task_wait import TaskWaitMixin
 
     for task in dag.tasks:
-        if isinstance(task, JobWaiter):
+        if isinstance(task, TaskWaitMixin):
             task.poll_interval, task.max_poll_interval = poll
             for name, value in attributes.items():
                 setattr(task, name, value)

@@ -129,7 +129,7 @@ def test_sensor_deferral_holds_no_secret(e2e_env: SentinelEmulator, conn_id: str
     assert kwargs["provider"] == provider and kwargs["job_id"] == job_id and kwargs["conn_id"] == conn_id
     assert kwargs["cancel_on_kill"] is False  # a sensor never cancels a job it did not start
     event = wait_out(e2e_env, kwargs)
-    assert event["status"] == "success" and event["job"]["job_id"] == job_id
+    assert event["status"] == "succeeded" and event["job"]["job_id"] == job_id
     assert e2e_env.sentinels.find(json.dumps(event)) == []
 
 
@@ -150,7 +150,7 @@ def test_submit_deferral_holds_no_secret(e2e_env: SentinelEmulator, conn_id: str
     assert kwargs["cancel_on_kill"] is True  # the submitter owns the job
     assert emu.stats()["jobs"] == {provider: 1}
     event = wait_out(e2e_env, kwargs)
-    assert event["status"] == "success" and event["job"]["job_id"] == kwargs["job_id"]
+    assert event["status"] == "succeeded" and event["job"]["job_id"] == kwargs["job_id"]
 
 
 def test_trigger_table_after_a_run_holds_no_secret(runner: DagRunner, e2e_env: SentinelEmulator) -> None:

@@ -312,7 +312,7 @@ def plan(
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
 
     outcomes = ("succeeded", "succeeded", "failed", "canceled")
-    status_of = {"succeeded": "success", "failed": "failed", "canceled": "canceled"}
+    status_of = {"succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}
     deadline = time.time() + 120
     planned = []
     for i in range(count):

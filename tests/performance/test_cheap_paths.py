@@ -16,7 +16,6 @@ from airflow_provider_mediajobs.engine.cadence import END_MARGIN, Cadence
 from airflow_provider_mediajobs.engine.ratelimit import HEADROOM, AsyncRateLimiter
 from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState, MediaJob
-from airflow_provider_mediajobs.waiter import DEFAULT_CONN_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +112,7 @@ def test_only_a_connection_that_signs_loads_tams_signing() -> None:
 
 
 def test_the_default_conn_ids_of_a_dag_file_are_the_hooks() -> None:
-    assert {s.name: hook_class(s.name).default_conn_name for s in specs()} == DEFAULT_CONN_NAMES
+    assert all(hook_class(s.name).default_conn_name == s.default_conn_id for s in specs())
 
 
 def running(progress: float) -> MediaJob:
@@ -136,7 +135,7 @@ def test_cadence_trusts_the_measured_rate_over_a_longer_provider_eta() -> None:
     later = MediaJob(
         provider="tensorpix", job_id="1", state=JobState.RUNNING, progress=0.4, eta_seconds=1000.0
     )
-    assert cadence.remaining_estimate(later, now=20.0) == pytest.approx(60.0)  # 1 %/s, 60 % left
+    assert cadence.update_estimate(later, now=20.0) == pytest.approx(60.0)  # 1 %/s, 60 % left
 
 
 def test_limiter_paces_below_the_limit_without_a_burst() -> None:

@@ -89,7 +89,7 @@ def expected_status(provider: str, outcome: str) -> str:
     """The event status a scripted emulator outcome must end in (GoEnhance and Vozo have no
     canceled state: the emulator reports a scripted cancel as failed, see docs/emulator.md)."""
     if outcome == "succeeded":
-        return "success"
+        return "succeeded"
     if outcome == "canceled" and provider in ("tensorart", "tensorpix"):
         return "canceled"
     return "failed"

@@ -154,7 +154,7 @@ def render(data: dict[str, Any]) -> str:
             ],
             rows,
         )
-        examples = {r["scenario"]: r["example_message"] for r in fm["rows"] if r["expected"] != "success"}
+        examples = {r["scenario"]: r["example_message"] for r in fm["rows"] if r["expected"] != "succeeded"}
         if examples:
             out += ["", "Example messages:", ""]
             out += [f"- `{name}`: {msg}" for name, msg in examples.items()]

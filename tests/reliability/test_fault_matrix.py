@@ -64,7 +64,7 @@ class Scenario:
     name: str
     label: str
     faults: tuple[Mapping[str, Any], ...] = ()
-    expect: str = "success"
+    expect: str = "succeeded"
     providers: tuple[str, ...] = PROVIDERS
     window: float | None = None  # an outage: the faults are removed after this many seconds
     client_timeout: float = 10.0
@@ -328,7 +328,7 @@ def _problems(wait: Wait, scenario: Scenario, calls: list[Call], secrets: list[s
     text = json.dumps(event)
     if any(secret in text for secret in secrets):
         problems.append(f"{where}: a key leaked into the event")
-    if status == "success":
+    if status == "succeeded":
         job = event["job"]
         if job["state"] != "succeeded" or len(job["outputs"]) != wait.outputs:
             problems.append(f"{where}: job {job['state']} with {len(job['outputs'])} outputs")
@@ -505,7 +505,7 @@ async def test_fault_matrix(name: str, emulator: Emulator) -> None:
                 recovery = _recovery(wait, calls)
                 if recovery is not None:
                     recoveries.append(recovery)
-                if wait.fault_started is not None and wait.ended is not None and own.expect != "success":
+                if wait.fault_started is not None and wait.ended is not None and own.expect != "succeeded":
                     ends.append(round(wait.ended - wait.fault_started, 3))
             if scenario.name == "429_storm" or scenario.name == "429_forever":
                 problems.extend(_retry_after_honoured([c for c in result.calls if c.provider == provider]))
@@ -541,7 +541,7 @@ async def test_fault_matrix(name: str, emulator: Emulator) -> None:
                 "wrongly_ended": len(tally.wrong),
                 "status_calls_per_wait": round(per_wait, 2),
                 "extra_calls_per_wait": None
-                if base is None or scenario.expect != "success" or not scenario.faults
+                if base is None or scenario.expect != "succeeded" or not scenario.faults
                 else round(per_wait - base, 2),
                 "failed_reads_per_wait": round(statistics.mean(failed_reads), 2),
                 "fixed_interval_calls_per_wait": round(

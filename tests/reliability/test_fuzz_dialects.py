@@ -461,7 +461,7 @@ def test_create_cancel_and_test_parsers(provider: str, data: st.DataObject) -> N
     except MediaJobError as err:
         _typed(err)
     try:
-        assert isinstance(dialect.parse_test(response, ctx), str)
+        assert isinstance(dialect.parse_connection_check(response, ctx), str)
     except MediaJobError as err:
         _typed(err)
     if dialect.supports_cancel:

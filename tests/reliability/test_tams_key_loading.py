@@ -35,7 +35,7 @@ async def test_signature_mode_waits_load_the_key_once_and_cheaply(
         conn_id="tams_rsa",
         job_id=str(emu.add_job("tensorart", outcome="succeeded", queued_s=0, running_s=0)),
     )
-    assert (await run_trigger(as_triggerer_would(warm)))["status"] == "success"
+    assert (await run_trigger(as_triggerer_would(warm)))["status"] == "succeeded"
     emu.reset()
     monkeypatch.setattr(tensorart, "_KEY_CACHE", {})
     loads: list[dict[str, Any]] = []
@@ -64,7 +64,7 @@ async def test_signature_mode_waits_load_the_key_once_and_cheaply(
     events = await asyncio.gather(*(run_trigger(t) for t in triggers))
     elapsed = time.perf_counter() - started
 
-    assert [e["status"] for e in events] == ["success"] * WAITS
+    assert [e["status"] for e in events] == ["succeeded"] * WAITS
     # every request was signed (the emulator verifies each signature and nonce) ...
     assert emu.stats()["requests"]["tensorart status"] == {"200": WAITS}
     # ... with a key loaded once, without OpenSSL's seconds-long primality check

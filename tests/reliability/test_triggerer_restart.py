@@ -200,7 +200,7 @@ def test_sigkill_mid_wait_and_rebuild_in_a_new_process(mediajobs_emulator: Emula
         where = f"{index} {want['provider']} {want['job_id']}"
         if event["status"] != want["status"]:
             wrong.append(f"{where}: {event['status']} ({event.get('message')}), expected {want['status']}")
-        elif want["status"] == "success" and len(event["job"]["outputs"]) != want["outputs"]:
+        elif want["status"] == "succeeded" and len(event["job"]["outputs"]) != want["outputs"]:
             wrong.append(f"{where}: {len(event['job']['outputs'])} outputs, expected {want['outputs']}")
         if any(secret in json.dumps(event) for secret in secrets):
             wrong.append(f"{where}: a key leaked into the event")
@@ -287,7 +287,7 @@ async def test_a_trigger_cancelled_by_a_restart_cancels_nothing_remote(
         run_trigger(as_triggerer_would(original)), run_trigger(as_triggerer_would(original))
     )
     third = await run_trigger(as_triggerer_would(original))
-    assert first["status"] == second["status"] == third["status"] == "success"
+    assert first["status"] == second["status"] == third["status"] == "succeeded"
     assert normalized_event(first) == normalized_event(second) == normalized_event(third)
     requests = emu.stats()["requests"]
     assert {k for k in requests if k != "admin"} == {f"{provider} status"}, requests

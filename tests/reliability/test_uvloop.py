@@ -58,7 +58,7 @@ def test_a_trigger_waits_to_its_event_under_uvloop(tls: bool, monkeypatch: pytes
             loop, payload = runner.run(asyncio.wait_for(wait(), 30))
         stats = emu.stats()
     assert isinstance(loop, uvloop.Loop)
-    assert payload["status"] == "success", payload
+    assert payload["status"] == "succeeded", payload
     assert payload["job"]["state"] == "succeeded"
     reads = sum(stats["requests"].get("tensorpix status", {}).values())
     assert reads >= 2 and stats["connections"] <= 2  # several reads, on a kept-alive connection

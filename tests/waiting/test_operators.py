@@ -22,8 +22,8 @@ from airflow_provider_mediajobs.operators import (
 )
 from airflow_provider_mediajobs.operators import submit as submit_module
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
+from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
-from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 

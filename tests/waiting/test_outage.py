@@ -149,7 +149,7 @@ def test_trigger_rides_out_a_ten_minute_outage(emu: Emulator, capfd: pytest.Capt
         outage.job_id = job_id
         event = run_trigger(job_id)
 
-    assert event["status"] == "success", event["message"]
+    assert event["status"] == "succeeded", event["message"]
     assert event["job"]["state"] == "succeeded"
     _check_outage_was_real(outage)
     warnings = log_lines(capfd, "warning")
@@ -178,7 +178,7 @@ def test_non_deferrable_submit_rides_out_a_ten_minute_outage(
     _check_outage_was_real(outage)
     summaries = [line for line in log_lines(capfd) if "ended:" in line]
     assert len(summaries) == 1
-    assert f"{PROVIDER} job {result['job_id']} ended: success" in summaries[0]
+    assert f"{PROVIDER} job {result['job_id']} ended: succeeded" in summaries[0]
 
 
 def test_poke_mode_sensor_rides_out_a_ten_minute_outage(
@@ -200,7 +200,7 @@ def test_poke_mode_sensor_rides_out_a_ten_minute_outage(
     assert result["state"] == "succeeded"
     _check_outage_was_real(outage)
     summaries = [line for line in log_lines(capfd) if "ended:" in line]
-    assert len(summaries) == 1 and "ended: success" in summaries[0]
+    assert len(summaries) == 1 and "ended: succeeded" in summaries[0]
 
 
 def test_an_outage_longer_than_the_tolerance_ends_the_wait(emu: Emulator) -> None:

@@ -41,8 +41,8 @@ from airflow_provider_mediajobs.sensors import (
     TensorPixJobSensor,
     VozoJobSensor,
 )
+from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
-from airflow_provider_mediajobs.waiter import BACKSTOP_SECONDS
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 
@@ -267,10 +267,10 @@ def test_error_event_with_unknown_type_is_a_media_job_error(make_context: Any, e
     [
         None,
         {},
-        "success",
+        "succeeded",
         {"status": "done"},
-        {"status": "success", "job": None},
-        {"status": "success", "job": 5},
+        {"status": "succeeded", "job": None},
+        {"status": "succeeded", "job": 5},
     ],
 )
 def test_garbage_event_is_a_media_job_error(make_context: Any, event: Any) -> None:
@@ -548,7 +548,7 @@ def test_a_deferred_wait_ends_with_one_summary_line(
     sensor().execute_complete(make_context(), event=event, job_id="42")
 
     assert len(lines := summaries(capfd)) == 1
-    assert "ended: success after 61s; 7 status call(s); cost 0.5 usd; 1 output(s)." in lines[0]
+    assert "ended: succeeded after 61s; 7 status call(s); cost 0.5 usd; 1 output(s)." in lines[0]
 
 
 def test_a_failed_poke_mode_wait_ends_with_one_summary_line(
@@ -591,4 +591,4 @@ def test_an_already_finished_job_ends_with_one_summary_line(
     sensor().execute(make_context())
 
     assert len(lines := summaries(capfd)) == 1
-    assert "ended: success" in lines[0] and "1 status call(s); cost 0.5 usd; 1 output(s)" in lines[0]
+    assert "ended: succeeded" in lines[0] and "1 status call(s); cost 0.5 usd; 1 output(s)" in lines[0]

@@ -134,7 +134,7 @@ async def test_waits_through_queue_and_progress_to_success() -> None:
         ok(tensorpix_job(42, 2, 1.0)),
     )
     event = await run_once(make(), script)
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
     assert event["job"]["state"] == "succeeded"
     assert event["job"]["output_urls"] == ["https://cdn.test/42.mp4?Expires=4102444800"]
     assert event["status_calls"] == 4 == len(script.requests)
@@ -159,7 +159,7 @@ async def test_transient_errors_are_retried_then_succeed() -> None:
         ok(tensorpix_job(42, 2)),
     )
     event = await run_once(make(), script)
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
     assert len(script.requests) == 5
 
 
@@ -175,7 +175,7 @@ async def test_a_success_resets_the_failure_count() -> None:
     down = httpx.Response(503, json={"detail": "down"})
     script = Script(down, down, ok(tensorpix_job(42, 1)), down, down, ok(tensorpix_job(42, 2)))
     event = await run_once(make(max_consecutive_failures=3), script)
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
 
 
 @pytest.mark.parametrize(
@@ -209,7 +209,7 @@ async def test_retry_after_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
         ok(tensorpix_job(42, 2)),
     )
     event = await run_once(make(max_poll_interval=1), script)
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
     assert delays and delays[0] >= 7, "never come back before Retry-After"
 
 
@@ -271,7 +271,7 @@ async def test_many_waits_share_one_client_which_is_closed_after() -> None:
         mp.setattr(transport, "_new_client", spy)
         with override_async_transport(httpx.MockTransport(handler)):
             events = await asyncio.gather(*(_collect(make(job_id=str(i))) for i in range(1, 31)))
-    assert all(e["status"] == "success" for e in events)
+    assert all(e["status"] == "succeeded" for e in events)
     assert len(clients) == 1
     assert not transport._pools.get(asyncio.get_running_loop())
 
@@ -294,7 +294,7 @@ async def test_connection_rate_limit_is_shared_by_all_waits() -> None:
     triggers = [make(provider="tensorart", conn_id="tams_limited", job_id=str(10**17 + i)) for i in range(30)]
     with override_async_transport(httpx.MockTransport(handler)):
         events = await asyncio.gather(*(_collect(t) for t in triggers))
-    assert all(e["status"] == "success" for e in events)
+    assert all(e["status"] == "succeeded" for e in events)
     # 30 calls at 20/s with a burst of 20: the last 10 are spaced by 50 ms -> >= ~0.45 s in all
     assert stamps[-1] - stamps[0] >= 0.4
 

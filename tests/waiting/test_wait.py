@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_mediajobs.engine.wait import (
-    JobWait,
+    WaitState,
     duration,
     event_for_job,
     run_sync,
@@ -66,7 +66,7 @@ def down() -> MediaJobTransientError:
     return MediaJobTransientError("TensorPix answered HTTP 503", provider="tensorpix", job_id=JOB_ID)
 
 
-def new_wait(log: Log | None = None, **overrides: Any) -> JobWait:
+def new_wait(log: Log | None = None, **overrides: Any) -> WaitState:
     kwargs: dict[str, Any] = {
         "provider": "tensorpix",
         "job_id": JOB_ID,
@@ -78,10 +78,12 @@ def new_wait(log: Log | None = None, **overrides: Any) -> JobWait:
         "rng": random.Random(1),
     }
     kwargs.update(overrides)
-    return JobWait(**kwargs)
+    return WaitState(**kwargs)
 
 
-def ride(wait: JobWait, seconds: float, now: float = T0) -> tuple[list[float], float, dict[str, Any] | None]:
+def ride(
+    wait: WaitState, seconds: float, now: float = T0
+) -> tuple[list[float], float, dict[str, Any] | None]:
     """Feed failing reads for ``seconds``; returns the pauses, the time reached and any event."""
     pauses: list[float] = []
     end = now + seconds
@@ -196,7 +198,7 @@ def test_run_sync_counts_calls_and_stamps_the_event() -> None:
         clock[0] += seconds
 
     event = run_sync(new_wait(), read, clock=lambda: clock[0], sleep=sleep)
-    assert event["status"] == "success"
+    assert event["status"] == "succeeded"
     assert event["status_calls"] == 4
     assert event["job_id"] == JOB_ID
     assert event["waited_seconds"] == pytest.approx(clock[0] - T0, abs=1e-3)
@@ -207,7 +209,7 @@ def test_summary_line_has_state_duration_calls_cost_and_outputs() -> None:
     event = event_for_job(done()) | {"status_calls": 14, "waited_seconds": 754.2}
     line = summary_line(event, "tensorpix", JOB_ID)
     assert line == (
-        "Wait for tensorpix job 349547 ended: success after 13 min; 14 status call(s); "
+        "Wait for tensorpix job 349547 ended: succeeded after 13 min; 14 status call(s); "
         "cost 0.5 usd; 1 output(s)."
     )
 

@@ -3,7 +3,7 @@
 Check once; if the job is already finished, return (or fail) without deferring. Otherwise defer to
 :class:`~airflow_provider_mediajobs.triggers.MediaJobTrigger` with a wall-clock deadline, and a
 slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. Without
-deferral the same wait (:class:`~airflow_provider_mediajobs.engine.wait.JobWait`) runs on the
+deferral the same wait (:class:`~airflow_provider_mediajobs.engine.wait.WaitState`) runs on the
 worker, one read per poke or in a blocking loop. Every wait ends with one summary line in the log.
 Given ``destination=``, the task persists the job's outputs right there, in the step that saw it
 finish (:mod:`~airflow_provider_mediajobs.operators.persist`): one task per media job.
@@ -15,13 +15,13 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection, specs
+from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
     TIMEOUT,
-    JobWait,
+    WaitState,
     event_for_job,
     event_for_timeout,
     result_or_raise,
@@ -38,23 +38,13 @@ if TYPE_CHECKING:
 BACKSTOP_SECONDS = 120.0
 
 
-# The hooks (and through them the dialects and the HTTP engine) are imported when a task runs, not
-# when a DAG file that uses a sensor is parsed: the registry knows each default connection id
-# (this mapping of the built-in ones is kept for code that imports it).
-DEFAULT_CONN_NAMES = {spec.name: spec.default_conn_id for spec in specs()}
-
-
 def seconds(value: float | timedelta | None) -> float | None:
     if value is None:
         return None
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _or(value: float | None, default: float) -> float:
-    return default if value is None else value
-
-
-class JobWaiter(PersistsOutputs):
+class TaskWaitMixin(PersistsOutputs):
     """Mixin for operators that wait on one job (and persist its outputs when given a destination).
 
     Expects the attributes set in :meth:`_init_wait` and :meth:`_init_persist`.
@@ -93,10 +83,9 @@ class JobWaiter(PersistsOutputs):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
-        self.outage_tolerance = _or(seconds(outage_tolerance), OUTAGE_TOLERANCE)
-        self.max_backoff = _or(seconds(max_backoff), MAX_BACKOFF)
-        # Before outage tolerance by time this bounded the wait alone (default 10); now it is an
-        # optional extra bound, kept for DAGs that set it.
+        tolerance, backoff = seconds(outage_tolerance), seconds(max_backoff)
+        self.outage_tolerance = OUTAGE_TOLERANCE if tolerance is None else tolerance
+        self.max_backoff = MAX_BACKOFF if backoff is None else backoff
         self.max_consecutive_failures = max_consecutive_failures
 
     # ---- hook -------------------------------------------------------------------------------
@@ -157,7 +146,7 @@ class JobWaiter(PersistsOutputs):
         if job is not None:
             if job.is_terminal:
                 self.log.info("%s: no need to wait.", job.describe())
-                wait = self._job_wait(job_id, deadline=None, started_at=now)
+                wait = self._wait_state(job_id, deadline=None, started_at=now)
                 wait.status_calls = 1
                 return self._finish(wait.finish(event_for_job(job), time.time()), job_id, context)
             self.log.info("%s; deferring to the triggerer.", job.describe())
@@ -187,10 +176,10 @@ class JobWaiter(PersistsOutputs):
             timeout=timedelta(seconds=timeout + BACKSTOP_SECONDS),
         )
 
-    def _job_wait(self, job_id: str, deadline: float | None, started_at: float | None = None) -> JobWait:
+    def _wait_state(self, job_id: str, deadline: float | None, started_at: float | None = None) -> WaitState:
         """The wait on the worker (poke mode, non-deferrable submit): same settings as the trigger's."""
         low, high = self._intervals()
-        return JobWait(
+        return WaitState(
             provider=self._resolve_provider(),
             job_id=job_id,
             poll_interval=low,
@@ -220,7 +209,7 @@ class JobWaiter(PersistsOutputs):
             job_id = event.get("job_id") or (job.get("job_id") if isinstance(job, dict) else None)
         return None if job_id is None else str(job_id)
 
-    def _log_unfinished(self, wait: JobWait | None, job_id: str) -> None:
+    def _log_unfinished(self, wait: WaitState | None, job_id: str) -> None:
         """The summary line of a wait that Airflow ended (a poke-mode sensor's own timeout)."""
         if wait is not None:
             now = time.time()
