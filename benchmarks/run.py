@@ -278,9 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--pipeline",
         action="store_true",
-        help="run only the pipeline benchmark (a real Airflow deployment; see benchmarks/pipeline.py)",
+        help="run the pipeline benchmark instead (a real Airflow deployment; see benchmarks/pipeline.py)",
     )
-    p.add_argument("--no-pipeline", action="store_true", help="skip the pipeline benchmark")
     p.add_argument(
         "--pipeline-n", type=int, default=None, help="media jobs per DAG run (default 20; quick: 10)"
     )
@@ -350,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         write_markdown(Path(args.markdown), markdown(report))
         print(f"[bench] wrote {args.markdown}", flush=True)
-    return 0 if args.no_pipeline else pipeline_main(args, machine())
+    return 0
 
 
 def pipeline_main(args: argparse.Namespace, info: dict[str, Any]) -> int:
