@@ -222,6 +222,12 @@ class OutputTooLargeError(MediaJobError):
     default_hint = "Raise max_bytes if outputs this large are expected."
 
 
+class OutputTooSlowError(MediaJobError):
+    """One download took longer than its whole-download deadline; nothing was written."""
+
+    default_hint = "Raise download_deadline if outputs this large or links this slow are expected."
+
+
 class OutputExistsError(MediaJobConfigError):
     """The target exists with different content and ``overwrite`` is off."""
 
@@ -234,6 +240,17 @@ class UnsafeOutputUrlError(MediaJobBadResponseError):
     default_hint = (
         "Nothing was downloaded. Output URLs must be plain http(s) links without credentials; "
         "report the job to the provider."
+    )
+
+
+class PrivateOutputHostError(UnsafeOutputUrlError):
+    """An output URL's host is (or resolves to) a loopback, private, link-local, reserved,
+    multicast or unspecified address: downloads never reach those unless explicitly allowed."""
+
+    default_hint = (
+        "Nothing was downloaded. If this host is yours (an emulator, an in-house object store), "
+        "set allow_private_hosts: true in the connection's extra, or allow_private_hosts=True on "
+        "the outputs operator; otherwise report the job to the provider."
     )
 
 
@@ -254,6 +271,8 @@ __all__ = [
     "OutputExistsError",
     "OutputExpiredError",
     "OutputTooLargeError",
+    "OutputTooSlowError",
+    "PrivateOutputHostError",
     "UnsafeOutputUrlError",
     "failed_job_error",
     "redact",

@@ -43,7 +43,7 @@ def airflow_env(emulator: Any, home: Path) -> dict[str, str]:
     )
     for provider in ("goenhance", "tensorart", "vozo", "tensorpix"):
         # TAMS signs requests like a production TAMS app would; every extra holds all form keys
-        conn = emulator.connection(provider)
+        conn = emulator.connection(provider, allow_private_hosts=True)  # its CDN is on 127.0.0.1
         env[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"] = json.dumps(conn)
     return env
 
@@ -86,6 +86,7 @@ print("DEMO_JSON=" + json.dumps(out, default=str))
 
 def main() -> int:
     from airflow_provider_mediajobs.emulator import Emulator
+    from airflow_provider_mediajobs.engine.urls import shown_url
     from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
 
     if WORK.exists():
@@ -122,7 +123,7 @@ def main() -> int:
         wait = job.get("wait") or {}
         waited = wait.get("waited_seconds")
         calls = wait.get("status_calls")
-        urls = job.get("output_urls") or []
+        urls = [shown_url(u) for u in job.get("output_urls") or []]  # signed queries stay out
         first = urls[0] if urls else "-"
         print(
             f"{job['provider']:<10} {job['job_id']:<38} {job['state']:<10} "

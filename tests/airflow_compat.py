@@ -25,7 +25,9 @@ except ImportError:  # Airflow 3.1
 __all__ = [
     "AIRFLOW_VERSION",
     "DagBag",
+    "FakeSupervisor",
     "all_admins_token",
+    "bind_task_instance",
     "decode_trigger_kwargs",
     "import_string",
     "stored_trigger_kwargs",
@@ -67,3 +69,36 @@ def decode_trigger_kwargs(stored: str) -> dict[str, Any]:
         from airflow.serialization.serialized_objects import smart_decode_trigger_kwargs
 
     return {k: smart_decode_trigger_kwargs(v) for k, v in Trigger._decrypt_kwargs(stored).items()}
+
+
+class FakeSupervisor:
+    """What a trigger's process talks to in a triggerer (``task_runner.SUPERVISOR_COMMS``): answers
+    ``GetTaskStates`` from ``states`` ({(run_id, task_id): state}), or raises ``error``; other
+    messages (``MaskSecret`` when a connection is read) get no answer, as they do in a triggerer."""
+
+    def __init__(self, states: dict[tuple[str, str], str | None] | None = None) -> None:
+        self.states = dict(states or {})
+        self.error: Exception | None = None
+        self.asked: list[Any] = []
+
+    async def asend(self, msg: Any) -> Any:
+        from airflow.sdk.execution_time.comms import TaskStatesResult
+
+        if type(msg).__name__ != "GetTaskStates":
+            return None
+        self.asked.append(msg)
+        if self.error is not None:
+            raise self.error
+        found: dict[str, dict[str, Any]] = {}
+        for (run_id, task_id), state in self.states.items():
+            if run_id in (msg.run_ids or [run_id]) and task_id in (msg.task_ids or [task_id]):
+                found.setdefault(run_id, {})[task_id] = state
+        return TaskStatesResult(task_states=found)
+
+
+def bind_task_instance(trigger: Any, run_id: str = "run-1", task_id: str = "submit") -> Any:
+    """Give ``trigger`` the task instance a triggerer attaches to it (``trigger.task_instance``)."""
+    from types import SimpleNamespace
+
+    trigger.task_instance = SimpleNamespace(dag_id="dag", run_id=run_id, task_id=task_id, map_index=-1)
+    return trigger

@@ -8,14 +8,16 @@ and hands the responses back to the same parser, so both paths read a job identi
 from __future__ import annotations
 
 import json
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote
 
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
+from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url, strip_signed
 from airflow_provider_mediajobs.exceptions import (
     InvalidJobIdError,
     MediaJobApiError,
@@ -26,12 +28,15 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobNotFoundError,
     MediaJobRateLimitedError,
     MediaJobTransientError,
+    UnsafeOutputUrlError,
     redact,
 )
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.dialects.registry import ProviderSpec
+
+log = logging.getLogger(__name__)
 
 MAX_JOB_ID_LENGTH = 128
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
@@ -84,7 +89,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who is asking: goes into every error, and tells redaction which secrets to strip."""
+    """Who is asking: goes into every error, and tells redaction which secrets to strip (signed
+    query strings of URLs in the text are cut too)."""
 
     provider: str
     conn_id: str | None = None
@@ -93,7 +99,7 @@ class CallContext:
 
     def error(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> MediaJobError:
         return cls(
-            redact(detail, self.secrets),
+            strip_signed(redact(detail, self.secrets)),
             provider=self.provider,
             conn_id=self.conn_id,
             job_id=self.job_id,
@@ -215,6 +221,14 @@ class Dialect(ABC):
     def parse_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
         """The status answer as a :class:`MediaJob`; typed errors (``ctx.fail``) for error answers."""
 
+    def read_status(self, job_id: str, kind: str, response: ApiResponse, ctx: CallContext) -> MediaJob:
+        """:meth:`parse_status` under the URL policy: what the engine calls for every status answer.
+
+        An output whose URL the policy (:mod:`~airflow_provider_mediajobs.engine.urls`) refuses is
+        dropped with a logged, typed reason; the job keeps the state the provider reported.
+        """
+        return accepted_outputs(self.parse_status(job_id, kind, response, ctx), ctx)
+
     @abstractmethod
     def connection_check_request(self) -> ApiRequest:
         """One cheap authenticated call for Airflow's Test button and ``airflow connections test``."""
@@ -295,6 +309,24 @@ class Dialect(ABC):
                 f"{self.display_name} response has no {what} object (got {type(value).__name__}).",
             )
         return value
+
+
+def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:
+    """``job`` without the outputs whose URL the URL policy refuses, each logged with its reason."""
+    kept = []
+    for index, output in enumerate(job.outputs):
+        try:
+            check_url(output.url)
+        except UrlRefused as refused:
+            err = ctx.error(
+                UnsafeOutputUrlError,
+                f"Dropped output {index} ({output.kind.value}) of the job: its URL "
+                f"{shown_url(output.url)[:120]!r} is refused ({refused.reason}: {refused}).",
+            )
+            log.warning("%s: %s", type(err).__name__, err, extra={"mediajobs_refused": refused.reason})
+            continue
+        kept.append(output)
+    return job if len(kept) == len(job.outputs) else replace(job, outputs=tuple(kept))
 
 
 def json_object(body: bytes) -> Mapping[str, Any]:

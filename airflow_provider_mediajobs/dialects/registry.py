@@ -6,7 +6,8 @@ neither may import a dialect (its errors derive from Airflow's). Provider info, 
 forms, default connection ids, dialect and hook lookup all derive from :data:`BUILTIN`.
 
 Adding a provider: one module with its :class:`~.base.Dialect` subclass (the API behaviour) and
-one :class:`ProviderSpec` line here (a third-party package calls :func:`register` instead).
+one :class:`ProviderSpec` line here (a third-party package calls :func:`register` instead); to
+emulate it too, one emulator module named by :attr:`ProviderSpec.emulator`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class ProviderSpec:
     idempotent_create: bool = False
     """Whether a create repeated with the same request id returns the same job (TAMS ``requestId``),
     so a create may be retried and a retried task keys its create on the task instance."""
+    emulator: str | None = None
+    """``module:Class`` of its emulated API (an :class:`airflow_provider_mediajobs.emulator.providers.
+    base.Provider` subclass), imported only by the emulator; None: the emulator does not serve it."""
 
     @property
     def conn_type(self) -> str:
@@ -102,6 +106,7 @@ COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
 
 _DIALECT_PKG = "airflow_provider_mediajobs.dialects"
 _HOOK_PKG = "airflow_provider_mediajobs.hooks"
+_EMULATOR_PKG = "airflow_provider_mediajobs.emulator.providers"
 
 BUILTIN: tuple[ProviderSpec, ...] = (
     ProviderSpec(
@@ -109,6 +114,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         display_name="GoEnhance",
         dialect=f"{_DIALECT_PKG}.goenhance:GoEnhanceDialect",
         hook=f"{_HOOK_PKG}.goenhance.GoEnhanceHook",
+        emulator=f"{_EMULATOR_PKG}.goenhance:GoEnhance",
         docs_url="https://docs.goenhance.ai/",
         default_base_url="https://api.goenhance.ai",
         host_placeholder="https://api.goenhance.ai (default)",
@@ -121,6 +127,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         display_name="TensorArt TAMS",
         dialect=f"{_DIALECT_PKG}.tensorart:TensorArtDialect",
         hook=f"{_HOOK_PKG}.tensorart.TensorArtHook",
+        emulator=f"{_EMULATOR_PKG}.tensorart:TensorArt",
         docs_url="https://tams-docs.tensor.art/",
         base_url_hint="e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id",
         host_label="Application endpoint",
@@ -152,6 +159,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         display_name="Vozo",
         dialect=f"{_DIALECT_PKG}.vozo:VozoDialect",
         hook=f"{_HOOK_PKG}.vozo.VozoHook",
+        emulator=f"{_EMULATOR_PKG}.vozo:Vozo",
         docs_url="https://www.vozo.ai/docs/",
         default_base_url="https://api.vozo.ai",
         host_placeholder="https://api.vozo.ai (default)",
@@ -165,6 +173,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         display_name="TensorPix",
         dialect=f"{_DIALECT_PKG}.tensorpix:TensorPixDialect",
         hook=f"{_HOOK_PKG}.tensorpix.TensorPixHook",
+        emulator=f"{_EMULATOR_PKG}.tensorpix:TensorPix",
         docs_url="https://docs.tensorpix.ai/",
         default_base_url="https://backend.tensorpix.ai",
         host_placeholder="https://backend.tensorpix.ai (default)",

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .faults import FaultError, parse_spec
+from .providers import all_providers
 from .server import Emulator
-from .state import PROVIDERS
+
+PROVIDERS = tuple(all_providers())  # the registry's providers that have an emulator module
 
 
 def _rate_limit(text: str) -> tuple[str, float]:
@@ -48,7 +50,7 @@ def _origin_port(text: str) -> tuple[str | None, int]:
 
 
 def _origin_ports(values: list[tuple[str | None, int]]) -> int | dict[str, int] | None:
-    """``PORT``: the first of four consecutive origin ports; ``PROVIDER=PORT`` overrides one."""
+    """``PORT``: the first of one consecutive origin port per provider; ``PROVIDER=PORT`` overrides one."""
     first = [port for provider, port in values if provider is None]
     named = {provider: port for provider, port in values if provider is not None}
     if not first and not named:
@@ -64,7 +66,7 @@ def _origin_ports(values: list[tuple[str | None, int]]) -> int | dict[str, int] 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mediajobs-emulator",
-        description="Local emulator of the GoEnhance, TensorArt TAMS, Vozo and TensorPix job APIs.",
+        description="Local emulator of the media-job APIs: " + ", ".join(PROVIDERS) + ".",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8790, help="port; 0 picks a free one (default: 8790)")
@@ -103,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PORT|PROVIDER=PORT",
         help="ports of the per-provider origins (production paths at the root): PORT is the first of "
-        "four (goenhance, tensorart, vozo, tensorpix); default --port+1..+4, free ports with --port 0",
+        f"{len(PROVIDERS)} ({', '.join(PROVIDERS)}); default --port+1.., free ports with --port 0",
     )
     p.add_argument("--no-origins", action="store_true", help="serve only the prefixed layout on --port")
     p.add_argument(
@@ -111,6 +113,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse any reused TAMS nonce (default: refuse only exact replays of a signed request)",
     )
+    for name, provider in all_providers().items():
+        if provider.success_statuses:
+            p.add_argument(
+                f"--{name}-success-status",
+                choices=provider.success_statuses,
+                default=None,
+                help=f"how {name} spells a succeeded job's status (default: {provider.success_statuses[0]})",
+            )
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated certificate")
     p.add_argument("--certfile", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--keyfile", metavar="FILE", help="the PEM private key of --certfile")
@@ -128,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().error("--speed must be > 0")
     if (args.certfile is None) != (args.keyfile is None):
         parser().error("--certfile and --keyfile go together")
+    spellings = {
+        name: getattr(args, f"{name}_success_status")
+        for name in PROVIDERS
+        if getattr(args, f"{name}_success_status", None) is not None
+    }
     try:
         faults = [parse_spec(spec) for spec in args.fault]
         emulator = Emulator(
@@ -147,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             origins=not args.no_origins,
             origin_ports=_origin_ports(args.origin_port),
             tams_strict_nonces=args.tams_strict_nonces,
+            success_status=spellings,
         )
     except (FaultError, ValueError, OSError) as err:
         print(f"mediajobs-emulator: {err}", file=sys.stderr)

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from .faults import FaultError
 from .runtime import Runtime, json_response
-from .state import PROVIDERS, ScriptError, check_provider
+from .state import ScriptError, check_success_status
 
 AdminHandler = Callable[[Runtime, Request, dict[str, Any]], Response]
 
@@ -22,17 +22,16 @@ def _bad(message: str, status: int = 400) -> Response:
 
 
 def add_job(rt: Runtime, provider: Any, fields: dict[str, Any]) -> int | str:
-    provider = check_provider(provider)
-    job = rt.state.create_job(provider, script=fields, use_queue=False)
+    job = rt.state.create_job(rt.state.check_provider(provider), script=fields, use_queue=False)
     return job.native_id
 
 
 def _health(rt: Runtime, request: Request, body: dict[str, Any]) -> Response:
-    return json_response({"ok": True, "providers": list(PROVIDERS)})
+    return json_response({"ok": True, "providers": list(rt.providers)})
 
 
 def _credentials(rt: Runtime, request: Request, body: dict[str, Any]) -> Response:
-    return json_response(rt.creds.as_dict())
+    return json_response(rt.credentials())
 
 
 def _stats(rt: Runtime, request: Request, body: dict[str, Any]) -> Response:
@@ -124,12 +123,35 @@ def _fault_delete(rt: Runtime, request: Request, body: dict[str, Any]) -> Respon
 
 def _rate_limits(rt: Runtime, request: Request, body: dict[str, Any]) -> Response:
     try:
-        provider = check_provider(body.get("provider"))
+        provider = rt.state.check_provider(body.get("provider"))
         qps = body.get("qps")
         rt.limiter.set(provider, None if qps is None else float(qps))
     except (ScriptError, TypeError, ValueError) as err:
         return _bad(str(err))
     return json_response({"limits": rt.limiter.limits})
+
+
+def _options(rt: Runtime, request: Request, body: dict[str, Any]) -> Response:
+    """``{"success_status": {provider: spelling}}`` (POST sets the given providers; reset restores)."""
+    if request.method == "POST":
+        unknown = set(body) - {"success_status"}
+        spellings = body.get("success_status", {})
+        if unknown or not isinstance(spellings, dict):
+            return _bad('expected {"success_status": {"PROVIDER": "SPELLING"}}')
+        try:
+            checked = {
+                rt.state.check_provider(name): check_success_status(rt.state.provider(name), value)
+                for name, value in spellings.items()
+            }
+        except ScriptError as err:
+            return _bad(str(err))
+        rt.success_status.update(checked)
+    current = {
+        name: rt.success_status.get(name, p.success_statuses[0])
+        for name, p in rt.providers.items()
+        if p.success_statuses
+    }
+    return json_response({"success_status": current})
 
 
 def _route(rt: Runtime, path: str, method: str, handler: AdminHandler, counted: bool = True) -> Route:
@@ -171,4 +193,6 @@ def admin_routes(rt: Runtime) -> list[Route]:
         _route(rt, "/faults", "DELETE", _faults_clear),
         _route(rt, "/faults/{fault_id}", "DELETE", _fault_delete),
         _route(rt, "/rate_limits", "POST", _rate_limits),
+        _route(rt, "/options", "GET", _options),
+        _route(rt, "/options", "POST", _options),
     ]

@@ -10,13 +10,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import cdn
 from .admin import admin_routes
 from .faults import Fault
-from .providers import Provider, all_providers
+from .providers import Provider
 from .runtime import Ctx, RouteSpec, Runtime, json_response
 from .state import DEFAULT_OUTPUT_BYTES, ScriptError
 from .uploads import MAX_UPLOAD_BYTES, read_capped, upload_endpoint
@@ -126,10 +126,37 @@ def provider_endpoint(rt: Runtime, provider: Provider, spec: RouteSpec) -> Calla
     return endpoint
 
 
-def unknown_endpoint(rt: Runtime, provider: Provider) -> Callable[..., Any]:
+def fallback_endpoint(rt: Runtime, provider: Provider) -> Callable[..., Any]:
+    """What no route of ``provider`` took: a path none of them has → its 404; a path some have but
+    not with this method → (after auth and rate limit, as a framework's router does it after its
+    middleware) its :meth:`~Provider.method_not_allowed`, or its ``OPTIONS`` answer."""
+    patterns: list[tuple[Any, str]] = [
+        (compile_path(spec.path)[0], spec.method) for spec in provider.routes()
+    ]
+
     async def endpoint(request: Request) -> Response:
-        rt.stats.record(f"{provider.name} unknown", 404)
-        return provider.not_found()
+        path = "/" + request.path_params["rest"]
+        allowed: list[str] = []
+        for regex, method in patterns:
+            if regex.match(path) and method not in allowed:
+                allowed.append(method)
+        if not allowed:
+            rt.stats.record(f"{provider.name} unknown", 404)
+            return provider.not_found()
+        if "GET" in allowed:
+            allowed.append("HEAD")
+        body = await read_capped(request, MAX_UPLOAD_BYTES)
+        ctx = Ctx(rt, request, body or b"", None)
+        identity, reason = provider.authenticate(ctx)
+        if identity is None:
+            response = provider.unauthorized(reason)
+        elif (retry_after := rt.limiter.check(provider.name, identity)) is not None:
+            rt.stats.count_rate_limited()
+            response = provider.error(429, "rate limit exceeded", retry_after=retry_after)
+        else:
+            response = provider.method_not_allowed(request.method, allowed)
+        rt.stats.record(f"{provider.name} unknown", response.status_code)
+        return response
 
     return endpoint
 
@@ -208,17 +235,18 @@ class ProviderOrigins:
 
 
 def build_app(rt: Runtime) -> ProviderOrigins:
+    """Admin routes, the CDN, then each provider's routes under its prefix and its fallback."""
     routes: list[BaseRoute] = list(admin_routes(rt))
     uploads = upload_endpoint(rt)
     routes.append(Route("/cdn/uploads/{provider}/{upload_id}/{name}", uploads, methods=["GET", "PUT"]))
     routes.append(Route("/cdn/{provider}/{job_id}/{name}", cdn_endpoint(rt), methods=["GET"]))
-    for provider in all_providers().values():
+    for provider in rt.providers.values():
         for spec in provider.routes():
             path = f"/{provider.name}{spec.path}"
             routes.append(Route(path, provider_endpoint(rt, provider, spec), methods=[spec.method]))
-    for provider in all_providers().values():
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    for provider in rt.providers.values():
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         routes.append(
-            Route(f"/{provider.name}/{{rest:path}}", unknown_endpoint(rt, provider), methods=methods)
+            Route(f"/{provider.name}/{{rest:path}}", fallback_endpoint(rt, provider), methods=methods)
         )
     return ProviderOrigins(Starlette(routes=routes), rt)

@@ -10,18 +10,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-DEFAULT_KEYS = {
-    "goenhance": "goenhance-emulator-key",
-    "tensorart": "tensorart-emulator-key",
-    "vozo": "vozo-emulator-key",
-    "tensorpix": "tensorpix-emulator-key",
-}
 TAMS_APP_ID = "emulator-app"
 TAMS_SCHEME = "TAMS-SHA256-RSA"
 TIMESTAMP_WINDOW_S = 300
@@ -49,13 +42,14 @@ class Credentials:
     public_key_pem: str
 
     @classmethod
-    def create(cls, public_key_file: str | Path | None = None) -> Credentials:
+    def create(cls, keys: dict[str, str], public_key_file: str | Path | None = None) -> Credentials:
+        """``keys``: each provider's accepted key; the TAMS key pair is loaded or generated."""
         if public_key_file is not None:
             pem = Path(public_key_file).read_bytes()
             loaded = serialization.load_pem_public_key(pem)
             if not isinstance(loaded, rsa.RSAPublicKey):
                 raise ValueError(f"{public_key_file}: not an RSA public key")
-            return cls(dict(DEFAULT_KEYS), TAMS_APP_ID, loaded, None, pem.decode())
+            return cls(dict(keys), TAMS_APP_ID, loaded, None, pem.decode())
         private = _generated_key()
         private_pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -64,20 +58,7 @@ class Credentials:
         public_pem = public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
-        return cls(dict(DEFAULT_KEYS), TAMS_APP_ID, public, private_pem, public_pem)
-
-    def for_provider(self, provider: str) -> dict[str, Any]:
-        if provider == "tensorart":
-            return {
-                "api_key": self.keys[provider],
-                "app_id": self.app_id,
-                "private_key": self.private_key_pem,
-                "public_key": self.public_key_pem,
-            }
-        return {"api_key": self.keys[provider]}
-
-    def as_dict(self) -> dict[str, dict[str, Any]]:
-        return {provider: self.for_provider(provider) for provider in self.keys}
+        return cls(dict(keys), TAMS_APP_ID, public, private_pem, public_pem)
 
 
 def scheme_key(header: str | None, scheme: str, expected: str) -> bool:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import itertools
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from .state import PROVIDERS
 
 KINDS = (
     "http_500",
@@ -63,7 +61,7 @@ class Fault:
         return dict(self.__dict__)
 
 
-def make_fault(fault_id: str, spec: Mapping[str, Any]) -> Fault:
+def make_fault(fault_id: str, spec: Mapping[str, Any], providers: Collection[str]) -> Fault:
     known = {"provider", "job_id", "route", "kind", "count", "probability"}
     known |= {"retry_after", "delay_s", "code", "msg"}
     unknown = set(spec) - known
@@ -74,8 +72,8 @@ def make_fault(fault_id: str, spec: Mapping[str, Any]) -> Fault:
         raise FaultError(f"kind must be one of {', '.join(KINDS)}")
     provider = spec.get("provider")
     provider = None if provider in _ANY else provider
-    if provider is not None and provider not in PROVIDERS:
-        raise FaultError(f"provider must be null or one of {', '.join(PROVIDERS)}")
+    if provider is not None and provider not in providers:
+        raise FaultError(f"provider must be null or one of {', '.join(providers)}")
     route = spec.get("route") or "any"
     if route not in ROUTES:
         raise FaultError(f"route must be one of {', '.join(ROUTES)}")
@@ -127,7 +125,8 @@ def parse_spec(text: str) -> dict[str, Any]:
 class FaultSet:
     """The installed faults; ``take`` consumes one firing of the first matching fault."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, providers: Collection[str] = ()) -> None:
+        self.providers = tuple(providers)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._seed = seed
@@ -139,7 +138,7 @@ class FaultSet:
             self._rng = random.Random(self._seed + 1)
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
-        fault = make_fault(f"f{next(self._ids)}", spec)
+        fault = make_fault(f"f{next(self._ids)}", spec, self.providers)
         with self._lock:
             self._faults.append(fault)
         return fault

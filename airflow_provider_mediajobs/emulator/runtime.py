@@ -8,8 +8,9 @@ import json
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,6 +22,9 @@ from .ratelimit import RateLimiter
 from .state import Job, State
 from .stats import Stats
 from .uploads import Uploads
+
+if TYPE_CHECKING:
+    from .providers.base import Provider
 
 
 @dataclass
@@ -40,6 +44,27 @@ class Runtime:
     main_port: int | None = None
     connections: Connections | None = None
     closing: threading.Event = field(default_factory=threading.Event)  # set by Emulator.stop()
+    default_success_status: dict[str, str] = field(default_factory=dict)  # constructor's options
+    success_status: dict[str, str] = field(default_factory=dict)  # provider -> spelling of success
+
+    def __post_init__(self) -> None:
+        self.success_status = dict(self.default_success_status)
+
+    @property
+    def providers(self) -> dict[str, Provider]:
+        """The emulated providers by name (the table the state was built with)."""
+        return self.state.providers
+
+    def credentials(self) -> dict[str, dict[str, Any]]:
+        """``{provider: what a client needs}`` (``GET /_emulator/credentials``)."""
+        return {name: p.credentials(self.creds) for name, p in self.providers.items()}
+
+    def success_spelling(self, job: Job) -> str:
+        """How ``job``'s provider spells a terminal success now: the job's script, the option, or
+        the provider's default."""
+        provider = self.providers[job.provider]
+        default = provider.success_statuses[0] if provider.success_statuses else "success"
+        return job.success_status or self.success_status.get(job.provider) or default
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep ``seconds`` (real); returns False early if the server is stopping."""
@@ -60,6 +85,7 @@ class Runtime:
         self.uploads.clear()
         self.nonces.clear()
         self.limiter.reset(self.default_limits)
+        self.success_status = dict(self.default_success_status)
 
     def stats_snapshot(self) -> dict[str, Any]:
         return self.stats.snapshot(self.state.job_counts())
@@ -137,6 +163,22 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+class DigitsConvertor(Convertor[str]):
+    """``{name:digits}``: a path segment of digits, kept as text (Django's ``<int:pk>`` routes: a
+    non-numeric segment matches no detail route, so a sibling route such as ``from-url/`` wins)."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("digits", DigitsConvertor())
 
 
 @dataclass(frozen=True)

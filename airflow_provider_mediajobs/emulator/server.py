@@ -19,9 +19,10 @@ from .app import build_app
 from .auth import Credentials
 from .faults import FaultSet, parse_spec
 from .protocol import Connections, protocol_class
+from .providers import all_providers
 from .ratelimit import RateLimiter
 from .runtime import Runtime
-from .state import PROVIDERS, State, check_provider
+from .state import ScriptError, State, check_success_status
 from .stats import Stats
 from .tls import TlsFiles, resolve
 from .uploads import Uploads
@@ -30,11 +31,11 @@ START_TIMEOUT_S = 10.0
 
 
 class Emulator:
-    """The four providers' APIs and an output CDN on one local port, plus one origin per provider.
+    """The providers' APIs and an output CDN on one local port, plus one origin per provider.
 
     ``Emulator(port=0)`` picks a free port; use it as a context manager or call ``start()``/``stop()``.
     ``origin(provider)`` serves that provider's production paths at its root (``origin_ports``: the
-    first of four consecutive ports, or ``{provider: port}``; default ``port+1..port+4``, free ports
+    first of consecutive ports, one per provider, or ``{provider: port}``; default ``port+1..``, free ports
     when ``port=0``; ``origins=False`` serves only the prefixed layout).
     ``tls=True`` serves HTTPS with a generated certificate (trust ``.ca_file``); ``certfile``/``keyfile``
     serve your own; generated files go to ``tls_dir`` (default: a temporary directory).
@@ -61,7 +62,11 @@ class Emulator:
         origins: bool = True,
         origin_ports: int | Mapping[str, int] | None = None,
         tams_strict_nonces: bool = False,
+        success_status: Mapping[str, str] | None = None,
+        goenhance_success_status: str | None = None,
     ) -> None:
+        self.providers = all_providers()
+        state = State(self.providers, seed=seed, speed=speed)
         self.host = host
         self.tls: TlsFiles | None = None
         self._tls_tmp = None
@@ -73,21 +78,31 @@ class Emulator:
         if tams_qps:
             limits["tensorart"] = float(tams_qps)
         for provider, qps in (rate_limits or {}).items():
-            limits[check_provider(provider)] = float(qps)
-        creds = Credentials.create(tams_public_key)
+            limits[self._check(provider)] = float(qps)
+        creds = Credentials.create({n: p.default_key for n, p in self.providers.items()}, tams_public_key)
         for provider, key in (api_keys or {}).items():
             if not isinstance(key, str) or not key.strip():
                 raise ValueError(f"api_keys[{provider!r}] must be a non-empty string")
-            creds.keys[check_provider(provider)] = key
+            creds.keys[self._check(provider)] = key
+        spellings = dict(success_status or {})
+        if goenhance_success_status is not None:
+            spellings["goenhance"] = goenhance_success_status
+        try:
+            spellings = {
+                name: check_success_status(state.provider(name), value) for name, value in spellings.items()
+            }
+        except ScriptError as err:
+            raise ValueError(str(err)) from None
         self.runtime = Runtime(
-            state=State(seed=seed, speed=speed),
-            faults=FaultSet(seed),
+            state=state,
+            faults=FaultSet(seed, self.providers),
             stats=Stats(),
             creds=creds,
             limiter=RateLimiter(limits),
             default_limits=limits,
             strict_nonces=tams_strict_nonces,
             uploads=Uploads(seed),
+            default_success_status=spellings,
         )
         for fault in faults:
             self.inject_fault(**(parse_spec(fault) if isinstance(fault, str) else dict(fault)))
@@ -99,13 +114,18 @@ class Emulator:
         self._port: int | None = None
         self._origins: dict[str, int] = {}
 
-    @staticmethod
-    def _origin_ports(port: int, requested: int | Mapping[str, int] | None) -> dict[str, int]:
+    def _check(self, provider: Any) -> str:
+        """``provider`` if the emulator serves it; ValueError naming the ones it serves otherwise."""
+        if provider not in self.providers:
+            raise ValueError(f"provider must be one of {', '.join(self.providers)}, not {provider!r}")
+        return str(provider)
+
+    def _origin_ports(self, port: int, requested: int | Mapping[str, int] | None) -> dict[str, int]:
         first = requested if isinstance(requested, int) else (0 if port == 0 else port + 1)
-        ports = {provider: 0 if first == 0 else first + i for i, provider in enumerate(PROVIDERS)}
+        ports = {provider: 0 if first == 0 else first + i for i, provider in enumerate(self.providers)}
         if isinstance(requested, Mapping):
             for provider, value in requested.items():
-                ports[check_provider(provider)] = int(value)
+                ports[self._check(provider)] = int(value)
         return ports
 
     # lifecycle -----------------------------------------------------------------------------------
@@ -226,7 +246,7 @@ class Emulator:
 
     def origin(self, provider: str) -> str:
         """Base URL serving ``provider``'s production paths at its root (a real client's base URL)."""
-        provider = check_provider(provider)
+        provider = self._check(provider)
         if self._port is None:
             raise RuntimeError("the emulator is not started")
         if provider not in self._origins:
@@ -244,30 +264,29 @@ class Emulator:
         return self.tls.ca_file if self.tls else None
 
     def base_url(self, provider: str) -> str:
-        return f"{self.url}/{check_provider(provider)}"
+        return f"{self.url}/{self._check(provider)}"
 
     def credentials(self, provider: str | None = None) -> dict[str, Any]:
         if provider is None:
-            return self.runtime.creds.as_dict()
-        return self.runtime.creds.for_provider(check_provider(provider))
+            return self.runtime.credentials()
+        return self.providers[self._check(provider)].credentials(self.runtime.creds)
 
     def connection(self, provider: str, *, signature: bool = True, **extra: Any) -> dict[str, Any]:
         """An Airflow connection to this emulator as ``AIRFLOW_CONN_*`` JSON; TAMS signs with the app
         id and private key unless ``signature=False``. Its extra holds every key of the provider's
         form (Airflow 3.3's edit form drops a field whose key the stored extra lacks); ``extra``
         sets some of them (``rate_limit=0``, ``timeout=10``)."""
-        provider = check_provider(provider)
+        provider = self._check(provider)
         creds = self.credentials(provider)
         conn: dict[str, Any] = {
             "conn_type": provider,
             "host": self.base_url(provider),
             "password": creds["api_key"],
         }
-        keys: dict[str, Any] = {}
-        if provider == "tensorart" and signature:
+        keys = self.providers[provider].signed_connection(self.runtime.creds) if signature else None
+        if keys is not None:
             conn["password"] = None
-            keys = {"app_id": creds["app_id"], "private_key": creds["private_key"]}
-        conn["extra"] = {**empty_extra(provider), **keys, **extra}
+        conn["extra"] = {**empty_extra(provider), **(keys or {}), **extra}
         return conn
 
     # control -------------------------------------------------------------------------------------
@@ -294,7 +313,16 @@ class Emulator:
 
     def set_rate_limit(self, provider: str, qps: float | None) -> None:
         """Per-key rate limit for ``provider`` (``None`` or 0 disables); reset() restores the defaults."""
-        self.runtime.limiter.set(check_provider(provider), qps)
+        self.runtime.limiter.set(self._check(provider), qps)
+
+    def set_success_status(self, provider: str, spelling: str) -> None:
+        """How ``provider`` spells a succeeded job from now on (GoEnhance: ``success`` or
+        ``completed``; same as ``POST /_emulator/options``); reset() restores the constructor's."""
+        name = self._check(provider)
+        try:
+            self.runtime.success_status[name] = check_success_status(self.providers[name], spelling)
+        except ScriptError as err:
+            raise ValueError(str(err)) from None
 
     def advance(self, seconds: float) -> float:
         """Move the emulated clock forward; returns the new emulated time (epoch seconds)."""
@@ -310,7 +338,7 @@ class Emulator:
 
     def job(self, provider: str, job_id: int | str) -> dict[str, Any] | None:
         """Internal view of a job: its phase now and how it was scripted (None if unknown)."""
-        job = self.runtime.state.get_job(check_provider(provider), job_id)
+        job = self.runtime.state.get_job(self._check(provider), job_id)
         if job is None:
             return None
         phase = job.phase(self.now())

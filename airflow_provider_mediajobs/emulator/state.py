@@ -9,29 +9,15 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
+if TYPE_CHECKING:
+    from .providers.base import Provider
+
 OUTCOMES = ("succeeded", "failed", "canceled")
 OUTPUT_KINDS = ("image", "video", "audio", "subtitle")
-KINDS: dict[str, tuple[str, ...]] = {
-    "goenhance": ("faceswap", "video2video"),
-    "tensorart": ("job", "template"),
-    "vozo": ("lipsync", "translate"),
-    "tensorpix": ("enhance",),
-}
-DEFAULT_OUTPUTS: dict[tuple[str, str], list[str]] = {
-    ("goenhance", "faceswap"): ["image"],
-    ("goenhance", "video2video"): ["video"],
-    ("tensorart", "job"): ["image"],
-    ("tensorart", "template"): ["image"],
-    ("vozo", "lipsync"): ["video"],
-    ("vozo", "translate"): ["video", "audio", "subtitle"],
-    ("tensorpix", "enhance"): ["video"],
-}
 SCRIPT_FIELDS = frozenset(
     {
         "outcome",
@@ -44,6 +30,7 @@ SCRIPT_FIELDS = frozenset(
         "failure_code",
         "kind",
         "url_lifetime_s",
+        "success_status",
     }
 )
 DEFAULT_OUTPUT_BYTES = 4096
@@ -118,13 +105,15 @@ class Job:
     flap_reads: int = 0
     last_expires: int = 0
     url_lifetime_s: float | None = None  # how long signed output URLs last (None: the provider's default)
+    native: int | str | None = None  # the id as the provider's JSON carries it (None: ``id``)
+    success_status: str | None = None  # how a success is spelled (None: the provider's default)
 
     def url_lifetime(self, default: float) -> float:
         return default if self.url_lifetime_s is None else self.url_lifetime_s
 
     @property
     def native_id(self) -> int | str:
-        return int(self.id) if self.provider == "tensorpix" else self.id
+        return self.id if self.native is None else self.native
 
     def phase(self, now: float) -> Phase:
         started = self.created_at + self.queued_s
@@ -167,7 +156,7 @@ def _float(fields: Mapping[str, Any], key: str) -> float | None:
     return value
 
 
-def validate_script(provider: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def validate_script(provider: Provider, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Check script / add_job fields; returns a clean copy."""
     unknown = set(fields) - SCRIPT_FIELDS
     if unknown:
@@ -191,25 +180,33 @@ def validate_script(provider: str, fields: Mapping[str, Any]) -> dict[str, Any]:
             raise ScriptError(f"outputs must be a list of {', '.join(OUTPUT_KINDS)}")
         out["outputs"] = list(outputs)
     if fields.get("kind") is not None:
-        if fields["kind"] not in KINDS[provider]:
-            raise ScriptError(f"kind for {provider} must be one of {', '.join(KINDS[provider])}")
+        if fields["kind"] not in provider.kinds:
+            raise ScriptError(f"kind for {provider.name} must be one of {', '.join(provider.kinds)}")
         out["kind"] = fields["kind"]
+    if fields.get("success_status") is not None:
+        out["success_status"] = check_success_status(provider, fields["success_status"])
     for key in ("failure_reason", "failure_code"):
         if fields.get(key) is not None:
             out[key] = str(fields[key])
     return out
 
 
-def check_provider(provider: Any) -> str:
-    if provider not in PROVIDERS:
-        raise ScriptError(f"provider must be one of {', '.join(PROVIDERS)}")
-    return str(provider)
+def check_success_status(provider: Provider, value: Any) -> str:
+    """``value`` if it is one of the provider's spellings of a terminal success."""
+    if not provider.success_statuses:
+        raise ScriptError(f"{provider.name} has no configurable success status")
+    if value not in provider.success_statuses:
+        raise ScriptError(
+            f"success_status for {provider.name} must be one of {', '.join(provider.success_statuses)}"
+        )
+    return str(value)
 
 
 class State:
     """All mutable emulator state except faults/stats; thread-safe (admin API vs server thread)."""
 
-    def __init__(self, seed: int = 0, speed: float = 1.0) -> None:
+    def __init__(self, providers: Mapping[str, Provider], seed: int = 0, speed: float = 1.0) -> None:
+        self.providers = dict(providers)
         self.seed = seed
         self.clock = Clock(speed)
         self.lock = threading.RLock()
@@ -218,11 +215,22 @@ class State:
     def reset(self) -> None:
         with self.lock:
             self.rng = random.Random(self.seed)
-            self.jobs: dict[str, dict[str, Job]] = {p: {} for p in PROVIDERS}
-            self.request_ids: dict[str, str] = {}  # TAMS requestId -> job id
-            self.scripts: dict[str, list[list[Any]]] = {p: [] for p in PROVIDERS}  # [fields, remaining]
-            self._next_tensorpix = 100_000 + self.rng.randrange(900_000)
+            self.jobs: dict[str, dict[str, Job]] = {p: {} for p in self.providers}
+            self.request_ids: dict[tuple[str, str], str] = {}  # (provider, request id) -> job id
+            self.scripts: dict[str, list[list[Any]]] = {p: [] for p in self.providers}  # [fields, left]
+            self._last_id: dict[str, str] = {}
             self.clock.rebase()
+
+    def provider(self, name: Any) -> Provider:
+        """The emulated provider called ``name``; ScriptError naming the known ones otherwise."""
+        found = self.providers.get(name) if isinstance(name, str) else None
+        if found is None:
+            raise ScriptError(f"provider must be one of {', '.join(self.providers)}")
+        return found
+
+    def check_provider(self, name: Any) -> str:
+        """``name`` if the emulator serves that provider (ScriptError otherwise)."""
+        return self.provider(name).name
 
     def now(self) -> float:
         return self.clock.now()
@@ -233,10 +241,11 @@ class State:
 
     # scripts -------------------------------------------------------------------------------------
     def add_script(self, provider: str, count: int, fields: Mapping[str, Any]) -> None:
-        provider = check_provider(provider)
+        emulated = self.provider(provider)
         if count < 1:
             raise ScriptError("count must be >= 1")
-        clean = validate_script(provider, fields)
+        clean = validate_script(emulated, fields)
+        provider = emulated.name
         with self.lock:
             self.scripts[provider].append([clean, count])
 
@@ -251,16 +260,6 @@ class State:
         return dict(entry[0])
 
     # jobs ----------------------------------------------------------------------------------------
-    def _new_id(self, provider: str) -> str:
-        if provider == "goenhance":
-            return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        if provider == "tensorart":
-            return str(self.rng.randrange(10**17, 9 * 10**18))
-        if provider == "vozo":
-            return f"{self.rng.getrandbits(96):024x}"
-        self._next_tensorpix += 1 + self.rng.randrange(7)
-        return str(self._next_tensorpix)
-
     def create_job(
         self,
         provider: str,
@@ -273,12 +272,13 @@ class State:
         use_queue: bool = True,
     ) -> Job:
         """Create a job: explicit ``script`` fields win, then a queued script, then seeded randomness."""
-        provider = check_provider(provider)
-        explicit = validate_script(provider, script or {})
+        emulated = self.provider(provider)
+        provider = emulated.name
+        explicit = validate_script(emulated, script or {})
         with self.lock:
             fields = self._pop_script(provider) if use_queue else {}
             fields.update(explicit)
-            kind = fields.get("kind") or kind or KINDS[provider][0]
+            kind = fields.get("kind") or kind or emulated.kinds[0]
             queued = fields.get("queued_s")
             running = fields.get("running_s")
             queued_s = queued if queued is not None else round(self.rng.uniform(60, 300), 1)
@@ -286,10 +286,13 @@ class State:
             queue_rank = fields.get("queue_rank")
             if queue_rank is None:
                 queue_rank = self.rng.randrange(1, 12)
-            job_id = self._new_id(provider)
+            job_id = emulated.new_job_id(self.rng, self._last_id.get(provider))
             while job_id in self.jobs[provider]:
-                job_id = self._new_id(provider)
-            outputs = fields.get("outputs") or list(default_outputs or DEFAULT_OUTPUTS[(provider, kind)])
+                job_id = emulated.new_job_id(self.rng, job_id)
+            self._last_id[provider] = job_id
+            outputs = fields.get("outputs") or list(
+                default_outputs or emulated.default_outputs.get(kind) or ("image",)
+            )
             job = Job(
                 provider=provider,
                 id=job_id,
@@ -307,10 +310,12 @@ class State:
                 request_id=request_id,
                 cost=round(0.5 + self.rng.randrange(0, 40) / 10, 1),
                 url_lifetime_s=fields.get("url_lifetime_s"),
+                native=emulated.native_id(job_id),
+                success_status=fields.get("success_status"),
             )
             self.jobs[provider][job_id] = job
             if request_id is not None:
-                self.request_ids[request_id] = job_id
+                self.request_ids[(provider, request_id)] = job_id
             return job
 
     def get_job(self, provider: str, job_id: str | int | None) -> Job | None:
@@ -319,10 +324,11 @@ class State:
         with self.lock:
             return self.jobs.get(provider, {}).get(str(job_id))
 
-    def job_by_request_id(self, request_id: str) -> Job | None:
+    def job_by_request_id(self, provider: str, request_id: str) -> Job | None:
+        """The job an idempotent create with ``request_id`` made before, if any."""
         with self.lock:
-            job_id = self.request_ids.get(request_id)
-            return self.jobs["tensorart"].get(job_id) if job_id else None
+            job_id = self.request_ids.get((provider, request_id))
+            return self.jobs[provider].get(job_id) if job_id else None
 
     def cancel(self, job: Job) -> Phase:
         """Cancel an active job now; returns the phase *before* canceling."""

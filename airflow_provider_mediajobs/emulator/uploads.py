@@ -53,9 +53,12 @@ class Uploads:
             self.total = 0
             self._next_int = 500_000 + self.rng.randrange(100_000)
 
-    def create(self, provider: str, name: str, now: float, ready_s: float = 0.0) -> Upload:
+    def create(
+        self, provider: str, name: str, now: float, ready_s: float = 0.0, *, sequential: bool = False
+    ) -> Upload:
+        """A new upload slot; ``sequential``: small increasing integer ids, else 64-bit random ones."""
         with self.lock:
-            if provider == "tensorpix":
+            if sequential:
                 self._next_int += 1 + self.rng.randrange(5)
                 upload_id = str(self._next_int)
             else:

@@ -112,7 +112,7 @@ class JobApi:
         kind = self.dialect.normalize_kind(kind, ctx)
 
         def parse(response: ApiResponse, c: CallContext) -> MediaJob:
-            return self.dialect.parse_status(safe_id, kind, response, c)
+            return self.dialect.read_status(safe_id, kind, response, c)
 
         return self.dialect.status_request(safe_id, kind), parse, ctx
 

@@ -11,16 +11,21 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from airflow_provider_mediajobs.dialects.base import CallContext, Credentials, Dialect
 from airflow_provider_mediajobs.dialects.values import as_float
+from airflow_provider_mediajobs.engine.urls import shown_url
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # status and control answers are a few KB
+MAX_TIMEOUT = 3600.0  # one HTTP request; asyncio and socket timeouts overflow far above this
+MAX_RATE_LIMIT = 10_000.0  # requests per second
+#: the extra that lets downloads reach loopback/private hosts (the emulator, a store of one's own)
+ALLOW_PRIVATE_HOSTS = "allow_private_hosts"
 
 
 @dataclass(frozen=True, repr=False)
@@ -32,6 +37,7 @@ class ApiConfig:
     timeout: float = DEFAULT_TIMEOUT
     rate_limit: float | None = None  # requests/second shared by every wait in the process; None = off
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # per answer, on the wire and decoded
+    allow_private_hosts: bool = False  # downloads may reach loopback/private addresses
 
     @property
     def base_path(self) -> str:
@@ -66,14 +72,36 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _shown_url(parts: SplitResult) -> str:
-    """The URL as safe to show: no userinfo, no query, no fragment."""
-    try:
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # an unparsable port
-        host, port = parts.netloc.rpartition("@")[2], ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else f"{host}{port}{parts.path}"
+def _number(
+    fields: Mapping[str, Any], name: str, low: float, high: float, ctx: CallContext, *, zero: bool = False
+) -> float | None:
+    """A numeric setting of the connection, or None when empty; a clear error when it is not a
+    number in ``low..high`` (``0`` also allowed when ``zero``: "off")."""
+    raw = fields.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    value = as_float(raw) if not isinstance(raw, bool) else None
+    if value is None or not (low <= value <= high or (zero and value == 0)):
+        shown = str(raw)[:40]
+        allowed = f"0 (off) or {low:g}..{high:g}" if zero else f"{low:g}..{high:g}"
+        ctx.fail(
+            MediaJobConfigError,
+            f"The connection's {name!r} is {shown!r}: it must be a number in {allowed}.",
+            hint="Fix the value in the connection's form (or its extra), or leave it empty for the default.",
+        )
+    return value
+
+
+def _flag(fields: Mapping[str, Any], name: str, ctx: CallContext) -> bool:
+    raw = fields.get(name)
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("", "false", "0", "no", "off"):
+        return False
+    ctx.fail(MediaJobConfigError, f"The connection's {name!r} is {str(raw)[:40]!r}: use true or false.")
 
 
 def build_base_url(
@@ -99,7 +127,7 @@ def build_base_url(
         ctx.fail(
             MediaJobConfigError, f"Put the key in the {dialect.spec.key_label!r} field, not in the host URL."
         )
-    shown = _shown_url(parts)
+    shown = shown_url(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         ctx.fail(MediaJobConfigError, f"The connection's host {shown!r} is not an http(s) base URL.")
     if parts.query or parts.fragment:
@@ -135,11 +163,11 @@ def build_config(
             MediaJobConfigError,
             f"Connection {conn_id!r} is of type {conn_type!r}, but this needs a {dialect.name!r} connection.",
         )
-    keys = (*dialect.spec.form_keys, "max_response_bytes")
+    keys = (*dialect.spec.form_keys, "max_response_bytes", ALLOW_PRIVATE_HOSTS)
     fields = {key: extra_field(extras, dialect.name, key) for key in keys}
     credentials = dialect.build_credentials(password, fields, ctx)
-    timeout = as_float(fields["timeout"])
-    rate_limit = as_float(fields["rate_limit"])
+    timeout = _number(fields, "timeout", 0.001, MAX_TIMEOUT, ctx)
+    rate_limit = _number(fields, "rate_limit", 0.0001, MAX_RATE_LIMIT, ctx, zero=True)
     max_bytes = as_float(fields["max_response_bytes"])
     if rate_limit is None:
         rate_limit = dialect.default_rate_limit
@@ -150,7 +178,10 @@ def build_config(
         credentials=credentials,
         timeout=timeout if timeout and timeout > 0 else DEFAULT_TIMEOUT,
         rate_limit=rate_limit if rate_limit and rate_limit > 0 else None,
-        max_response_bytes=int(max_bytes) if max_bytes and max_bytes >= 1 else DEFAULT_MAX_RESPONSE_BYTES,
+        max_response_bytes=int(max_bytes)
+        if max_bytes and 1 <= max_bytes < 2**40
+        else DEFAULT_MAX_RESPONSE_BYTES,
+        allow_private_hosts=_flag(fields, ALLOW_PRIVATE_HOSTS, ctx),
     )
 
 

@@ -2,12 +2,17 @@
 
 Output URLs are CDN / object-store links signed by the provider. They are fetched by a client of
 their own that has no ``Authorization`` header, no cookies and no ``.netrc`` (``trust_env=False``):
-the provider's API key never reaches them. Only ``http(s)`` URLs without ``user:password@`` are
-fetched (nor link-local addresses such as a cloud metadata service), and every redirect hop is
-checked the same way.
+the provider's API key never reaches them. Only URLs the URL policy (:mod:`.urls`) accepts are
+fetched, and only from public addresses: the host is resolved once, every address it resolves to
+is checked (loopback, private, link-local, reserved, multicast and unspecified are refused, IPv4
+inside IPv6 included) and the connection goes to a checked address, never through a second
+lookup. Every redirect hop is checked the same way. ``allow_private`` (a connection's
+``allow_private_hosts`` extra, the operator's setting) lifts the address check for hosts of
+one's own (the emulator).
 
 Bytes are streamed (never held whole in memory) to a temporary name next to the target, counted
-against ``Content-Length`` and ``max_bytes`` and hashed (sha256) on the way, and moved into place
+against ``Content-Length`` and a size limit per output kind (finite by default) and hashed
+(sha256) on the way, within a whole-download deadline, and moved into place
 only when complete: a local file is renamed (``os.replace``, atomic); on an object store the
 temporary key is moved (copy + delete where the store has no rename), so the target key only ever
 appears complete. On any failure the temporary file is removed.
@@ -18,13 +23,16 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import socket
+import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from airflow_provider_mediajobs.dialects.base import CallContext
@@ -37,6 +45,13 @@ from airflow_provider_mediajobs.engine.storage import (
     size_if_exists,
     sweep_abandoned,
 )
+from airflow_provider_mediajobs.engine.urls import (
+    ALWAYS_REFUSED,
+    UrlRefused,
+    check_url,
+    refusal_of_address,
+    shown_url,
+)
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobRateLimitedError,
@@ -44,12 +59,30 @@ from airflow_provider_mediajobs.exceptions import (
     OutputExistsError,
     OutputExpiredError,
     OutputTooLargeError,
+    OutputTooSlowError,
+    PrivateOutputHostError,
     UnsafeOutputUrlError,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PROGRESS_INTERVAL = 30.0  # seconds between progress lines of one download
+#: the largest output of each kind written unless the caller says otherwise (bytes)
+DEFAULT_MAX_BYTES: Mapping[str, int] = MappingProxyType(
+    {"video": 4 * 2**30, "audio": 1 * 2**30, "image": 256 * 2**20, "other": 1 * 2**30}
+)
+DEFAULT_DEADLINE = 2 * 3600.0  # seconds one whole download may take
+
+
+def max_bytes_for(kind: str, max_bytes: int | Mapping[str, int] | None = None) -> int:
+    """The size limit of one output of ``kind``: ``max_bytes`` when it is a number, its entry for
+    ``kind`` when it is a mapping, else :data:`DEFAULT_MAX_BYTES`."""
+    if isinstance(max_bytes, Mapping):
+        limits = {**DEFAULT_MAX_BYTES, **max_bytes}
+        return int(limits.get(kind, limits["other"]))
+    if max_bytes is not None:
+        return int(max_bytes)
+    return DEFAULT_MAX_BYTES.get(kind, DEFAULT_MAX_BYTES["other"])
 
 
 @dataclass(frozen=True)
@@ -76,53 +109,97 @@ class Downloaded:
         }
 
 
-def shown_url(url: str) -> str:
-    """``url`` without query and fragment: signed URLs are bearer tokens, keep them out of logs."""
-    try:
-        return urlsplit(url)._replace(query="", fragment="").geturl()
-    except ValueError:
-        return "<unparseable URL>"
-
-
 def check_output_url(url: object, ctx: CallContext) -> str:
-    """Accept only plain http(s) URLs with a host and no embedded credentials."""
-    text = url if isinstance(url, str) else ""
+    """``url`` when the URL policy (:mod:`.urls`) accepts it; :class:`UnsafeOutputUrlError` otherwise."""
     try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError:
+        checked = check_url(url)
+    except UrlRefused as refused:
+        shown = shown_url(url)[:120]
+        ctx.fail(UnsafeOutputUrlError, f"Refusing output URL {shown!r}: {refused} ({refused.reason}).")
+    refusal = refusal_of_address(checked.address) if checked.address else None
+    if refusal in ALWAYS_REFUSED:
         ctx.fail(
-            UnsafeOutputUrlError,
-            f"The provider returned an output URL that is not a URL: {shown_url(text)[:80]!r}.",
+            PrivateOutputHostError,
+            f"Refusing output URL on {checked.host}, a {refusal} address (a cloud metadata service "
+            "lives at 169.254.169.254; no provider serves outputs from such addresses).",
         )
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        ctx.fail(
-            UnsafeOutputUrlError,
-            f"Refusing output URL with scheme {parts.scheme or 'none'!r}: only http(s) links are downloaded.",
-        )
-    if "@" in parts.netloc:
-        ctx.fail(
-            UnsafeOutputUrlError,
-            f"Refusing an output URL on {parts.hostname} that embeds credentials (user:password@host).",
-        )
-    if _is_link_local(parts.hostname):
-        ctx.fail(
-            UnsafeOutputUrlError,
-            f"Refusing an output URL on the link-local address {parts.hostname} (cloud metadata services "
-            "live there; no provider serves outputs from it).",
-        )
-    return text
+    return checked.url
 
 
-def _is_link_local(host: str) -> bool:
+def resolve_checked(host: str, port: int, ctx: CallContext, allow_private: bool) -> list[str]:
+    """Every address ``host`` resolves to, each checked: one that is not public refuses the host
+    (unless ``allow_private``), so a name resolving to both a public and an internal address is
+    refused too. The caller connects to these addresses, never to the name (no second lookup)."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_link_local
-    except ValueError:
-        return False
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as err:
+        raise httpcore.ConnectError(f"cannot resolve the output host ({type(err).__name__})") from None
+    addresses: list[str] = []
+    for *_, sockaddr in found:
+        text = str(sockaddr[0])
+        if text in addresses:
+            continue
+        refusal = refusal_of_address(ipaddress.ip_address(text))
+        if refusal and (refusal in ALWAYS_REFUSED or not allow_private):
+            ctx.fail(
+                PrivateOutputHostError,
+                f"Refusing to download from {host!r}: it resolves to {text}, a {refusal} address "
+                "(downloads reach only public addresses).",
+            )
+        addresses.append(text)
+    if not addresses:
+        raise httpcore.ConnectError("the output host resolves to no address")
+    return addresses
 
 
-def output_client(timeout: float, ctx: CallContext, user_agent: str, verify: Any = True) -> httpx.Client:
-    """The HTTP client for output URLs: no credentials of any kind, every hop checked."""
+class CheckedNetwork(httpcore.SyncBackend):
+    """httpcore's network backend, connecting only to addresses :func:`resolve_checked` passed.
+
+    TLS still verifies the certificate against the URL's host name (httpcore passes it as
+    ``server_hostname`` separately); only the TCP connect goes to the checked address.
+    """
+
+    def __init__(self, ctx: CallContext, allow_private: bool) -> None:
+        self.ctx, self.allow_private = ctx, allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        failure: Exception | None = None
+        for address in resolve_checked(host, port, self.ctx, self.allow_private):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as err:
+                failure = err
+        assert failure is not None
+        raise failure
+
+
+class CheckedTransport(httpx.HTTPTransport):
+    """httpx's transport over a pool whose connections go through :class:`CheckedNetwork`.
+
+    ``HTTPTransport`` takes no network backend, so its pool is rebuilt with one (the pool is the
+    transport's only state; requests, responses and error mapping stay httpx's own).
+    """
+
+    def __init__(self, network: CheckedNetwork, verify: Any = True) -> None:
+        ssl_context = (
+            verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        )
+        super().__init__(verify=ssl_context, trust_env=False)
+        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=network)
+
+
+def output_client(
+    timeout: float, ctx: CallContext, user_agent: str, verify: Any = True, *, allow_private: bool = False
+) -> httpx.Client:
+    """The HTTP client for output URLs: no credentials of any kind, every hop checked (the URL by
+    the policy, every address connected to by :class:`CheckedNetwork`)."""
 
     def guard(request: httpx.Request) -> None:
         check_output_url(str(request.url), ctx)
@@ -134,7 +211,7 @@ def output_client(timeout: float, ctx: CallContext, user_agent: str, verify: Any
         follow_redirects=True,
         max_redirects=5,
         trust_env=False,  # no .netrc credentials, no proxy from the environment
-        verify=verify,
+        transport=CheckedTransport(CheckedNetwork(ctx, allow_private), verify),
         headers={"User-Agent": user_agent},
         event_hooks={"request": [guard]},
     )
@@ -196,6 +273,14 @@ class _Progress:
             self.logger.info("Downloading %s: %.1f MiB, %.1f MiB/s", self.shown, size / 2**20, rate)
 
 
+def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` as they come, a large one cut into :data:`CHUNK`-sized pieces (httpx's own
+    ``chunk_size`` would wait for a whole chunk, so a trickling body would skip the deadline)."""
+    for chunk in chunks:
+        for start in range(0, len(chunk), CHUNK):
+            yield chunk[start : start + CHUNK]
+
+
 def download(
     client: httpx.Client,
     url: str,
@@ -203,7 +288,8 @@ def download(
     *,
     kind: str,
     ctx: CallContext,
-    max_bytes: int | None = None,
+    max_bytes: int | Mapping[str, int] | None = None,
+    deadline: float | None = DEFAULT_DEADLINE,
     overwrite: bool = False,
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
     logger: logging.Logger | Any = None,
@@ -212,15 +298,20 @@ def download(
 ) -> Downloaded:
     """Stream ``url`` into ``target`` (an ``ObjectStoragePath``); see the module docstring.
 
+    ``max_bytes``: the size limit (a number, or per kind, see :func:`max_bytes_for`; None = the
+    defaults); ``deadline``: seconds the whole download may take (None = no deadline).
     Raises :class:`OutputExpiredError` (403/410: read the job again), a
     :class:`MediaJobTransientError` for what retrying may fix (5xx, 408, 429, resets, a body shorter
-    than its ``Content-Length``), :class:`OutputTooLargeError` and :class:`OutputExistsError`.
+    than its ``Content-Length``), :class:`OutputTooLargeError`, :class:`OutputTooSlowError`,
+    :class:`UnsafeOutputUrlError` (:class:`PrivateOutputHostError`) and :class:`OutputExistsError`.
     ``on_chunk`` (tests, instrumentation) is called with the running byte count after each chunk.
     ``abandoned_after``: first remove this target's ``.part-`` files older than that many seconds
     (:func:`sweep_abandoned`).
     """
     logger = logger or log
     url = check_output_url(url, ctx)
+    limit = max_bytes_for(kind, max_bytes)
+    started = time.monotonic()
     shown = shown_url(url)
     fs = target.fs
     existing = size_if_exists(target)
@@ -238,10 +329,10 @@ def download(
             # compressed anyway (identity was asked for)
             encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
             identity = encoding == "identity"
-            if max_bytes is not None and expected is not None and expected > max_bytes:
+            if expected is not None and expected > limit:
                 ctx.fail(
                     OutputTooLargeError,
-                    f"{shown} is {expected} bytes, over max_bytes={max_bytes}; nothing was written.",
+                    f"{shown} ({kind}) is {expected} bytes, over max_bytes={limit}; nothing was written.",
                 )
             if (
                 identity
@@ -258,12 +349,19 @@ def download(
             digest, size = hashlib.sha256(), 0
             progress = _Progress(shown, expected, progress_interval, logger)
             with fs.open(temp.path, "wb") as handle:
-                for chunk in response.iter_bytes(CHUNK):
+                # pieces as they arrive (at most CHUNK): the deadline is checked on every read
+                for chunk in _pieces(response.iter_bytes()):
                     size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
+                    if size > limit:
                         ctx.fail(
                             OutputTooLargeError,
-                            f"{shown} exceeded max_bytes={max_bytes} while streaming; nothing was written.",
+                            f"{shown} ({kind}) exceeded max_bytes={limit} while streaming; nothing was written.",
+                        )
+                    if deadline is not None and time.monotonic() - started > deadline:
+                        ctx.fail(
+                            OutputTooSlowError,
+                            f"{shown} was not complete after the {deadline:g} s download deadline "
+                            f"({size} bytes received); nothing was written.",
                         )
                     digest.update(chunk)
                     handle.write(chunk)
@@ -304,13 +402,21 @@ def download(
 
 
 __all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_BYTES",
+    "CheckedNetwork",
+    "CheckedTransport",
     "Downloaded",
     "OutputExistsError",
     "OutputExpiredError",
     "OutputTooLargeError",
+    "OutputTooSlowError",
+    "PrivateOutputHostError",
     "UnsafeOutputUrlError",
     "check_output_url",
     "download",
+    "max_bytes_for",
     "output_client",
+    "resolve_checked",
     "shown_url",
 ]

@@ -8,12 +8,14 @@ bound on consecutive attempts. API calls (:mod:`.api`), downloads and the wait l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from airflow_provider_mediajobs.engine.deadline import PastDeadline, past_deadline, sleep_until
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobRateLimitedError,
@@ -95,7 +97,9 @@ class RetryPolicy:
             (sleep or time.sleep)(delay)
 
     async def acall(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """The async twin of :meth:`call` (a plain loop: a retry controller per read costs CPU)."""
+        """The async twin of :meth:`call` (a plain loop: a retry controller per read costs CPU).
+        A retry that would come after the current wait's deadline is not made: the last error is
+        raised at the deadline (:mod:`.deadline`)."""
         attempt = 0
         while True:
             attempt += 1
@@ -105,4 +109,9 @@ class RetryPolicy:
                 delay = self._next_delay(attempt, err)
                 if delay is None:
                     raise
-            await asyncio.sleep(delay)
+                at = asyncio.get_running_loop().time() + delay
+                if past_deadline(at):
+                    with contextlib.suppress(PastDeadline):
+                        await sleep_until(at)
+                    raise
+            await sleep_until(at)

@@ -22,6 +22,7 @@ from typing import Any
 
 from airflow_provider_mediajobs import exceptions
 from airflow_provider_mediajobs.engine.cadence import Cadence
+from airflow_provider_mediajobs.engine.deadline import PastDeadline, within
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, retry_after_of
 from airflow_provider_mediajobs.exceptions import (
     MediaJobCanceledError,
@@ -195,6 +196,10 @@ class WaitState:
         """The timeout event once the deadline has passed; None: go and read."""
         if self.remaining(now) > 0:
             return None
+        return self.timed_out(now)
+
+    def timed_out(self, now: float) -> dict[str, Any]:
+        """The timeout event (the deadline has passed, or the next allowed read lies past it)."""
         note = ""
         if self.failures:
             note = f" The last {self.failures} status read(s) failed over {duration(now - (self.failing_since or now))}."
@@ -277,12 +282,16 @@ class WaitState:
 async def run_async(
     wait: WaitState, read: Callable[[], Awaitable[MediaJob]], *, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:
-    """Read until the wait ends (the trigger); returns the finished event."""
+    """Read until the wait ends (the trigger); returns the finished event. Sleeps inside a read
+    (a rate-limit slot, a retry) end at the wait's deadline too: the wait then times out on time."""
     while True:
         step: Step | None = wait.before_read(clock())
         if step is None:
             try:
-                job = await read()
+                with within(wait.deadline):
+                    job = await read()
+            except PastDeadline:
+                step = wait.timed_out(clock())
             except MediaJobError as err:
                 step = wait.read_failed(err, clock())
             else:

@@ -1,11 +1,15 @@
 """The file names a job's outputs are persisted under: filled from a template, safe and distinct.
 
 A name never carries a path separator, never starts with a dot and never repeats within a job, so
-one job's outputs cannot overwrite each other or land outside the destination.
+one job's outputs cannot overwrite each other or land outside the destination. A name longer than
+:data:`MAX_NAME_BYTES` (a provider's long output name or job id) is shortened with a hash of the
+whole name, keeping its extension: file systems refuse names over 255 bytes, and the download's
+temporary ``.<name>.part-<hex>`` needs room too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -21,6 +25,21 @@ DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"
 TEMPLATE_FIELDS = ("provider", "job_id", "index", "kind", "name", "ext")
 _EXT_BY_KIND = {"image": ".png", "video": ".mp4", "audio": ".mp3"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME_BYTES = 200  # + ".", ".part-" and 12 hex digits stays under the usual 255-byte limit
+
+
+def shortened(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` when it fits in ``limit`` UTF-8 bytes, else its start, ``-``, 16 hex digits of its
+    sha256, and its extension (distinct names stay distinct)."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= limit:
+        return name
+    digest = hashlib.sha256(encoded).hexdigest()[:16]
+    suffix = PurePosixPath(name).suffix
+    suffix = suffix if len(suffix.encode("utf-8")) <= 16 else ""
+    room = limit - len(digest) - 1 - len(suffix.encode("utf-8"))
+    head = encoded[:room].decode("utf-8", "ignore")
+    return f"{head}-{digest}{suffix}"
 
 
 def _clean(text: str) -> str:
@@ -70,4 +89,4 @@ def _filename(template: str, job: MediaJob, index: int, output: MediaOutput, ctx
             f"filename_template {template!r} produced the unsafe file name {rendered!r} "
             "(empty, hidden, or with a path separator).",
         )
-    return rendered
+    return shortened(rendered)

@@ -29,6 +29,7 @@ from airflow_provider_mediajobs.operators.destinations import as_storage_path, d
 from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
 from airflow_provider_mediajobs.operators.persist import (
     DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_DEADLINE,
     DEFAULT_DOWNLOAD_TIMEOUT,
     EXPIRY_MARGIN_SECONDS,
     JobNotSucceededError,
@@ -60,7 +61,10 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
     :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
     :param filename_template: ``str.format`` template with ``provider``, ``job_id``, ``index``,
         ``kind``, ``name`` (the output's own name, cleaned) and ``ext`` (with the dot). Templated.
-    :param max_bytes: refuse any single output larger than this (nothing is written for it).
+    :param max_bytes: refuse any single output larger than this (nothing is written for it): a
+        number of bytes for every output, or a mapping by kind (``{"video": 20 * 2**30}``, merged
+        over the defaults). Default: 4 GiB per video, 1 GiB per audio or other file, 256 MiB per
+        image.
     :param overwrite: replace an existing file whose content differs. Identical files are always
         skipped (``skipped: true`` in the result); without ``overwrite`` a different existing
         file fails the task.
@@ -68,6 +72,10 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
         ``Asset(<destination URI>)`` to ``outlets``; needs a literal, non-templated destination).
         Any ``Asset`` in ``outlets`` gets the files written as its event's ``extra``.
     :param download_timeout: seconds without progress before one download is abandoned.
+    :param download_deadline: seconds one whole download may take (default 2 hours; None = none).
+    :param allow_private_hosts: let downloads reach loopback, private and other non-public
+        addresses (an emulator, an in-house store). None (default) = the connection's
+        ``allow_private_hosts`` extra, which defaults to false.
     :param attempts_per_file: attempts per output for transient failures (5xx, 429, resets,
         truncated bodies), with capped exponential backoff.
     :param progress_interval: seconds between progress log lines of one download (default 30).
@@ -97,10 +105,12 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
         provider: str | None = None,
         job_kind: str | None = None,
         filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | None = None,
+        max_bytes: int | Mapping[str, int] | None = None,
         overwrite: bool = False,
         asset: bool = False,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
+        allow_private_hosts: bool | None = None,
         attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
         progress_interval: float | None = None,
         **kwargs: Any,
@@ -116,6 +126,8 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
             max_bytes=max_bytes,
             overwrite=overwrite,
             download_timeout=download_timeout,
+            download_deadline=download_deadline,
+            allow_private_hosts=allow_private_hosts,
             attempts_per_file=attempts_per_file,
             progress_interval=progress_interval,
         )

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 EXPIRY_MARGIN_SECONDS = 60.0
 DEFAULT_DOWNLOAD_TIMEOUT = 300.0
+DEFAULT_DOWNLOAD_DEADLINE = 2 * 3600.0
 DEFAULT_ATTEMPTS_PER_FILE = 3
 
 # the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
@@ -62,18 +63,32 @@ class PersistOptions:
 
     destination: Any
     filename_template: str = DEFAULT_TEMPLATE
-    max_bytes: int | None = None
+    max_bytes: int | Mapping[str, int] | None = None
     overwrite: bool = False
     download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
+    download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE
+    allow_private_hosts: bool | None = None
     attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE
     progress_interval: float | None = None
 
 
-def checked_max_bytes(max_bytes: int | None) -> int | None:
-    """``max_bytes`` as given, refused when negative (at DAG parse time, not when the task runs)."""
-    if max_bytes is not None and max_bytes < 0:
-        raise MediaJobConfigError(f"max_bytes must be a positive number of bytes, not {max_bytes}.")
+def checked_max_bytes(max_bytes: int | Mapping[str, int] | None) -> int | Mapping[str, int] | None:
+    """``max_bytes`` as given, refused unless bytes or a mapping of kind to bytes (at DAG parse time)."""
+    limits = max_bytes.values() if isinstance(max_bytes, Mapping) else [max_bytes]
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0) for v in limits):
+        raise MediaJobConfigError(
+            f"max_bytes must be a number of bytes (or a mapping of kind to bytes), not {max_bytes!r}."
+        )
     return max_bytes
+
+
+def checked_deadline(download_deadline: float | None) -> float | None:
+    """``download_deadline`` as given, refused outside 0..7 days (at DAG parse time)."""
+    if download_deadline is not None and not 0 < download_deadline <= 7 * 86400:
+        raise MediaJobConfigError(
+            f"download_deadline must be seconds in 0..604800 (or None), not {download_deadline!r}."
+        )
+    return download_deadline
 
 
 def outlets_with_asset(kwargs: dict[str, Any], destination: Any, asset: bool) -> dict[str, Any]:
@@ -110,7 +125,12 @@ def persist_outputs(
     job = _fresh(hook, job_id) if job is None else _succeeded(job, hook.conn_id)
     names = output_filenames(options.filename_template, job, ctx)
     results: list[Downloaded] = []
-    with output_client(options.download_timeout, ctx, USER_AGENT, shared_ssl_context()) as client:
+    allow_private = options.allow_private_hosts
+    if allow_private is None:
+        allow_private = hook.config.allow_private_hosts
+    with output_client(
+        options.download_timeout, ctx, USER_AGENT, shared_ssl_context(), allow_private=allow_private
+    ) as client:
         for index, name in enumerate(names):
             done, job = _one(options, client, hook, job, index, destination / name, ctx, log)
             results.append(done)
@@ -193,7 +213,11 @@ def _succeeded(job: MediaJob, conn_id: str) -> MediaJob:
             f"Job is {job.describe().split(': ', 1)[-1]}, not succeeded: it has no outputs yet.", **where
         )
     if not job.outputs:
-        raise NoOutputsError("Job succeeded but the provider lists no output URL.", **where)
+        raise NoOutputsError(
+            "Job succeeded but the provider lists no usable output URL (any the URL policy "
+            "refused are logged above with the reason).",
+            **where,
+        )
     return job
 
 
@@ -219,7 +243,7 @@ def _one(
         except OutputExpiredError:
             if refreshed:
                 raise
-            from airflow_provider_mediajobs.engine.download import shown_url
+            from airflow_provider_mediajobs.engine.urls import shown_url
 
             log.info(
                 "Output %d of job %s: %s refused the signed URL (expired); reading the job again.",
@@ -262,6 +286,7 @@ def _download_with_retries(
             kind=output.kind.value,
             ctx=ctx,
             max_bytes=options.max_bytes,
+            deadline=options.download_deadline,
             overwrite=options.overwrite,
             progress_interval=(
                 DEFAULT_PROGRESS_INTERVAL if options.progress_interval is None else options.progress_interval
@@ -285,9 +310,11 @@ class PersistsOutputs:
 
     destination: Any
     filename_template: str
-    max_bytes: int | None
+    max_bytes: int | Mapping[str, int] | None
     overwrite: bool
     download_timeout: float
+    download_deadline: float | None
+    allow_private_hosts: bool | None
     attempts_per_file: int
     progress_interval: float | None
     outlets: Any
@@ -298,9 +325,11 @@ class PersistsOutputs:
         *,
         destination: Any,
         filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | None = None,
+        max_bytes: int | Mapping[str, int] | None = None,
         overwrite: bool = False,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
+        allow_private_hosts: bool | None = None,
         attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
         progress_interval: float | None = None,
     ) -> None:
@@ -309,6 +338,8 @@ class PersistsOutputs:
         self.max_bytes = checked_max_bytes(max_bytes)
         self.overwrite = overwrite
         self.download_timeout = download_timeout
+        self.download_deadline = checked_deadline(download_deadline)
+        self.allow_private_hosts = allow_private_hosts
         self.attempts_per_file = max(1, attempts_per_file)
         self.progress_interval = progress_interval
 
@@ -322,6 +353,8 @@ class PersistsOutputs:
             max_bytes=self.max_bytes,
             overwrite=self.overwrite,
             download_timeout=self.download_timeout,
+            download_deadline=self.download_deadline,
+            allow_private_hosts=self.allow_private_hosts,
             attempts_per_file=self.attempts_per_file,
             progress_interval=self.progress_interval,
         )

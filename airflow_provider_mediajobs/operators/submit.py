@@ -30,6 +30,7 @@ from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
 from airflow_provider_mediajobs.operators.persist import (
     DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_DEADLINE,
     DEFAULT_DOWNLOAD_TIMEOUT,
     outlets_with_asset,
 )
@@ -70,7 +71,7 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
     :param destination: persist the finished job's outputs here, in this task (templated; a
         local folder, ``file://``, ``s3://conn@bucket/key``, ... as for ``MediaJobOutputsOperator``).
         ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
-        ``attempts_per_file`` and ``progress_interval`` mean what they mean there; any Asset in
+        ``download_deadline``, ``allow_private_hosts``, ``attempts_per_file`` and ``progress_interval`` mean what they mean there; any Asset in
         ``outlets`` gets the files written in its event's ``extra``.
 
     Returns (XCom) the finished job's dict (with ``files``, the outputs operator's records, when
@@ -108,10 +109,12 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         request_id: str | None = None,
         destination: Any = None,
         filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | None = None,
+        max_bytes: int | Mapping[str, int] | None = None,
         overwrite: bool = False,
         asset: bool = False,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
+        allow_private_hosts: bool | None = None,
         attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
         progress_interval: float | None = None,
         **kwargs: Any,
@@ -144,6 +147,8 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
             max_bytes=max_bytes,
             overwrite=overwrite,
             download_timeout=download_timeout,
+            download_deadline=download_deadline,
+            allow_private_hosts=allow_private_hosts,
             attempts_per_file=attempts_per_file,
             progress_interval=progress_interval,
         )

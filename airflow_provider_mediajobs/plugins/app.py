@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from airflow_provider_mediajobs.engine.urls import csp_source
 from airflow_provider_mediajobs.plugins import files, pages, store
 from airflow_provider_mediajobs.plugins.links import task_view_url, ui_base_url
 from airflow_provider_mediajobs.plugins.records import PERSISTED, MediaItem, TaskMedia, newest_first
@@ -35,16 +36,14 @@ def _page_headers(external: set[str]) -> dict[str, str]:
 
 
 def _origins(tasks: list[TaskMedia]) -> set[str]:
-    """Origins of the provider URLs on a page: the only outside sources its CSP allows."""
-    from urllib.parse import urlsplit
-
+    """Origins of the provider URLs on a page: the only outside sources its CSP allows, each
+    built by the URL policy from the parsed scheme, host (IDNA, ASCII) and port; a URL it refuses
+    adds nothing."""
     found = set()
     for task in tasks:
         for item in task.items:
-            if item.source != PERSISTED and item.url:
-                parts = urlsplit(item.url)
-                if parts.scheme in ("http", "https") and parts.netloc:
-                    found.add(f"{parts.scheme}://{parts.netloc}")
+            if item.source != PERSISTED and (source := csp_source(item.url)):
+                found.add(source)
     return found
 
 

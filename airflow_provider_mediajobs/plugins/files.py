@@ -30,6 +30,7 @@ FILE_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+MAX_RANGE_DIGITS = 18  # 10**18 bytes is beyond any file; longer numbers are never read as ints
 
 
 class FileProblem(Exception):
@@ -66,6 +67,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not match or not (match.group(1) or match.group(2)):
         return None
     first, last = match.group(1), match.group(2)
+    if len(first) > MAX_RANGE_DIGITS or len(last) > MAX_RANGE_DIGITS:
+        raise FileProblem(416, "range not satisfiable")
     if first:
         start = int(first)
         end = min(int(last), size - 1) if last else size - 1

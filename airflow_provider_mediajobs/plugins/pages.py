@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
-from airflow_provider_mediajobs.plugins.records import PERSISTED, MediaItem, TaskMedia, shown_url
+from airflow_provider_mediajobs.engine.urls import shown_url, strip_signed
+from airflow_provider_mediajobs.plugins.records import PERSISTED, MediaItem, TaskMedia
 
 FileUrl = Callable[[TaskMedia, MediaItem], str]
 
@@ -80,7 +81,7 @@ def _facts(task: TaskMedia) -> str:
     if job.get("cost") is not None:
         rows.append(("Cost", f"{job['cost']} {job.get('cost_unit') or ''}".strip(), "cost"))
     if job.get("error"):
-        rows.append(("Provider's reason", str(job["error"]), "error"))
+        rows.append(("Provider's reason", strip_signed(str(job["error"])), "error"))
     rows.append(("Task state", task.ti_state or "unknown", "ti-state"))
     if task.operator:
         rows.append(("Operator", task.operator, "operator"))

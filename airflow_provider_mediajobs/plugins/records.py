@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_mediajobs.dialects.registry import specs
+from airflow_provider_mediajobs.engine.urls import is_allowed, shown_url
 
 
 def media_operators() -> frozenset[str]:
@@ -83,14 +84,6 @@ class TaskMedia:
     @property
     def persisted(self) -> tuple[MediaItem, ...]:
         return tuple(i for i in self.items if i.source == PERSISTED)
-
-
-def shown_url(url: str) -> str:
-    """A URL without query and fragment (a signed URL's signature is a bearer token)."""
-    try:
-        return urlsplit(url)._replace(query="", fragment="").geturl()
-    except ValueError:
-        return "<unparseable URL>"
 
 
 def _name_of(url_or_path: str) -> str:
@@ -171,7 +164,8 @@ def persisted_items(files: Sequence[Mapping[str, Any]]) -> tuple[MediaItem, ...]
 def provider_items(job: Mapping[str, Any]) -> tuple[MediaItem, ...]:
     items = []
     for index, output in enumerate(job.get("outputs") or ()):
-        if not isinstance(output, Mapping) or not output.get("url"):
+        # the URL policy again where the URL is used: only http(s) with a valid host is linked
+        if not isinstance(output, Mapping) or not is_allowed(output.get("url")):
             continue
         url = str(output["url"])
         name = str(output.get("name") or _name_of(url))

@@ -6,7 +6,7 @@ With ``destination=`` the sensor persists the job's outputs in the step that saw
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,6 +18,7 @@ from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
 from airflow_provider_mediajobs.operators.persist import (
     DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_DEADLINE,
     DEFAULT_DOWNLOAD_TIMEOUT,
     outlets_with_asset,
 )
@@ -51,7 +52,7 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
         ``soft_fail=True``); enforced by the trigger's own wall-clock deadline.
     :param destination: persist the finished job's outputs here, in this task (templated), with
         ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
-        ``attempts_per_file`` and ``progress_interval`` as for ``MediaJobOutputsOperator``; the
+        ``download_deadline``, ``allow_private_hosts``, ``attempts_per_file`` and ``progress_interval`` as for ``MediaJobOutputsOperator``; the
         result then has ``files``, that operator's records.
 
     A failed job fails the task with the provider's reason; a canceled job fails it too. With
@@ -77,10 +78,12 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
         max_consecutive_failures: int | None = None,
         destination: Any = None,
         filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | None = None,
+        max_bytes: int | Mapping[str, int] | None = None,
         overwrite: bool = False,
         asset: bool = False,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
+        allow_private_hosts: bool | None = None,
         attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
         progress_interval: float | None = None,
         **kwargs: Any,
@@ -106,6 +109,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
             max_bytes=max_bytes,
             overwrite=overwrite,
             download_timeout=download_timeout,
+            download_deadline=download_deadline,
+            allow_private_hosts=allow_private_hosts,
             attempts_per_file=attempts_per_file,
             progress_interval=progress_interval,
         )

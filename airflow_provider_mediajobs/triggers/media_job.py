@@ -7,8 +7,11 @@ Contract with the triggerer (see docs in the README):
   runs the one wait loop (:mod:`~airflow_provider_mediajobs.engine.wait`: adaptive cadence,
   transient failures tolerated for ``outage_tolerance`` seconds with capped backoff honouring
   Retry-After) and yields exactly one event. It has no side effects, so running twice is safe.
-- ``on_kill()`` (a user marked the task failed/success or cleared it) cancels the remote job,
-  only when the task that submitted it asked for that and the provider can cancel.
+- ``on_kill()`` cancels the remote job only when a person ended the task (marked it failed or
+  success, cleared it) -- read back from the metadata DB: the task instance is no longer deferred
+  -- and the task that submitted the job asked for that and the provider can cancel. Airflow 3.3
+  also calls it on a triggerer whose trigger moved to another triggerer (after a stall longer than
+  the health-check threshold); the task is still deferred then, and the job keeps running.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_mediajobs._compat import StateUnreadable, task_instance_state
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
@@ -128,21 +132,39 @@ class MediaJobTrigger(BaseTrigger):
         yield TriggerEvent(event)
 
     async def on_kill(self) -> None:
-        """Cancel the remote job when a user kills the task (Airflow 3.3+), if asked and possible."""
+        """Cancel the remote job when a person killed the task (Airflow 3.3+), if asked and possible."""
         if not self.cancel_on_kill:
+            return
+        cancel, why = await self._kill_is_real()
+        if not cancel:
+            self.log.info("%s job %s not canceled: %s.", self.provider, self.job_id, why)
             return
         hook = self._hook()
         if not hook.supports_cancel:
-            self.log.info("%s cannot cancel jobs; job %s keeps running.", self.provider, self.job_id)
+            self.log.info(
+                "%s cannot cancel jobs; job %s keeps running (%s).", self.provider, self.job_id, why
+            )
             return
         try:
             canceled = await hook.acancel_job(self.job_id)
         except MediaJobError as err:
-            self.log.warning("Could not cancel %s job %s: %s", self.provider, self.job_id, err)
+            self.log.warning("Could not cancel %s job %s (%s): %s", self.provider, self.job_id, why, err)
             return
         self.log.info(
-            "Cancel of %s job %s: %s.",
+            "Cancel of %s job %s (%s): %s.",
             self.provider,
             self.job_id,
+            why,
             "done" if canceled else "job had already finished",
         )
+
+    async def _kill_is_real(self) -> tuple[bool, str]:
+        """(cancel?, why): a person ended the task only if it is no longer deferred. A trigger that
+        moved to another triggerer is cancelled here too, while its task stays deferred on it."""
+        try:
+            state = await task_instance_state(getattr(self, "task_instance", None))
+        except StateUnreadable as err:
+            return False, f"its task's state cannot be read ({err}), so a user kill is not confirmed"
+        if state == "deferred":
+            return False, "its task is still deferred (the trigger moved to another triggerer)"
+        return True, f"its task is {state or 'cleared or gone'}, no longer deferred"

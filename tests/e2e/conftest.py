@@ -56,6 +56,7 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
                 "conn_type": provider,
                 "host": emu.base_url(provider),
                 "password": keys[provider],
+                "extra": {"allow_private_hosts": True},  # the emulator's CDN is on 127.0.0.1
             }
         app_id = emu.credentials("tensorart")["app_id"]
         # TAMS signs every request by default, like a production app; the Bearer form is kept too.
@@ -63,7 +64,7 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
         connections["tensorart_default"] = {
             "conn_type": "tensorart",
             "host": emu.base_url("tensorart"),
-            "extra": {"app_id": app_id, "private_key": pem},
+            "extra": {"app_id": app_id, "private_key": pem, "allow_private_hosts": True},
         }
         sentinels.add_pem("TAMS private key", pem)
         yield SentinelEmulator(emu, connections, sentinels)

@@ -36,6 +36,8 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1280,1000",
+    # loopback only: any other name (a provider URL on a page) fails to resolve, nothing leaves
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 
 

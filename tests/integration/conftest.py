@@ -37,8 +37,10 @@ def connections_for(emu: Emulator) -> dict[str, dict[str, Any]]:
     conns: dict[str, dict[str, Any]] = {}
     for provider in PROVIDERS:
         # no client-side limiter: the emulator's own limit is off too
-        conns[f"{provider}_emu"] = emu.connection(provider, signature=False, rate_limit=0)
-    conns["tensorart_rsa"] = emu.connection("tensorart", rate_limit=0)
+        conns[f"{provider}_emu"] = emu.connection(
+            provider, signature=False, rate_limit=0, allow_private_hosts=True
+        )
+    conns["tensorart_rsa"] = emu.connection("tensorart", rate_limit=0, allow_private_hosts=True)
     return conns
 
 

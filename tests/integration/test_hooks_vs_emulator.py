@@ -315,7 +315,8 @@ def test_goenhance_submit_both_kinds_and_no_cancel(emu: Emulator) -> None:
     hook = hook_class("goenhance")(conn_id="goenhance_emu")
     args = {"reference_img": "https://example.com/a.jpg", "source_img": "https://example.com/b.jpg"}
     swap = hook.submit_job({"args": args, "type": "mx-image-face-swap"}, kind="faceswap")
-    v2v = hook.submit_job({"video": "https://example.com/in.mp4", "prompt": "anime"}, kind="video2video")
+    v2v_args = {"reference_video_url": "https://example.com/in.mp4", "model": 2000, "prompt": "anime"}
+    v2v = hook.submit_job(v2v_args, kind="video2video")
     assert emu.job("goenhance", swap)["kind"] == "faceswap"
     assert emu.job("goenhance", swap)["request"]["args"] == args
     assert emu.job("goenhance", v2v)["kind"] == "video2video"
@@ -405,11 +406,25 @@ def test_tensorpix_submit_and_cancel(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("conn_id", "payload", "kind"),
     [
-        ("goenhance_emu", {"args": {"reference_img": "r", "source_img": "s"}}, "faceswap"),
+        (
+            "goenhance_emu",
+            {
+                "args": {
+                    "reference_img": "https://example.com/r.jpg",
+                    "source_img": "https://example.com/s.jpg",
+                }
+            },
+            "faceswap",
+        ),
         ("tensorart_rsa", {"stages": [{"type": "INPUT_INITIALIZE"}], "requestId": "scripted-1"}, None),
         (
             "vozo_emu",
-            {"reference_file_url": "v", "audio_url": "a", "model": "m", "reference_file_type": "video"},
+            {
+                "reference_file_url": "https://example.com/v.mp4",
+                "audio_url": "https://example.com/a.mp3",
+                "model": "standard_v1",
+                "reference_file_type": "video",
+            },
             None,
         ),
         ("tensorpix_emu", {"url": "https://example.com/in.mp4"}, None),

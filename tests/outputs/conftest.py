@@ -42,9 +42,10 @@ STATUS_PATHS = {
 
 @pytest.fixture
 def emulator(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:  # noqa: F811
-    """The plugin's emulator (speed 1000, fresh), with the four default connections pointing at it."""
+    """The plugin's emulator (speed 1000, fresh), with the four default connections pointing at it
+    (its CDN is on 127.0.0.1: the connections allow private hosts)."""
     for provider in PROVIDERS:
-        conn = mediajobs_emulator.connection(provider, signature=False)
+        conn = mediajobs_emulator.connection(provider, signature=False, allow_private_hosts=True)
         monkeypatch.setenv(f"AIRFLOW_CONN_{provider.upper()}_DEFAULT", json.dumps(conn))
     return mediajobs_emulator
 

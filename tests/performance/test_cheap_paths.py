@@ -139,7 +139,7 @@ def test_cadence_trusts_the_measured_rate_over_a_longer_provider_eta() -> None:
 
 
 def test_limiter_paces_below_the_limit_without_a_burst() -> None:
-    limiter = AsyncRateLimiter(5.0)
+    limiter = AsyncRateLimiter(5.0, start_share=1.0)  # past its slow start
     waits = [limiter.reserve(now=100.0) for _ in range(6)]
     spacing = 1 / (5.0 * HEADROOM)
     assert waits == pytest.approx([i * spacing for i in range(6)])

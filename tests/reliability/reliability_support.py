@@ -35,7 +35,9 @@ def scale(fast: Any, full: Any) -> Any:
 # ---- connections ---------------------------------------------------------------------------------
 def connection(emu: Any, provider: str, *, timeout: float = 10.0, signature: bool = True) -> dict[str, Any]:
     """An Airflow connection (JSON form) for ``provider`` on the emulator; TAMS in signature mode."""
-    conn: dict[str, Any] = emu.connection(provider, signature=signature, timeout=timeout, rate_limit=0)
+    conn: dict[str, Any] = emu.connection(
+        provider, signature=signature, timeout=timeout, rate_limit=0, allow_private_hosts=True
+    )
     if conn["password"] is None:
         del conn["password"]
     return conn

@@ -9,6 +9,11 @@ from it. Each must raise one of the package's typed errors within the connection
 slack, grow the child's memory by less than 256 MB, and (async) never block the event loop for
 more than a second, measured by a probe task. (For bytes sent on an idle keep-alive connection the
 second of two calls is checked.)
+
+A well-formed answer can still carry hostile output URLs (numeric spellings of the metadata and
+loopback addresses, Content-Security-Policy injection, ``javascript:``/``data:``, CRLF, 100 KB):
+both hooks read the job as the provider reports it, with those outputs dropped and each drop
+logged with its typed reason.
 """
 
 from __future__ import annotations
@@ -365,3 +370,64 @@ def test_hostile_answer_ends_in_a_typed_error(case: str, path: str) -> None:
     assert result["growth"] < MAX_GROWTH, f"{case} ({path}): memory grew {result['growth'] >> 20} MiB"
     if path == "async":
         assert result["loop_lag"] < 1.0, f"{case}: event loop blocked {result['loop_lag']:.2f}s"
+
+
+# ---- hostile output URLs in an otherwise well-formed answer ---------------------------------------
+HOSTILE_URLS = {
+    "decimal_metadata": "http://2852039166/latest/meta-data/",
+    "octal_metadata": "http://0251.0376.0251.0376/latest/meta-data/",
+    "two_part_metadata": "http://169.254.43518/latest/meta-data/",
+    "hex_loopback": "http://0x7f.1:8080/out.mp4",
+    "csp_injection": (
+        "https://cdn.example;script-src-elem 'unsafe-inline' *;frame-ancestors *;"
+        "report-uri https://evil.example/r;x/a.png"
+    ),
+    "javascript": "javascript:alert(document.cookie)",
+    "data": "data:text/html,<script>alert(1)</script>",
+    "crlf": "https://cdn.example/a.mp4\r\nSet-Cookie: a=b",
+    "huge": "https://cdn.example/" + "a" * 100_000,
+}
+
+
+def _done_with(url: str) -> Answer:
+    def answer(sock: socket.socket) -> None:
+        body = json.dumps({"status": "done", "video_url": url}).encode()
+        sock.sendall(
+            _head("HTTP/1.1 200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}") + body
+        )
+
+    return answer
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_URLS))
+def test_hostile_output_urls_are_dropped_and_the_job_still_reads(
+    case: str, path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from airflow_provider_mediajobs.hooks import hook_class
+    from airflow_provider_mediajobs.models import JobState
+
+    server = HostileServer(_done_with(HOSTILE_URLS[case]))
+    try:
+        conn = {
+            "conn_type": "vozo",
+            "host": f"http://127.0.0.1:{server.port}",
+            "password": "hostile-test-key",
+            "extra": {"timeout": TIMEOUT, "rate_limit": 0},
+        }
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+        hook = hook_class("vozo")(CONN_ID, retries=1)
+
+        async def aread() -> Any:
+            async with hook.aconnected():
+                return await hook.aget_job(JOB_ID, attempts=1)
+
+        job = hook.get_job(JOB_ID) if path == "sync" else asyncio.run(aread())
+    finally:
+        server.listener.close()
+    assert job.state is JobState.SUCCEEDED and job.outputs == ()
+    reasons = [r for r in caplog.records if getattr(r, "mediajobs_refused", None)]
+    assert reasons, f"{case} ({path}): dropped without a logged reason"
+    text = reasons[0].getMessage()
+    assert "UnsafeOutputUrlError" in text and CONN_ID in text and JOB_ID in text
+    assert "\n" not in text and len(text) < 1000 and "hostile-test-key" not in text

@@ -2,16 +2,21 @@
 outputs operator fetch a non-http URL, send credentials, or carry the API key anywhere.
 
 A succeeded job whose output URL (in each provider's own response shape, read by the real hook)
-points at ``file:``, ``ftp:``, ``javascript:``, ``data:``, a link-local metadata address or at the
-API host with ``user:key@`` is refused before any download request (the HTTP transport is never
-reached), with a typed error naming provider, connection and job, and nothing written. Against the
-emulator: every download reaches the CDN without an ``Authorization`` header, and an output URL
-that points back at the provider's API is fetched without the key (the API answers 401).
+points at ``file:``, ``ftp:``, ``javascript:``, ``data:``, at the API host with ``user:key@``, at a
+host that is a number in another spelling than a dotted quad (``2852039166``, ``0x7f.1``: the
+metadata address, loopback), or carries text that would add Content-Security-Policy directives, is
+dropped from the job where the answer is parsed (the job still succeeds, the reason is logged as
+an ``UnsafeOutputUrlError`` naming provider, connection and job); a URL whose form is valid but
+whose host is a link-local address (IPv4-mapped IPv6 included) is refused where it is used, by
+the download, with a typed error. Either way no download request is made and nothing is written.
+Against the emulator: every download reaches the CDN without an ``Authorization`` header, and an
+output URL that points back at the provider's API is fetched without the key (the API answers 401).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +25,12 @@ import pytest
 from reliability_support import PROVIDERS, connection
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.engine.download import UnsafeOutputUrlError
-from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobError
+from airflow_provider_mediajobs.engine.urls import REASONS
+from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobError, PrivateOutputHostError
+from airflow_provider_mediajobs.hooks import hook_class
+from airflow_provider_mediajobs.models import JobState
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
+from airflow_provider_mediajobs.operators.outputs import NoOutputsError
 
 KEY = "live-key-OUTPUT-SAFETY-0123456789"
 TAMS_HOST = "https://tams.example"
@@ -55,8 +63,28 @@ def unsafe_urls(provider: str) -> dict[str, str]:
         "api_host_with_key": f"https://{KEY}@{host}/out.mp4",
         "api_host_with_user_and_key": f"https://user:{KEY}@{host}/out.mp4",
         "api_host_empty_user": f"https://:{KEY}@{host}/out.mp4",
-        "link_local_metadata": "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "decimal_metadata": "http://2852039166/latest/meta-data/",
+        "octal_metadata": "http://0251.0376.0251.0376/latest/meta-data/",
+        "two_part_metadata": "http://169.254.43518/latest/meta-data/",
+        "hex_loopback": "http://0x7f.1:8080/out.mp4",
+        "decimal_loopback": "http://2130706433:8080/out.mp4",
+        "csp_injection": (
+            "https://cdn.example;script-src-elem 'unsafe-inline' *;frame-ancestors *;"
+            "report-uri https://evil.example/r;x/a.png"
+        ),
+        "csp_injection_no_spaces": "https://cdn.example;script-src-elem/a.png",
+        "quote_in_host": "https://cdn.example'/a.png",
+        "bad_idn": "https://exa\u200bmple\u3002\u0000.com/a.png",
+        "newline": "https://cdn.example/a.png\r\nSet-Cookie: x=1",
     }
+
+
+#: valid in form, refused where used: the download never connects to a link-local address
+USE_REFUSED = {
+    "link_local_metadata": "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+    "mapped_metadata": "http://[::ffff:169.254.169.254]/latest/meta-data/",
+    "link_local_v6": "http://[fe80::1]/out.mp4",
+}
 
 
 def status_url(provider: str, job_id: str) -> str:
@@ -119,24 +147,67 @@ def _context() -> dict[str, Any]:
 
 
 CASES = [(p, name) for p in PROVIDERS for name in unsafe_urls(p)]
+USE_CASES = [(p, name) for p in PROVIDERS for name in USE_REFUSED]
 
 
 @pytest.mark.usefixtures("provider_conns")
 @pytest.mark.parametrize(("provider", "case"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
-def test_unsafe_output_urls_are_refused_before_any_request(
-    requests_mock: Any, sent: list[str], tmp_path: Path, provider: str, case: str
+def test_unsafe_output_urls_are_dropped_where_parsed(
+    requests_mock: Any, caplog: pytest.LogCaptureFixture, provider: str, case: str
 ) -> None:
     job_id = JOB_IDS[provider]
     url = unsafe_urls(provider)[case]
     requests_mock.get(status_url(provider, job_id), json=succeeded_body(provider, job_id, url))
-    destination = tmp_path / "renders"
-    operator = MediaJobOutputsOperator(
-        task_id="persist", job_id=job_id, conn_id=f"safe_{provider}", destination=str(destination)
+    with caplog.at_level(logging.WARNING):
+        job = hook_class(provider)(conn_id=f"safe_{provider}").get_job(job_id)
+    assert job.state is JobState.SUCCEEDED  # the job is what the provider says; only the URL goes
+    assert job.outputs == ()
+    dropped = [r for r in caplog.records if getattr(r, "mediajobs_refused", None)]
+    assert dropped, "no logged reason for the dropped output"
+    text = dropped[0].getMessage()
+    for needed in ("UnsafeOutputUrlError", provider, f"safe_{provider}", job_id, "Dropped output 0"):
+        assert needed in text, text
+    assert dropped[0].mediajobs_refused in REASONS
+    assert KEY not in text and "\n" not in text
+
+
+def _persist(requests_mock: Any, provider: str, url: str, destination: Path, **kwargs: Any) -> Any:
+    """The outputs operator for a succeeded job (of ``provider``'s answer shape) listing ``url``."""
+    job_id = JOB_IDS[provider]
+    requests_mock.get(status_url(provider, job_id), json=succeeded_body(provider, job_id, url))
+    return MediaJobOutputsOperator(
+        task_id="persist", job_id=job_id, conn_id=f"safe_{provider}", destination=str(destination), **kwargs
     )
+
+
+@pytest.mark.usefixtures("provider_conns")
+@pytest.mark.parametrize(("provider", "case"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
+def test_unsafe_output_urls_are_never_requested(
+    requests_mock: Any, sent: list[str], tmp_path: Path, provider: str, case: str
+) -> None:
+    destination = tmp_path / "renders"
+    operator = _persist(requests_mock, provider, unsafe_urls(provider)[case], destination)
+    with pytest.raises(NoOutputsError) as caught:
+        operator.execute(_context())
+    assert "refused" in str(caught.value)
+    assert sent == [], f"a refused URL was requested: {sent}"
+    assert requests_mock.call_count == 1
+    assert not destination.exists() or list(destination.rglob("*")) == []
+
+
+@pytest.mark.usefixtures("provider_conns")
+@pytest.mark.parametrize(("provider", "case"), USE_CASES, ids=[f"{p}-{c}" for p, c in USE_CASES])
+def test_link_local_output_hosts_are_refused_before_any_request(
+    requests_mock: Any, sent: list[str], tmp_path: Path, provider: str, case: str
+) -> None:
+    job_id = JOB_IDS[provider]
+    destination = tmp_path / "renders"
+    # allowing private hosts never lifts the link-local refusal
+    operator = _persist(requests_mock, provider, USE_REFUSED[case], destination, allow_private_hosts=True)
     with pytest.raises(MediaJobError) as caught:
         operator.execute(_context())
     err = caught.value
-    assert isinstance(err, UnsafeOutputUrlError), f"{type(err).__name__}: {err}"
+    assert isinstance(err, PrivateOutputHostError), f"{type(err).__name__}: {err}"
     text = f"{err} {err!r}"
     for needed in (provider, f"safe_{provider}", job_id):
         assert needed in text

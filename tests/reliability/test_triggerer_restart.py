@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_compat import FakeSupervisor, bind_task_instance
 from reliability_support import (
     CLASSPATH,
     FULL,
@@ -291,6 +292,15 @@ async def test_a_trigger_cancelled_by_a_restart_cancels_nothing_remote(
     assert normalized_event(first) == normalized_event(second) == normalized_event(third)
     requests = emu.stats()["requests"]
     assert {k for k in requests if k != "admin"} == {f"{provider} status"}, requests
-    # 3. a user's kill is the one thing that cancels (here: the job already finished -> no-op answer)
-    await as_triggerer_would(original).on_kill()
+    # 3. a kill while the task is still deferred (the trigger moved to another triggerer) cancels
+    #    nothing; a user's kill (the task marked failed) is the one thing that cancels (here: the
+    #    job already finished -> no-op answer)
+    from airflow.sdk.execution_time import task_runner
+
+    supervisor = FakeSupervisor({("run-1", "submit"): "deferred"})
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
+    await bind_task_instance(as_triggerer_would(original)).on_kill()
+    assert f"{provider} cancel" not in emu.stats()["requests"]
+    supervisor.states[("run-1", "submit")] = "failed"
+    await bind_task_instance(as_triggerer_would(original)).on_kill()
     assert sum(emu.stats()["requests"].get(f"{provider} cancel", {}).values()) == 1

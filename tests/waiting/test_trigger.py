@@ -301,22 +301,3 @@ async def test_connection_rate_limit_is_shared_by_all_waits() -> None:
 
 # The event-loop check lives in tests/e2e/test_trigger_event_loop.py: 50 real triggers over real
 # HTTP in asyncio debug mode, judged by loop-thread CPU so a loaded machine cannot fool it.
-
-
-async def test_on_kill_cancels_only_when_asked() -> None:
-    script = Script(httpx.Response(204))
-    with override_async_transport(httpx.MockTransport(script)):
-        await make(cancel_on_kill=False).on_kill()
-        assert script.requests == []
-        await make(cancel_on_kill=True).on_kill()
-    assert [(r.method, r.url.path) for r in script.requests] == [("DELETE", "/api/jobs/42/")]
-
-
-async def test_on_kill_treats_already_canceled_as_done_and_goenhance_as_impossible() -> None:
-    script = Script(httpx.Response(409, json={"detail": "Job already canceled."}))
-    with override_async_transport(httpx.MockTransport(script)):
-        await make(cancel_on_kill=True).on_kill()
-        await make(
-            provider="goenhance", conn_id="goenhance_default", job_id="a-b", cancel_on_kill=True
-        ).on_kill()
-    assert len(script.requests) == 1  # GoEnhance has no cancel API: no request at all

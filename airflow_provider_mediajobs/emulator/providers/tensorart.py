@@ -1,8 +1,11 @@
-"""TensorArt TAMS: gRPC-gateway style, 64-bit ids as strings, Bearer or RSA-signed requests."""
+"""TensorArt TAMS: gRPC-gateway style, 64-bit ids as strings, Bearer or RSA-signed requests.
+
+Fields are accepted in camelCase or snake_case (``requestId``/``request_id``), as grpc-gateway does."""
 
 from __future__ import annotations
 
-from typing import Any
+import random
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
@@ -10,7 +13,11 @@ from ..auth import TAMS_SCHEME, scheme_key, verify_tams
 from ..runtime import Ctx, RouteSpec, iso, json_response
 from ..state import Job
 from ..uploads import upload_url
+from ..validate import is_number, is_uint64
 from .base import Provider, retry_headers
+
+if TYPE_CHECKING:
+    from ..auth import Credentials
 
 URL_LIFETIME_S = 12 * 3600
 IMAGE_META = {"image": {"format": "png", "width": 256, "height": 256}}
@@ -20,6 +27,133 @@ STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "canceled": "CANCELED", "r
 DEFAULT_PUT_EXPIRE_S = 3600
 MAX_PUT_EXPIRE_S = 7 * 24 * 3600
 PUT_HEADERS = {"Content-Type": "application/octet-stream"}
+STAGE_TYPES = (
+    "INPUT_INITIALIZE",
+    "DIFFUSION",
+    "IMAGE_TO_UPSCALER",
+    "IMAGE_TO_ADETAILER",
+    "IMAGE_TO_INPAINT",
+    "IMAGE_TO_ANIMATE_DIFF",
+)
+CHECK_CREDITS = 1.5
+# The emulator has no template catalogue: every template id answers these fields (the node ids and
+# field names of the vendor's demo template; ``nodeName`` and ``inputString`` as the official
+# ComfyUI node reads them).
+TEMPLATE_FIELDS = (
+    {"nodeId": "25", "nodeName": "LoadImage", "fieldName": "image", "fieldValue": "", "inputString": "{}"},
+    {
+        "nodeId": "27",
+        "nodeName": "CLIPTextEncode",
+        "fieldName": "text",
+        "fieldValue": "1 girl",
+        "inputString": '{"multiline": true}',
+    },
+)
+
+
+def _get(body: dict[str, Any], camel: str) -> Any:
+    """A field by its JSON (camelCase) name or its proto (snake_case) name."""
+    if camel in body:
+        return body[camel]
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
+    return body.get(snake)
+
+
+def _positive_int(value: Any) -> bool:
+    """An int32/int64 as protojson takes it: a number or a string of digits, here > 0."""
+    if isinstance(value, str):
+        return value.isdigit() and int(value) > 0
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def stages_problem(body: dict[str, Any]) -> str | None:
+    """What is wrong with ``stages`` (required, non-empty, each a known ``type``; a DIFFUSION stage
+    needs ``diffusion.prompts[].text``), naming the field."""
+    stages = body.get("stages")
+    if stages is None or stages == []:
+        return "missing stages"
+    if not isinstance(stages, list):
+        return "stages must be a list"
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            return f"stages[{i}] must be an object"
+        kind = stage.get("type")
+        if kind is None:
+            return f"missing stages[{i}].type"
+        if kind not in STAGE_TYPES:
+            return f"stages[{i}].type: unknown value {kind!r} (one of {', '.join(STAGE_TYPES)})"
+        if kind == "DIFFUSION":
+            problem = _diffusion_problem(f"stages[{i}].diffusion", stage.get("diffusion"))
+            if problem:
+                return problem
+    return None
+
+
+def _diffusion_problem(where: str, diffusion: Any) -> str | None:
+    if not isinstance(diffusion, dict):
+        return f"missing {where}"
+    prompts = diffusion.get("prompts")
+    if not isinstance(prompts, list) or not prompts:
+        return f"missing {where}.prompts"
+    for j, prompt in enumerate(prompts):
+        if not isinstance(prompt, dict) or not isinstance(prompt.get("text"), str):
+            return f"{where}.prompts[{j}].text must be a string"
+    for key in ("width", "height", "steps"):
+        if key in diffusion and not _positive_int(diffusion[key]):
+            return f"{where}.{key} must be a positive integer"
+    for key in ("cfgScale", "cfg_scale"):
+        if key in diffusion and not is_number(diffusion[key]):
+            return f"{where}.{key} must be a number"
+    return None
+
+
+def template_problem(body: dict[str, Any]) -> str | None:
+    """``templateId`` (uint64) and ``fields.fieldAttrs[{nodeId, fieldName, fieldValue}]``."""
+    template_id = _get(body, "templateId")
+    if template_id in (None, ""):
+        return "missing templateId"
+    if not is_uint64(template_id) or int(template_id) == 0:
+        return f"templateId must be a uint64 (got {template_id!r})"
+    fields = body.get("fields")
+    if fields is None:
+        return "missing fields"
+    if not isinstance(fields, dict):
+        return "fields must be an object"
+    attrs = _get(fields, "fieldAttrs")
+    if attrs is None:
+        return None  # an empty repeated field is omitted on the wire
+    if not isinstance(attrs, list):
+        return "fields.fieldAttrs must be a list"
+    for i, attr in enumerate(attrs):
+        if not isinstance(attr, dict):
+            return f"fields.fieldAttrs[{i}] must be an object"
+        for key in ("nodeId", "fieldName"):
+            value = _get(attr, key)
+            if not isinstance(value, str) or not value:
+                return f"missing fields.fieldAttrs[{i}].{key}"
+        value = _get(attr, "fieldValue")
+        if value is not None and not isinstance(value, str):
+            return f"fields.fieldAttrs[{i}].fieldValue must be a string"
+    return None
+
+
+def params_problem(body: dict[str, Any]) -> str | None:
+    """A ComfyUI graph: ``params{<nodeId>: {classType, inputs?, properties?}}``, non-empty."""
+    params = body.get("params")
+    if params is None or params == {}:
+        return "missing params"
+    if not isinstance(params, dict):
+        return "params must be an object keyed by node id"
+    for node_id, node in params.items():
+        if not isinstance(node, dict):
+            return f"params[{node_id!r}] must be an object"
+        class_type = _get(node, "classType")
+        if not isinstance(class_type, str) or not class_type:
+            return f"missing params[{node_id!r}].classType"
+        for key in ("inputs", "properties"):
+            if node.get(key) is not None and not isinstance(node[key], dict):
+                return f"params[{node_id!r}].{key} must be an object"
+    return None
 
 
 def grpc_error(
@@ -34,19 +168,42 @@ def grpc_error(
 
 
 class TensorArt(Provider):
-    name = "tensorart"
     auth_scheme = "Bearer"
+    kinds = ("job", "template", "workflow")
+    default_outputs = {"job": ("image",), "template": ("image",), "workflow": ("image",)}
 
     def routes(self) -> list[RouteSpec]:
         return [
+            RouteSpec("POST", "/v1/jobs/workflow/template", "create", self.create_template),
+            RouteSpec("POST", "/v1/jobs/workflow/params/check", "test", self.check_params),
+            RouteSpec("POST", "/v1/jobs/workflow", "create", self.create_workflow),
+            RouteSpec("POST", "/v1/jobs/credits", "test", self.credits),
             RouteSpec("GET", "/v1/jobs/{job_id}", "status", self.get_job, job_param="job_id"),
             RouteSpec("DELETE", "/v1/jobs/{job_id}", "cancel", self.delete_job, job_param="job_id"),
             RouteSpec("POST", "/v1/jobs", "create", self.create_job),
-            RouteSpec("POST", "/v1/jobs/workflow/template", "create", self.create_template),
-            RouteSpec("POST", "/v1/jobs/credits", "test", self.credits),
+            RouteSpec("POST", "/v1/workflows/template/check", "test", self.check_template),
+            RouteSpec("GET", "/v1/workflows/{template_id}", "lookup", self.get_template, "template_id"),
             RouteSpec("POST", "/v1/resource/image", "upload", self.resource_image),
             RouteSpec("GET", "/v1/models/{model_id}", "lookup", self.get_model, job_param="model_id"),
         ]
+
+    def new_job_id(self, rng: random.Random, last: str | None) -> str:
+        return str(rng.randrange(10**17, 9 * 10**18))  # a uint64, sent as a JSON string
+
+    def credentials(self, creds: Credentials) -> dict[str, Any]:
+        return {
+            "api_key": creds.keys[self.name],
+            "app_id": creds.app_id,
+            "private_key": creds.private_key_pem,
+            "public_key": creds.public_key_pem,
+        }
+
+    def signed_connection(self, creds: Credentials) -> dict[str, Any] | None:
+        return {"app_id": creds.app_id, "private_key": creds.private_key_pem}
+
+    def method_not_allowed(self, method: str, allowed: list[str]) -> Response:
+        """grpc-gateway's default: a known path with another method is ``Unimplemented`` (HTTP 501)."""
+        return grpc_error(501, "Method Not Allowed", 12)
 
     def authenticate(self, ctx: Ctx) -> tuple[str | None, str]:
         header = ctx.request.headers.get("authorization") or ""
@@ -97,7 +254,7 @@ class TensorArt(Provider):
         elif status == "RUNNING":
             progress = round(phase.progress, 4)
             out["runningInfo"] = {"processingImages": [{"progress": progress} for _ in job.outputs]}
-            if job.kind == "template":
+            if job.kind in ("template", "workflow"):
                 out["runningInfo"]["workflowFinishItem"] = {
                     "status": "RUNNING",
                     "progress": progress,
@@ -143,19 +300,20 @@ class TensorArt(Provider):
             return grpc_error(400, f"job already finished ({STATUS[before.state]})", 9)
         return json_response({"jobId": job.id})
 
-    async def _create(self, ctx: Ctx, kind: str, required: tuple[str, ...]) -> Response:
+    async def _create(self, ctx: Ctx, kind: str, problem: Any) -> Response:
+        """Validate (``problem(body)``, then ``requestId``), then create once per ``requestId``."""
         body, script = ctx.script()
         if ctx.json_object() is None:
             return grpc_error(400, "invalid request body: not a JSON object", 3)
-        request_id = body.get("requestId") or body.get("request_id")
-        missing = [name for name in required if not body.get(name)]
-        if not request_id:
-            missing.insert(0, "requestId")
-        if missing:
-            return grpc_error(400, f"invalid argument: missing {', '.join(missing)}", 3)
-        if kind == "job" and not isinstance(body.get("stages"), list):
-            return grpc_error(400, "invalid argument: stages must be a list", 3)
-        existing = ctx.rt.state.job_by_request_id(str(request_id))
+        request_id = _get(body, "requestId")
+        found = problem(body)
+        if found is None and request_id in (None, ""):
+            found = "missing requestId"
+        elif found is None and not isinstance(request_id, str):
+            found = "requestId must be a string"
+        if found is not None:
+            return grpc_error(400, f"invalid argument: {found}", 3)
+        existing = ctx.rt.state.job_by_request_id(self.name, str(request_id))
         if existing is not None:
             return json_response({"job": {"id": existing.id, "status": self.view(ctx, existing)["status"]}})
         job = ctx.rt.state.create_job(
@@ -164,16 +322,46 @@ class TensorArt(Provider):
         return json_response({"job": {"id": job.id, "status": "CREATED"}})
 
     async def create_job(self, ctx: Ctx) -> Response:
-        return await self._create(ctx, "job", ("stages",))
+        return await self._create(ctx, "job", stages_problem)
 
     async def create_template(self, ctx: Ctx) -> Response:
-        return await self._create(ctx, "template", ("templateId", "fields"))
+        return await self._create(ctx, "template", template_problem)
+
+    async def create_workflow(self, ctx: Ctx) -> Response:
+        return await self._create(ctx, "workflow", params_problem)
+
+    async def _check(self, ctx: Ctx, problem: Any) -> Response:
+        body = ctx.json_object()
+        found = "invalid request body: not a JSON object" if body is None else problem(body)
+        if found is not None:
+            return grpc_error(400, f"invalid argument: {found}", 3)
+        return json_response({"valid": True, "credits": CHECK_CREDITS})
 
     async def credits(self, ctx: Ctx) -> Response:
         body = ctx.json_object()
-        if body is None or not isinstance(body.get("stages"), list):
-            return grpc_error(400, "invalid argument: stages is required", 3)
+        found = "invalid request body: not a JSON object" if body is None else stages_problem(body)
+        if found is not None:
+            return grpc_error(400, f"invalid argument: {found}", 3)
         return json_response({"credits": "1.5"})
+
+    async def check_params(self, ctx: Ctx) -> Response:
+        """``{params}`` → ``{valid, credits}`` (documented beside ``POST /v1/jobs/workflow``)."""
+        return await self._check(ctx, params_problem)
+
+    async def check_template(self, ctx: Ctx) -> Response:
+        """``{templateId, fields}`` → ``{valid, credits}``, like the params check (the vendor's demo)."""
+        return await self._check(ctx, template_problem)
+
+    async def get_template(self, ctx: Ctx) -> Response:
+        """``{id, name, fields:{fieldAttrs:[...]}}`` of any uint64 template id (no catalogue)."""
+        template_id = ctx.job_id or ""
+        if not template_id.isdigit() or int(template_id) >= 2**64:
+            return grpc_error(400, "invalid argument: templateId must be a uint64", 3)
+        if int(template_id) == 0:
+            return grpc_error(404, "template not found", 5)
+        fields = [dict(field) for field in TEMPLATE_FIELDS]
+        name = f"Emulated template {template_id}"
+        return json_response({"id": template_id, "name": name, "fields": {"fieldAttrs": fields}})
 
     async def resource_image(self, ctx: Ctx) -> Response:
         """``{expireSec?, term?}`` -> ``{resourceId, putUrl, headers}``; PUT the bytes to ``putUrl``."""
@@ -187,7 +375,7 @@ class TensorArt(Provider):
             return grpc_error(400, f"invalid argument: expireSec must be 1..{MAX_PUT_EXPIRE_S}", 3)
         if body.get("term", 1) not in (1, 2):
             return grpc_error(400, "invalid argument: term must be 1 (short) or 2 (long)", 3)
-        upload = ctx.rt.uploads.create(self.name, "image", ctx.now)
+        upload = ctx.rt.uploads.create(self.name, "image", ctx.now, sequential=self.integer_ids)
         put_url = upload_url(ctx.rt, ctx.base, upload, "put", int(ctx.now + expire))
         return json_response({"resourceId": upload.id, "putUrl": put_url, "headers": PUT_HEADERS})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
+from starlette.datastructures import URL
 from starlette.responses import Response
 
 from ..runtime import Ctx, RouteSpec, iso, json_response
@@ -55,20 +56,28 @@ def _size(resolution: int) -> tuple[int, int]:
     return width, max(64, width * 9 // 16)
 
 
-def _validate(body: dict[str, Any]) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+def _url_errors(body: dict[str, Any]) -> dict[str, list[str]]:
+    """``url`` of ``POST /api/jobs/from-url/``: required, an absolute http(s) URL."""
     url = body.get("url")
     if not url:
-        errors["url"] = ["This field is required."]
-    elif (
-        not isinstance(url, str) or urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc
-    ):
-        errors["url"] = ["Enter a valid URL."]
+        return {"url": ["This field is required."]}
+    if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+        return {"url": ["Enter a valid URL."]}
+    return {}
+
+
+def _options_errors(body: dict[str, Any]) -> dict[str, list[str]]:
+    """The Job options both create routes take (DRF field messages, keyed by field)."""
+    errors: dict[str, list[str]] = {}
     models = body.get("ml_models", [])
-    if not isinstance(models, list) or not all(
-        isinstance(m, int) and not isinstance(m, bool) for m in models
-    ):
-        errors["ml_models"] = ["Expected a list of integer model ids."]
+    if not isinstance(models, list):
+        errors["ml_models"] = [f'Expected a list of items but got type "{type(models).__name__}".']
+    elif not all(isinstance(m, int) and not isinstance(m, bool) for m in models):
+        errors["ml_models"] = ["Incorrect type. Expected pk value, received str."]
+    else:
+        unknown = [m for m in models if m not in MODELS]
+        if unknown:
+            errors["ml_models"] = [f'Invalid pk "{unknown[0]}" - object does not exist.']
     if "output_resolution" in body and body["output_resolution"] not in RESOLUTIONS:
         errors["output_resolution"] = [f'"{body["output_resolution"]}" is not a valid choice.']
     if "codec" in body and body["codec"] not in CODECS:
@@ -77,17 +86,22 @@ def _validate(body: dict[str, Any]) -> dict[str, list[str]]:
 
 
 class TensorPix(Provider):
-    name = "tensorpix"
     auth_scheme = "Token"
+    kinds = ("enhance",)
+    default_outputs = {"enhance": ("video",)}
+    integer_ids = True
 
     def routes(self) -> list[RouteSpec]:
         return [
-            RouteSpec("GET", "/api/jobs/{job_id}/", "status", self.get_job, "job_id"),
-            RouteSpec("DELETE", "/api/jobs/{job_id}/", "cancel", self.delete_job, "job_id"),
+            RouteSpec("GET", "/api/jobs/{job_id:digits}/", "status", self.get_job, "job_id"),
+            RouteSpec("DELETE", "/api/jobs/{job_id:digits}/", "cancel", self.delete_job, "job_id"),
             RouteSpec("POST", "/api/jobs/from-url/", "create", self.create),
+            RouteSpec("POST", "/api/jobs/", "create", self.create_from_upload),
+            RouteSpec("GET", "/api/jobs/", "lookup", self.list_jobs),
+            RouteSpec("GET", "/api/ml-models/", "lookup", self.ml_models),
             RouteSpec("GET", "/api/accounts/profile/balance/", "test", self.balance),
             RouteSpec("POST", "/api/videos/", "upload", self.upload_video),
-            RouteSpec("GET", "/api/videos/{video_id}/", "lookup", self.get_video, "video_id"),
+            RouteSpec("GET", "/api/videos/{video_id:digits}/", "lookup", self.get_video, "video_id"),
         ]
 
     def unauthorized(self, reason: str) -> Response:
@@ -101,6 +115,20 @@ class TensorPix(Provider):
 
     def not_found(self) -> Response:
         return drf_error(404, "Not found.")
+
+    def method_not_allowed(self, method: str, allowed: list[str]) -> Response:
+        """Django REST Framework: ``OPTIONS`` answers the view's metadata, any other method 405 with
+        its ``detail`` and an ``Allow`` header listing the view's methods (``OPTIONS`` included)."""
+        allow = ", ".join([*allowed, "OPTIONS"])
+        if method == "OPTIONS":
+            metadata = {
+                "name": "Emulated TensorPix view",
+                "description": "",
+                "renders": ["application/json"],
+                "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+            }
+            return json_response(metadata, 200, {"Allow": allow})
+        return json_response({"detail": f'Method "{method}" not allowed.'}, 405, {"Allow": allow})
 
     def _job(self, ctx: Ctx) -> Job | None:
         if not (ctx.job_id or "").isdigit():
@@ -154,6 +182,8 @@ class TensorPix(Provider):
                 "quality_score": None,
                 "owner": OWNER_ID,
             }
+        upload = self._input_upload(ctx, job)
+        input_video = self.video_view(ctx, upload) if upload is not None else self._url_video(job, url)
         return {
             "id": number,
             "started": iso(job.created_at, 6),
@@ -164,25 +194,7 @@ class TensorPix(Provider):
             "eta_s": round(max(0.0, ctx.rt.state.real_seconds(phase.remaining_s)), 1),
             "finished": iso(phase.finished_at, 6) if phase.finished_at is not None else None,
             "processing_progress": progress,
-            "input_video": {
-                "id": number * 10,
-                "name": url.rstrip("/").rsplit("/", 1)[-1] or "input.mp4",
-                "width": 1280,
-                "height": 720,
-                "created_at": iso(job.created_at, 6),
-                "n_frames": 300,
-                "framerate": 30.0,
-                "size": None,
-                "file": None,
-                "owner": OWNER_EMAIL,
-                "thumbnail": None,
-                "external_url": url,
-                "bitrate": 4_000_000,
-                "codec_id": "avc1",
-                "bit_depth": 8,
-                "chroma_subsampling": "4:2:0",
-                "color_space": "bt709",
-            },
+            "input_video": input_video,
             "output_video": output,
             "ml_models": [_ml_model(m) for m in req.get("ml_models", []) if isinstance(m, int)],
             "grain": float(req.get("grain", 0.0)),
@@ -195,6 +207,33 @@ class TensorPix(Provider):
             "sharpen_strength": float(req.get("sharpen_strength", 0.0)),
             "start_frame": req.get("start_frame"),
             "end_frame": req.get("end_frame"),
+        }
+
+    def _input_upload(self, ctx: Ctx, job: Job) -> Upload | None:
+        video_id = job.request.get("input_video")
+        return ctx.rt.uploads.get(self.name, video_id) if video_id is not None else None
+
+    def _url_video(self, job: Job, url: str) -> dict[str, Any]:
+        """The input Video of a job created from a URL (metadata made up: nothing is downloaded)."""
+        number = int(job.id)
+        return {
+            "id": number * 10,
+            "name": url.rstrip("/").rsplit("/", 1)[-1] or "input.mp4",
+            "width": 1280,
+            "height": 720,
+            "created_at": iso(job.created_at, 6),
+            "n_frames": 300,
+            "framerate": 30.0,
+            "size": None,
+            "file": None,
+            "owner": OWNER_EMAIL,
+            "thumbnail": None,
+            "external_url": url,
+            "bitrate": 4_000_000,
+            "codec_id": "avc1",
+            "bit_depth": 8,
+            "chroma_subsampling": "4:2:0",
+            "color_space": "bt709",
         }
 
     async def get_job(self, ctx: Ctx) -> Response:
@@ -215,10 +254,34 @@ class TensorPix(Provider):
         return Response(status_code=204)
 
     async def create(self, ctx: Ctx) -> Response:
+        """``POST /api/jobs/from-url/``: ``url`` plus the Job options → 201 with the Job."""
+        return await self._create(ctx, _url_errors)
+
+    async def create_from_upload(self, ctx: Ctx) -> Response:
+        """``POST /api/jobs/`` ([3P]): ``input_video`` (the id ``POST /api/videos/`` answered, once
+        processed) plus the Job options → 201 with the Job."""
+        return await self._create(ctx, lambda body: self._input_video_errors(ctx, body))
+
+    def _input_video_errors(self, ctx: Ctx, body: dict[str, Any]) -> dict[str, list[str]]:
+        video_id = body.get("input_video")
+        if video_id is None or video_id == "":
+            return {"input_video": ["This field is required."]}
+        if isinstance(video_id, bool) or not isinstance(video_id, (int, str)) or not str(video_id).isdigit():
+            return {
+                "input_video": [f"Incorrect type. Expected pk value, received {type(video_id).__name__}."]
+            }
+        upload = ctx.rt.uploads.get(self.name, str(int(video_id)))
+        if upload is None:
+            return {"input_video": [f'Invalid pk "{video_id}" - object does not exist.']}
+        if upload.data is None or ctx.now < upload.ready_at:
+            return {"input_video": ["The video is still being processed; wait until its file is set."]}
+        return {}
+
+    async def _create(self, ctx: Ctx, source_errors: Any) -> Response:
         body, script = ctx.script()
         if ctx.json_object() is None:
             return drf_error(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
-        errors = _validate(body)
+        errors = {**source_errors(body), **_options_errors(body)}
         if errors:
             return drf_error(400, errors)
         for key in ("grain", "fps_interpolation_factor", "playback_speed", "sharpen_strength"):
@@ -228,8 +291,21 @@ class TensorPix(Provider):
             value = body.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 return drf_error(400, {key: ["A valid integer is required."]})
+        if body.get("input_video") is not None:
+            body["input_video"] = int(body["input_video"])
         job = ctx.rt.state.create_job(self.name, kind="enhance", script=script, request=body)
         return json_response(self.view(ctx, job), 201)
+
+    async def list_jobs(self, ctx: Ctx) -> Response:
+        """``GET /api/jobs/`` [C]: the account's jobs, newest first, paginated."""
+        with ctx.rt.state.lock:
+            jobs = sorted(ctx.rt.state.jobs[self.name].values(), key=lambda job: -int(job.id))
+        return json_response(paginate(ctx, [self.view(ctx, job) for job in jobs]))
+
+    async def ml_models(self, ctx: Ctx) -> Response:
+        """The models ([3P] route), paginated as DRF's limit/offset: ``{count, next, previous, results}``."""
+        models = [_ml_model(model_id) for model_id in sorted(MODELS)]
+        return json_response(paginate(ctx, models))
 
     async def balance(self, ctx: Ctx) -> Response:
         return json_response({"balance": BALANCE})
@@ -278,7 +354,9 @@ class TensorPix(Provider):
             return drf_error(400, {"file": ["The submitted file is empty."]})
         name = (item.filename or "upload.mp4").replace("/", "_").replace("\\", "_")[:200]
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        upload = ctx.rt.uploads.create(self.name, name, ctx.now, UPLOAD_PROCESSING_S)
+        upload = ctx.rt.uploads.create(
+            self.name, name, ctx.now, UPLOAD_PROCESSING_S, sequential=self.integer_ids
+        )
         if not ctx.rt.uploads.store(upload, data, VIDEO_TYPES.get(ext, item.content_type)):
             return drf_error(400, "Storage quota exceeded.")
         return json_response(self.video_view(ctx, upload), 201)
@@ -288,3 +366,33 @@ class TensorPix(Provider):
         if upload is None:
             return self.not_found()
         return json_response(self.video_view(ctx, upload))
+
+
+def paginate(ctx: Ctx, items: list[dict[str, Any]], default_limit: int = 100) -> dict[str, Any]:
+    """DRF ``LimitOffsetPagination`` of ``items`` by the ``limit``/``offset`` query parameters."""
+    query = ctx.request.query_params
+
+    def number(name: str, default: int) -> int:
+        text = query.get(name, "")
+        return int(text) if text.isdigit() else default
+
+    limit = max(1, min(number("limit", default_limit), 1000))
+    offset = number("offset", 0)
+    url = URL(str(ctx.request.url))
+    following = None
+    if offset + limit < len(items):
+        following = str(url.include_query_params(limit=limit, offset=offset + limit))
+    previous = None
+    if offset > 0:
+        before = max(0, offset - limit)
+        previous = str(
+            url.include_query_params(limit=limit, offset=before)
+            if before
+            else url.include_query_params(limit=limit).remove_query_params("offset")
+        )
+    return {
+        "count": len(items),
+        "next": following,
+        "previous": previous,
+        "results": items[offset : offset + limit],
+    }

@@ -6,7 +6,10 @@ triggerers) and are marked ``airflow_processes``: ``pytest -m "not airflow_proce
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from mediajobs_cluster import PROVIDERS, SentinelEmulator, Sentinels
+from mediajobs_cluster import PROVIDERS, Postgres, SentinelEmulator, Sentinels, postgres_unavailable
 
 _TIMINGS: list[tuple[str, dict[str, float]]] = []
 
@@ -84,3 +87,23 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
             connections[f"{provider}_default"] = conn
         sentinels.add_pem("TAMS private key", pem)
         yield SentinelEmulator(emu, connections, sentinels)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL server; skipped without one unless ``MEDIAJOBS_POSTGRES_REQUIRED=1``."""
+    reason = postgres_unavailable()
+    if reason:
+        if os.environ.get("MEDIAJOBS_POSTGRES_REQUIRED") == "1":
+            pytest.fail(f"PostgreSQL is required here (MEDIAJOBS_POSTGRES_REQUIRED=1): {reason}")
+        pytest.skip(reason)
+    # Not under pytest's tmp dir: the server runs as user postgres (when we are root), which cannot
+    # enter pytest's private base directory.
+    root = Path(tempfile.mkdtemp(prefix="mediajobs-postgres-"))
+    server = Postgres(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -380,6 +380,10 @@ class AirflowCluster:
         proc.popen.wait(timeout=30)
         return killed_at
 
+    def signal(self, name: str, sig: int) -> None:
+        """Send ``sig`` to the process group of ``name`` (SIGSTOP/SIGCONT: a stall, not a death)."""
+        _signal_group(self.procs[name].popen.pid, sig)
+
     def check_alive(self) -> None:
         for proc in self.procs.values():
             code = proc.popen.poll()

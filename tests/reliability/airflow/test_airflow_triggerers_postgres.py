@@ -12,13 +12,9 @@ advanced), so every wait is finished by the survivor.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +27,6 @@ from mediajobs_cluster import (
     SentinelEmulator,
     Waits,
     add_long_jobs,
-    postgres_unavailable,
     scan_files,
     wait_until,
 )
@@ -40,25 +35,6 @@ pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(900)]
 
 RUNS = 3
 HEALTH_CHECK_THRESHOLD = 5  # [triggerer] triggerer_health_check_threshold set by AirflowCluster
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    reason = postgres_unavailable()
-    if reason:
-        if os.environ.get("MEDIAJOBS_POSTGRES_REQUIRED") == "1":
-            pytest.fail(f"PostgreSQL is required here (MEDIAJOBS_POSTGRES_REQUIRED=1): {reason}")
-        pytest.skip(reason)
-    # Not under pytest's tmp dir: the server runs as user postgres (when we are root), which cannot
-    # enter pytest's private base directory.
-    root = Path(tempfile.mkdtemp(prefix="mediajobs-postgres-"))
-    server = Postgres(root)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass

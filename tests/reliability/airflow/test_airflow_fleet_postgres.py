@@ -1,0 +1,293 @@
+"""Two triggerers on one PostgreSQL metadata DB: a stalled triggerer cancels nothing; TAMS's 5 QPS holds.
+
+One Airflow deployment (api-server, scheduler with the LocalExecutor, two triggerers with
+``[triggerer] triggerer_health_check_threshold`` 10 s) runs three phases (issue 24):
+
+1. **Stall.** 8 deferrable ``TensorPixSubmitJobOperator`` tasks are deferred over both triggerers.
+   Triggerer A's process group is stopped (SIGSTOP) for 20 s, so B adopts A's triggers; then A
+   continues and finds them gone. Airflow 3.3 calls ``on_kill()`` for each (3.1 never does); the
+   task is still deferred on B, so nothing is canceled. The jobs then end: 8 creates, 0 cancels,
+   8 successes.
+2. **Rate, two triggerers.** 48 TAMS sensors (the emulator allows 5 requests/s per key) wait on
+   both triggerers, polling far more often than 5/s allows. Each triggerer's limiter adapts to the
+   429s: on the whole at most 5 % of the calls are answered 429 and the average stays <= 5.5/s.
+3. **Rate, one triggerer.** A is killed; B takes every wait over and, alone, draws no 429.
+
+Phases 2 and 3 never let the TAMS jobs end (that would only cost 48 task runs more).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow_compat import AIRFLOW_VERSION
+from mediajobs_cluster import AirflowCluster, Postgres, SentinelEmulator, wait_until
+
+pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(1200)]
+
+FLEET_DAG = Path(__file__).resolve().parent / "dags" / "mediajobs_fleet.py"
+STALL_DAG, TAMS_DAG = "mediajobs_fleet_stall", "mediajobs_fleet_tams"
+SUBMITS, TAMS_WAITS = 8, 48
+THRESHOLD = 10  # [triggerer] triggerer_health_check_threshold, seconds
+STALL_S = 20
+TAMS_QPS = 5.0  # the emulator's TAMS limit per key
+TWO_WINDOW_S, ONE_WINDOW_S = 40.0, 20.0  # measured windows once every wait is deferred
+
+
+@dataclass
+class Window:
+    """TAMS status calls seen by the emulator over a stretch of time, sampled about once a second."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    seconds: float = 0.0
+    peak_qps: float = 0.0
+
+    @property
+    def share_429(self) -> float:
+        return self.rate_limited / self.calls if self.calls else 0.0
+
+    @property
+    def avg_qps(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    def figures(self, prefix: str) -> dict[str, float]:
+        return {
+            f"{prefix}_calls": float(self.calls),
+            f"{prefix}_429": float(self.rate_limited),
+            f"{prefix}_429_share": round(self.share_429, 4),
+            f"{prefix}_avg_qps": round(self.avg_qps, 2),
+            f"{prefix}_peak_qps": round(self.peak_qps, 2),
+        }
+
+
+def tams_counts(emu: Any) -> tuple[int, int]:
+    codes = emu.stats()["requests"].get("tensorart status", {})
+    return sum(codes.values()), int(codes.get("429", 0))
+
+
+def measure(emu: Any, seconds: float, check: Any) -> Window:
+    window = Window()
+    began = last_t = time.monotonic()
+    first = last = tams_counts(emu)
+    while time.monotonic() - began < seconds:
+        time.sleep(1.0)
+        check()
+        now_t, now = time.monotonic(), tams_counts(emu)
+        window.peak_qps = max(window.peak_qps, (now[0] - last[0]) / (now_t - last_t))
+        last_t, last = now_t, now
+    window.calls, window.rate_limited = last[0] - first[0], last[1] - first[1]
+    window.seconds = last_t - began
+    return window
+
+
+@dataclass
+class Outcome:
+    cluster: AirflowCluster
+    names: dict[int, str]  # triggerer job id -> process name
+    stalled: str
+    held_before_stall: dict[str, int]
+    creates: int
+    cancels: int
+    stall_states: dict[str, str]
+    kill_lines: list[str]
+    two_whole: Window
+    two: Window
+    one: Window
+    timings: dict[str, Any] = field(default_factory=dict)
+
+
+def trigger_logs(cluster: AirflowCluster, dag_id: str) -> str:
+    return "\n".join(
+        p.read_text(errors="replace") for p in (cluster.home / "logs" / f"dag_id={dag_id}").rglob("*.log")
+    )
+
+
+@pytest.fixture(scope="module")
+def outcome(
+    postgres: Postgres,
+    sentinel_emulator: SentinelEmulator,
+    record_timings: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Outcome]:
+    emu = sentinel_emulator.emulator
+    cluster = AirflowCluster(
+        tmp_path_factory.mktemp("airflow-fleet"),
+        db_url=postgres.url,
+        dag_files=[FLEET_DAG],
+        connections=sentinel_emulator.connections,
+        extra_env={
+            "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "2",  # spreads triggers over both
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(THRESHOLD),
+            "AIRFLOW__CORE__PARALLELISM": "8",
+        },
+    )
+    t: dict[str, Any] = {}
+    try:
+        began = time.monotonic()
+        cluster.prepare()
+        cluster.start_core()
+        for name in ("triggerer-a", "triggerer-b"):
+            cluster.start_triggerer(name)
+
+        def both_heartbeating() -> list[dict[str, Any]] | None:
+            cluster.check_alive()
+            jobs = [j for j in cluster.triggerer_jobs() if j["end_date"] is None and j["latest_heartbeat"]]
+            return jobs if len(jobs) == 2 else None
+
+        jobs = wait_until(both_heartbeating, 240, "two triggerers heartbeating", diagnose=cluster.diagnose)
+        names = {j["id"]: j["hostname"] for j in jobs}
+        t["airflow_up_s"] = time.monotonic() - began
+
+        # ---- 1. stall ---------------------------------------------------------------------------
+        emu.script("tensorpix", count=SUBMITS, queued_s=2, running_s=3600)
+        cluster.trigger(STALL_DAG, "stall")
+
+        def submits_deferred_on_both() -> list[dict[str, Any]] | None:
+            cluster.check_alive()
+            rows = cluster.task_states(STALL_DAG)
+            ok = len(rows) == SUBMITS and all(r["state"] == "deferred" and r["triggerer_id"] for r in rows)
+            return rows if ok and len({r["triggerer_id"] for r in rows}) == 2 else None
+
+        rows = wait_until(
+            submits_deferred_on_both, 360, "8 submits deferred on both", diagnose=cluster.diagnose
+        )
+        held = {names[j]: sum(r["triggerer_id"] == j for r in rows) for j in names}
+        stalled = max(held, key=lambda n: held[n])
+        survivor_id = next(j for j, n in names.items() if n != stalled)
+        time.sleep(3)  # every trigger has read its job once
+        pgid = cluster.procs[stalled].popen.pid
+        stopped_at = time.monotonic()
+        cluster.signal(stalled, signal.SIGSTOP)
+
+        def adopted() -> bool:
+            rows = cluster.task_states(STALL_DAG)
+            return all(r["state"] == "deferred" and r["triggerer_id"] == survivor_id for r in rows)
+
+        try:
+            wait_until(adopted, 120, "the survivor to adopt the stalled triggerer's triggers")
+            t["adopted_after_stop_s"] = time.monotonic() - stopped_at
+            time.sleep(max(0.0, STALL_S - (time.monotonic() - stopped_at)))
+        finally:
+            cluster.signal(stalled, signal.SIGCONT)
+        t["stopped_s"] = time.monotonic() - stopped_at
+        assert pgid == cluster.procs[stalled].popen.pid
+
+        def woke_up_and_let_go() -> list[str] | None:
+            cluster.check_alive()
+            lines = [
+                ln
+                for ln in trigger_logs(cluster, STALL_DAG).splitlines()
+                if "not canceled" in ln or "Cancel of tensorpix" in ln
+            ]
+            return lines if len(lines) >= held[stalled] else None
+
+        if AIRFLOW_VERSION >= (3, 3):  # the triggerer calls on_kill() for each trigger that left it
+            kill_lines = wait_until(woke_up_and_let_go, 120, "on_kill on the stalled triggerer")
+        else:  # 3.1 cancels the moved triggers without on_kill(): give it the same time to do so
+            time.sleep(15)
+            kill_lines = []
+        emu.advance(3600)
+
+        def stall_run_done() -> dict[str, str] | None:
+            cluster.check_alive()
+            state = cluster.run_states(STALL_DAG).get("stall")
+            if state in ("success", "failed"):
+                return {r["task_id"]: r["state"] for r in cluster.task_states(STALL_DAG)}
+            return None
+
+        stall_states = wait_until(stall_run_done, 360, "the stall run to finish", diagnose=cluster.diagnose)
+        requests = emu.stats()["requests"]
+        creates = sum(requests.get("tensorpix create", {}).values())
+        cancels = sum(requests.get("tensorpix cancel", {}).values())
+
+        # ---- 2. TAMS waits on two triggerers ------------------------------------------------------
+        jobs_conf = [str(emu.add_job("tensorart", queued_s=2, running_s=36_000)) for _ in range(TAMS_WAITS)]
+        before_tams = tams_counts(emu)
+        tams_began = time.monotonic()
+        cluster.trigger(TAMS_DAG, "tams", {"jobs": jobs_conf})
+
+        def tams_deferred() -> set[int] | None:
+            cluster.check_alive()
+            rows = cluster.task_states(TAMS_DAG)
+            ok = len(rows) == TAMS_WAITS and all(r["state"] == "deferred" and r["triggerer_id"] for r in rows)
+            return {r["triggerer_id"] for r in rows} if ok else None
+
+        owners = wait_until(tams_deferred, 480, "48 TAMS waits deferred", diagnose=cluster.diagnose)
+        assert len(owners) == 2, "the TAMS waits all went to one triggerer"
+        t["tams_deferred_s"] = time.monotonic() - tams_began
+        two = measure(emu, TWO_WINDOW_S, cluster.check_alive)
+        after = tams_counts(emu)
+        two_whole = Window(
+            calls=after[0] - before_tams[0],
+            rate_limited=after[1] - before_tams[1],
+            seconds=time.monotonic() - tams_began,
+        )
+
+        # ---- 3. one triggerer ------------------------------------------------------------------
+        cluster.kill(stalled)
+
+        def all_on_survivor() -> bool:
+            cluster.check_alive()
+            rows = cluster.task_states(TAMS_DAG)
+            return all(r["state"] == "deferred" and r["triggerer_id"] == survivor_id for r in rows)
+
+        wait_until(all_on_survivor, 180, "the survivor to take every TAMS wait", diagnose=cluster.diagnose)
+        time.sleep(2)  # the last adopted triggers have started
+        one = measure(emu, ONE_WINDOW_S, cluster.check_alive)
+        t["total_s"] = time.monotonic() - began
+        result = Outcome(
+            cluster, names, stalled, held, creates, cancels, stall_states, kill_lines, two_whole, two, one, t
+        )
+        record_timings(
+            "postgres, two triggerers: stall, then 48 TAMS waits",
+            {**t, **two_whole.figures("two_whole"), **two.figures("two"), **one.figures("one")},
+        )
+        yield result
+    finally:
+        cluster.stop_all()
+
+
+def test_the_stall_spread_the_submits_over_both_triggerers(outcome: Outcome) -> None:
+    assert sorted(outcome.held_before_stall.values())[0] >= 1
+    assert sum(outcome.held_before_stall.values()) == SUBMITS
+
+
+def test_a_stalled_triggerer_cancels_no_job_its_peer_adopted(outcome: Outcome) -> None:
+    assert outcome.cancels == 0
+    assert outcome.creates == SUBMITS
+    assert outcome.stall_states == {f"submit_{i}": "success" for i in range(SUBMITS)}
+
+
+@pytest.mark.skipif(AIRFLOW_VERSION < (3, 3), reason="Airflow 3.1's triggerer never calls on_kill()")
+def test_the_woken_triggerer_says_in_one_line_why_it_did_not_cancel(outcome: Outcome) -> None:
+    """Each moved trigger's on_kill() logs its decision. The reason is the task still being deferred
+    once the supervisor answers; on a machine so loaded that it does not answer within two thirds
+    of ``on_kill_timeout``, that the state could not be read -- never a cancel."""
+    assert len(outcome.kill_lines) >= outcome.held_before_stall[outcome.stalled]
+    for line in outcome.kill_lines:
+        assert (
+            "not canceled: its task is still deferred" in line
+            or "not canceled: its task's state cannot be read" in line
+        ), line
+    assert any("still deferred" in line for line in outcome.kill_lines), outcome.kill_lines[:2]
+
+
+def test_two_triggerers_keep_tams_within_its_rate_limit(outcome: Outcome) -> None:
+    for window in (outcome.two_whole, outcome.two):
+        assert window.calls > 0
+        assert window.share_429 <= 0.05, outcome.timings | window.figures("w")
+    assert outcome.two.avg_qps <= 5.5, outcome.two.figures("two")
+    assert outcome.two_whole.avg_qps <= 5.5, outcome.two_whole.figures("two_whole")
+
+
+def test_one_triggerer_alone_draws_no_429(outcome: Outcome) -> None:
+    assert outcome.one.calls > 0
+    assert outcome.one.rate_limited == 0, outcome.one.figures("one")
+    assert outcome.one.avg_qps <= TAMS_QPS
