@@ -286,7 +286,9 @@ def measure(n: int, repeat: int, idle_seconds: float, poll: float, work: Path | 
     emulator.script(
         "tensorpix", count=(2 * 3 + n * repeat * 2) * 2, queued_s=3, running_s=12, output_bytes=OUTPUT_BYTES
     )
-    dep = Deployment(work, n, poll, {"tensorpix_default": emulator.connection("tensorpix")})
+    dep = Deployment(
+        work, n, poll, {"tensorpix_default": emulator.connection("tensorpix", allow_private_hosts=True)}
+    )
     report: dict[str, Any] = {"n": n, "repeat": repeat, "poll_interval": poll, "runs": []}
     try:
         t0 = time.monotonic()
