@@ -260,3 +260,19 @@ def test_media_view_shows_a_one_task_jobs_files_as_persisted():
 
     assert media is not None and media.job_id == "1"
     assert [(i.source, i.path) for i in media.items] == [(PERSISTED, "file:///renders/tensorpix-1-0.mp4")]
+
+
+def test_the_url_policy_applies_to_the_one_task_way(emulator, files, dest, no_backoff):
+    """allow_private_hosts=False on the task overrides the connection: the emulator's CDN is loopback."""
+    from airflow_provider_mediajobs.exceptions import PrivateOutputHostError
+
+    emulator.script("tensorpix", count=1, queued_s=0, running_s=0.1, output_bytes=1000)
+    operator = submit(dest, allow_private_hosts=False, download_deadline=60)
+    context = make_context(Store())
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    event = run_trigger(deferred.value)
+
+    with pytest.raises(PrivateOutputHostError):
+        operator.execute_complete(context, event=event, **deferred.value.kwargs)
+    assert files(dest) == {}
