@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo   - bootstrap .venv, start the emulator, run the example pipeline through Airflow"
 	@echo "make test   - bootstrap .venv, then ruff, mypy and pytest"
-	@echo "make demo-ui - a real Airflow on 127.0.0.1 runs the example pipeline; prints the login and its Media view URL (Ctrl-C stops it)"
+	@echo "make demo-ui - a real Airflow on 127.0.0.1: the example pipeline, a 10-job TAMS batch, a run with a failed job; prints the login and their Media view URLs (Ctrl-C stops it)"
 	@echo "make emulator - run the provider emulator on 127.0.0.1:8790 in the foreground"
 	@echo "make e2e-ui - headless Chromium against a real Airflow: the four connection forms, the Media view (via make demo-ui's deployment)"
 	@echo "make triggerer-ha - real Airflow: triggerer SIGKILL/restart (SQLite), two triggerers (PostgreSQL), secret scan"
@@ -21,7 +21,7 @@ help:
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -49,7 +49,7 @@ STAMP31 := $(VENV31)/.installed
 $(STAMP31): pyproject.toml $(CONSTRAINTS31)
 	@test -x $(BIN31)/python || $(PYTHON) -m venv $(VENV31)
 	$(BIN31)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN31)/python -m pip install --quiet -c $(CONSTRAINTS31) -e ".[test]"
+	$(BIN31)/python -m pip install --quiet -c $(CONSTRAINTS31) -e ".[test,emulator]"
 	@touch $(STAMP31)
 
 # A test that fails is run once more, alone (--lf), and must pass then: a few end-to-end tests are
@@ -108,7 +108,7 @@ demo-ui: $(STAMP)
 # comes from the pinned "bench" extra; results go to benchmarks/results/*.json.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator,bench]"
 	@touch $(BENCH_STAMP)
 
 # Then the pipeline benchmark: a real Airflow deployment runs N media jobs the one-task way, the
@@ -129,7 +129,7 @@ constraints: $(STAMP)
 
 constraints-airflow-3.1: $(STAMP31)
 	{ echo "# Lowest supported Airflow line, tested by make test-airflow-3.1: apache-airflow 3.1.8 on Python 3.11"; \
-	  echo "# and everything it pulls, plus the test tools (pip's resolution of .[test] with apache-airflow==3.1.8)."; \
+	  echo "# and everything it pulls, plus the test tools (pip's resolution of .[test,emulator] with apache-airflow==3.1.8)."; \
 	  echo "# Regenerate with: make constraints-airflow-3.1 (after changing a pin)."; \
 	  $(BIN31)/python -m pip freeze --exclude-editable | grep -v '^airflow-provider-mediajobs'; } > $(CONSTRAINTS31)
 

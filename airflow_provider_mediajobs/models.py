@@ -225,3 +225,95 @@ def format_cost(totals: Mapping[str, float]) -> str:
 
 def _amount(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+#: how much of one input's text a job's recorded inputs keep (a prompt is rarely longer)
+MAX_INPUT_TEXT = 2000
+_MEDIA_SUFFIXES = {
+    "image": (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".avif"),
+    "video": (".mp4", ".mov", ".webm", ".mkv", ".m4v", ".avi"),
+    "audio": (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".flac"),
+}
+
+
+def media_kind_of(url: str, hint: str | None = None) -> str:
+    """``image`` / ``video`` / ``audio`` / ``other`` of an input URL: the payload's hint, else its suffix."""
+    if hint in _MEDIA_SUFFIXES:
+        return str(hint)
+    from urllib.parse import urlsplit
+
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:
+        return "other"
+    return next((kind for kind, ends in _MEDIA_SUFFIXES.items() if path.endswith(ends)), "other")
+
+
+def unsigned_url(url: object) -> str | None:
+    """A URL the URL policy allows, as shown to people (no user info, query or fragment), or None."""
+    from airflow_provider_mediajobs.engine.urls import is_allowed, shown_url
+
+    return shown_url(url) if is_allowed(url) else None
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    """What a job was asked, for people: labelled texts (prompt, model, size, ...) and source media.
+
+    Each dialect reads its own payload into this (:meth:`~.dialects.base.Dialect.describe_inputs`);
+    the submit operator records it in XCom (key ``media_inputs``) and the Media view shows it. Texts
+    are cut at :data:`MAX_INPUT_TEXT`; media URLs lose their query (signatures) and user info.
+    """
+
+    texts: tuple[tuple[str, str], ...] = ()
+    media: tuple[tuple[str, str, str], ...] = ()  # (label, url, kind)
+
+    @classmethod
+    def build(cls, texts: Iterable[tuple[str, Any]] = (), media: Iterable[tuple[str, Any]] = ()) -> JobInputs:
+        """Keep the non-empty texts (lists joined) and the http(s) media URLs, cleaned."""
+        kept_texts = []
+        for label, value in texts:
+            if isinstance(value, (list, tuple)):
+                value = ", ".join(str(v) for v in value if v not in (None, ""))
+            if value is None or value == "" or isinstance(value, Mapping):
+                continue
+            text = str(value)
+            if len(text) > MAX_INPUT_TEXT:
+                text = text[:MAX_INPUT_TEXT] + "..."
+            kept_texts.append((label, text))
+        kept_media = []
+        for label, value in media:
+            url = unsigned_url(value) if isinstance(value, str) else None
+            if url:
+                kept_media.append((label, url, media_kind_of(url)))
+        return cls(tuple(kept_texts), tuple(kept_media))
+
+    def __bool__(self) -> bool:
+        return bool(self.texts or self.media)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "texts": [{"label": label, "text": text} for label, text in self.texts],
+            "media": [{"label": label, "url": url, "kind": kind} for label, url, kind in self.media],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> JobInputs:
+        """Read back :meth:`to_dict` output; anything malformed is left out (XCom is untrusted)."""
+        if not isinstance(data, Mapping):
+            return cls()
+        texts = [
+            (str(t.get("label") or ""), t.get("text"))
+            for t in data.get("texts") or ()
+            if isinstance(t, Mapping)
+        ]
+        built = cls.build(texts)
+        media = []
+        for item in data.get("media") or ():
+            if isinstance(item, Mapping) and isinstance(item.get("url"), str):
+                url = unsigned_url(item["url"])
+                if url:
+                    media.append(
+                        (str(item.get("label") or "source"), url, media_kind_of(url, item.get("kind")))
+                    )
+        return cls(built.texts, tuple(media))

@@ -11,7 +11,10 @@ finish (:mod:`~airflow_provider_mediajobs.operators.persist`): one task per medi
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,7 @@ from airflow_provider_mediajobs.engine.wait import (
     result_or_raise,
     summary_line,
 )
+from airflow_provider_mediajobs.exceptions import MediaJobFailedError
 from airflow_provider_mediajobs.models import MediaJob
 from airflow_provider_mediajobs.operators.persist import PersistsOutputs
 
@@ -42,6 +46,70 @@ def seconds(value: float | timedelta | None) -> float | None:
     if value is None:
         return None
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+FAILED_JOB_KEY = "job"  # XCom: the job dict of a wait that ended failed or canceled
+TRIES_KEY = "mediajobs_tries"  # task state store (3.3+): the job id of every try, how it ended
+_log = logging.getLogger(__name__)
+
+
+def _state_store(context: Any) -> Any:
+    try:
+        return context.get("task_state_store")
+    except Exception:
+        return None
+
+
+def record_try(context: Any, job_id: str) -> None:
+    """Note this try's job id in the task state store (Airflow 3.3+), kept across retries.
+
+    XComs are cleared when a task retries; the Media view reads this list to show the job ids of
+    earlier tries.
+    """
+    store = _state_store(context)
+    if store is None:
+        return
+    try:
+        tries = [t for t in (store.get(TRIES_KEY) or []) if isinstance(t, dict)]
+        number = int(getattr(context["ti"], "try_number", 0) or 0)
+        tries = [t for t in tries if t.get("try") != number][-19:]
+        tries.append({"try": number, "job_id": str(job_id)})
+        store.set(TRIES_KEY, tries)
+    except Exception as err:  # a record for the view never fails the task
+        _log.warning("Could not record the try's job id in the task state store (%s).", type(err).__name__)
+
+
+def _record_end(context: Any, job: MediaJob) -> None:
+    store = _state_store(context)
+    if store is None:
+        return
+    try:
+        tries = [t for t in (store.get(TRIES_KEY) or []) if isinstance(t, dict)]
+        for entry in tries:
+            if entry.get("job_id") == job.job_id:
+                entry.update(state=job.state.value, error=job.error, cost=job.cost, cost_unit=job.cost_unit)
+        store.set(TRIES_KEY, tries)
+    except Exception as err:
+        _log.warning("Could not record how the try ended in the task state store (%s).", type(err).__name__)
+
+
+@contextlib.contextmanager
+def recording_failure(context: Any) -> Iterator[None]:
+    """A failed or canceled job's dict goes to XCom (key ``job``) before the task fails with it.
+
+    The exception names the provider's reason and the cost; the dict lets the Media view show them
+    (without the provider's raw payload).
+    """
+    try:
+        yield
+    except MediaJobFailedError as err:
+        if err.job is not None:
+            data = err.job.to_dict()
+            data.pop("raw", None)
+            with contextlib.suppress(Exception):
+                context["ti"].xcom_push(key=FAILED_JOB_KEY, value=data)
+            _record_end(context, err.job)
+        raise
 
 
 class TaskWaitMixin(PersistsOutputs):

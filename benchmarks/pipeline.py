@@ -121,7 +121,7 @@ class Deployment(demo_ui.Deployment):  # type: ignore[name-defined]
     session, stopped with everything it started) with the benchmark's DAGs, connection and settings."""
 
     def __init__(self, work: Path, n: int, poll: float, connections: dict[str, dict[str, Any]]) -> None:
-        super().__init__(work, demo_ui.free_port(), uuid.uuid4().hex, dag_file=DAG_FILE)
+        super().__init__(work, demo_ui.free_port(), uuid.uuid4().hex, dag_files=(DAG_FILE,))
         self.outputs = work / "outputs"
         self.db = self.home / "airflow.db"
         self.env.update(

@@ -155,6 +155,17 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
                 ok,
             )
         )
+    view = report.get("media_view")
+    if view:
+        ms = view["median_ms"]
+        out.append(
+            _target(
+                f"Media tab of a run of {view['jobs']} mapped jobs (API server app)",
+                f"median {ms:.0f} ms (min {view['min_ms']:.0f}, max {view['max_ms']:.0f}, first {view['cold_ms']:.0f})",
+                "< 1000 ms",
+                ms < 1000,
+            )
+        )
     imports = report.get("imports")
     if imports:
         ms = imports["import"]["sensors_over_sdk_ms"]
@@ -271,6 +282,15 @@ def markdown(report: dict[str, Any]) -> str:
                 + " | ".join(str(r["detection_p50_by_kind_s"].get(k, "")) for k in names)
                 + " |"
             )
+    view = report.get("media_view")
+    if view:
+        out += [
+            "",
+            f"Media view: `GET /mediajobs/dags/<dag>/runs/<run>` of a run of {view['jobs']} mapped TAMS jobs "
+            f"({view['cards']} cards, {view['page_bytes'] // 1024} KiB of HTML) through Airflow's API server app in "
+            f"process: {', '.join(f'{x:.0f}' for x in view['ms'])} ms (median {view['median_ms']:.0f} ms; the first "
+            f"request {view['cold_ms']:.0f} ms); load average during the run {view['load_avg'][0]:.1f}.",
+        ]
     imports = report.get("imports")
     if imports:
         shares = imports.get("dag_parse_provider_ms", {})

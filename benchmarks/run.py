@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import media_view
 from benchmarks.emulator_proc import Admin, EmulatorProcess
 from benchmarks.report import evaluate, markdown, table, write_markdown
 from benchmarks.workload import mixed, short_tams
@@ -289,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--pipeline-idle", type=float, default=None, help="seconds of idle baseline (default 60; quick: 30)"
     )
+    p.add_argument(
+        "--media-view-jobs",
+        type=int,
+        default=200,
+        help="mapped jobs in the run whose Media tab is rendered (benchmarks/media_view.py; 0 = skip)",
+    )
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/<mode>-<date>.json)")
     p.add_argument(
         "--markdown", default=None, help="write the report into this markdown file (between markers)"
@@ -335,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             report["runs"].append(tams_run(emu, tams_n, args))
     if not args.no_imports:
         report["imports"] = import_times(2 if args.quick else 5)
+    if args.media_view_jobs:
+        print(f"[bench] media view: a run of {args.media_view_jobs} mapped jobs ...", flush=True)
+        report["media_view"] = media_view.run(args.media_view_jobs, repeat=5 if args.quick else 10)
     info["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = evaluate(report)
     print(table(report), flush=True)

@@ -106,7 +106,8 @@ with DAG(
         **persist,
     )
 
-    @task(trigger_rule="all_done")
+    # the job dicts keep their signed output URLs (downstream tasks need them): not in the task log
+    @task(trigger_rule="all_done", show_return_value_in_logs=False)
     def collect(jobs: list[dict | None]) -> list[dict]:
         finished = [job for job in jobs if job]
         for job in finished:

@@ -84,10 +84,100 @@ print("DEMO_JSON=" + json.dumps(out, default=str))
     return []
 
 
-def main() -> int:
-    from airflow_provider_mediajobs.emulator import Emulator
+def table(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> list[str]:
+    """``rows`` under ``header`` in columns as wide as their widest cell (``right``: right-aligned)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
+
+
+def jobs_table(jobs: list[dict[str, Any]]) -> list[str]:
+    """One row per job, then one per further output URL; URLs without their signed query string."""
     from airflow_provider_mediajobs.engine.urls import shown_url
     from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
+
+    rows = []
+    for job in jobs:
+        wait = job.get("wait") or {}
+        waited = wait.get("waited_seconds")
+        calls = wait.get("status_calls")
+        urls = [shown_url(url) for url in job.get("output_urls") or []] or ["-"]
+        cost = format_cost(total_cost([MediaJob.from_dict(job)])) if job.get("cost") is not None else "-"
+        rows.append(
+            [
+                job["provider"],
+                str(job["job_id"]),
+                job["state"],
+                f"{waited:.1f}s" if waited is not None else "-",
+                str(calls) if calls is not None else "-",
+                cost,
+                urls[0],
+            ]
+        )
+        rows += [["", "", "", "", "", "", url] for url in urls[1:]]
+    header = [
+        "provider",
+        "job id",
+        "state",
+        "wait",
+        "calls",
+        "cost",
+        "outputs (signed query strings not shown)",
+    ]
+    return table(header, rows, right=frozenset({3, 4}))
+
+
+def cost_line(jobs: list[dict[str, Any]]) -> str:
+    """The run's cost per unit, each unit with the providers it comes from, and who reports none."""
+    from airflow_provider_mediajobs.dialects.registry import get_spec
+    from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
+
+    parts = []
+    for unit, amount in total_cost(MediaJob.from_dict(job) for job in jobs).items():
+        names = sorted(
+            {
+                get_spec(job["provider"]).display_name
+                for job in jobs
+                if (job.get("cost_unit") or "unknown unit") == unit and job.get("cost") is not None
+            }
+        )
+        parts.append(f"{format_cost({unit: amount})} ({', '.join(names)})")
+    silent = sorted({get_spec(job["provider"]).display_name for job in jobs if job.get("cost") is None})
+    text = "total cost of the run: " + ("; ".join(parts) or "none reported")
+    if silent:
+        text += f"; not included, their APIs report no cost: {', '.join(silent)}"
+    return text
+
+
+def files_table(persisted: list[dict[str, Any]]) -> tuple[list[str], bool]:
+    """The files each outputs task wrote (path, bytes, content type, full sha256); False when a task
+    failed or wrote nothing."""
+    rows, ok, problems = [], True, []
+    for task in sorted(persisted, key=lambda t: t["task_id"]):
+        files = task["value"] if isinstance(task["value"], list) else []
+        if task["state"] != "success" or not files:
+            problems.append(f"{task['task_id']}: {task['state']}, no files")
+            ok = False
+        for item in files:
+            path = Path(str(item["path"]).removeprefix("file://"))
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            note = " (unchanged, skipped)" if item.get("skipped") else ""
+            rows.append(
+                [f"{shown}{note}", str(item["bytes"]), str(item.get("content_type") or "-"), item["sha256"]]
+            )
+    lines = table(["files persisted", "bytes", "content type", "sha256"], rows, right=frozenset({1}))
+    return [*lines, *problems], ok
+
+
+def main() -> int:
+    from airflow_provider_mediajobs.emulator import Emulator
 
     if WORK.exists():
         shutil.rmtree(WORK)
@@ -115,37 +205,18 @@ def main() -> int:
         return 1
     summary = results[0]
     jobs = [t for t in summary["tasks"] if isinstance(t["value"], dict) and "job_id" in t["value"]]
-    print()
-    print(f"{'provider':<10} {'job id':<38} {'state':<10} {'wait':>7} {'calls':>5}  outputs")
     failed = code != 0 or not summary["run_state"].endswith("success")
-    for task in sorted(jobs, key=lambda t: t["value"]["provider"]):
-        job = task["value"]
-        wait = job.get("wait") or {}
-        waited = wait.get("waited_seconds")
-        calls = wait.get("status_calls")
-        urls = [shown_url(u) for u in job.get("output_urls") or []]  # signed queries stay out
-        first = urls[0] if urls else "-"
-        print(
-            f"{job['provider']:<10} {job['job_id']:<38} {job['state']:<10} "
-            f"{(f'{waited:.1f}s' if waited is not None else '-'):>7} {calls if calls is not None else '-':>5}  {first}"
-        )
-        for url in urls[1:]:
-            print(f"{'':<71}  {url}")
-        failed = failed or job["state"] != "succeeded"
-    totals = total_cost(MediaJob.from_dict(task["value"]) for task in jobs)
-    print(f"total cost of the run: {format_cost(totals)}")
+    job_dicts = sorted((task["value"] for task in jobs), key=lambda job: job["provider"])
     print()
-    print(f"{'files persisted (path)':<84} {'bytes':>9}  sha256")
-    for task in sorted(jobs, key=lambda t: t["task_id"]):  # each submit task persisted its job's files
-        files = task["value"].get("files") or []
-        if task["state"] != "success" or not files:
-            print(f"{task['task_id']}: {task['state']}, no files")
-            failed = True
-        for item in files:
-            path = Path(str(item["path"]).removeprefix("file://"))
-            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-            note = " (unchanged, skipped)" if item.get("skipped") else ""
-            print(f"{shown!s:<84} {item['bytes']:>9}  {item['sha256'][:12]}{note}")
+    print("\n".join(jobs_table(job_dicts)))
+    print(cost_line(job_dicts))
+    failed = failed or any(job["state"] != "succeeded" for job in job_dicts)
+    # one task per job: each submit task persisted its job's files (the job dict's "files")
+    persisted = [{**t, "value": t["value"].get("files") or []} for t in jobs]
+    print()
+    lines, files_ok = files_table(persisted)
+    print("\n".join(lines))
+    failed = failed or not files_ok
     others = [t for t in summary["tasks"] if t not in jobs]
     for task in others:
         print(f"task {task['task_id']}: {task['state']}")

@@ -1,13 +1,15 @@
 """`make demo-ui`: the example pipeline in a real Airflow deployment, its outputs in the Media view.
 
-1. starts the emulator (all four providers on 127.0.0.1, real time, jobs of a few seconds; the
-   TensorPix job's signed URL lasts ``--url-lifetime`` seconds, so the view shows one expiring),
+1. starts the emulator (all four providers on 127.0.0.1, real time; every job it is sent takes a
+   few seconds, in every run; the TensorPix job's signed URL lasts ``--url-lifetime`` seconds, so the
+   view shows one expiring),
 2. starts Airflow from this venv in a throwaway AIRFLOW_HOME under ``build/demo-ui``: SQLite,
    api-server, scheduler (LocalExecutor), dag-processor and triggerer, all on 127.0.0.1, the simple
    auth manager with one admin user and a fresh password,
 3. creates the four default connections (REST API, so they show under Admin -> Connections),
-4. triggers ``mediajobs_pipeline`` once, waits for it, and prints the login and the URL of the
-   run's Media view,
+4. runs ``mediajobs_pipeline`` and ``mediajobs_tensorart_batch`` (10 mapped TAMS jobs), then the
+   pipeline once more with its TAMS job scripted to fail (on both tries), and prints the login and
+   the URL of each run's Media view,
 5. keeps everything running until Ctrl-C (or SIGTERM), then stops every process it started: each
    Airflow process runs in a process group of its own and carries a marker in its environment, so
    what left its group (task runners) is found and stopped too.
@@ -36,6 +38,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "demo-ui"
 DAG_ID = "mediajobs_pipeline"
+BATCH_DAG_ID = "mediajobs_tensorart_batch"
+BATCH_SIZE = 10
+#: what the emulator's TAMS says when the failing run's job fails
+FAILURE_REASON = "The prompt was flagged by the content filter; nothing was generated."
+#: every job the emulator is sent takes this long (emulated = real time, so expiry times are true)
+QUICK = {"queued_s": 1, "running_s": 4}
 USER = "admin"
 MARKER = "MEDIAJOBS_DEMO_UI"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -79,9 +87,12 @@ class Deployment:
         work: Path,
         port: int,
         marker: str,
-        dag_file: Path = ROOT / "example_dags" / "example_pipeline.py",
+        dag_files: tuple[Path, ...] = (
+            ROOT / "example_dags" / "example_pipeline.py",
+            ROOT / "example_dags" / "example_tensorart_batch.py",
+        ),
     ) -> None:
-        self.dag_file = dag_file
+        self.dag_files = dag_files
         self.work = work
         self.home = work / "airflow-home"
         self.logs = work / "logs"
@@ -103,6 +114,8 @@ class Deployment:
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+                # the failing run's retry starts after 3 s, not 5 min
+                "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "3",
                 "AIRFLOW__CORE__AUTH_MANAGER": (
                     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
@@ -125,7 +138,8 @@ class Deployment:
     def prepare(self) -> None:
         (self.home / "dags").mkdir(parents=True)
         self.logs.mkdir(parents=True)
-        shutil.copy(self.dag_file, self.home / "dags")
+        for dag_file in self.dag_files:
+            shutil.copy(dag_file, self.home / "dags")
         # the simple auth manager reads (and would otherwise generate) the password here
         passwords = self.home / "simple_auth_manager_passwords.json.generated"
         passwords.write_text(json.dumps({USER: self.password}) + "\n")
@@ -213,14 +227,17 @@ class Deployment:
             text = resp.read().decode()
         return json.loads(text) if text else None
 
-    def dag_parsed(self) -> bool:
+    def dag_parsed(self, dag_id: str = DAG_ID) -> bool:
         try:
-            self.rest("GET", f"/dags/{DAG_ID}")
+            self.rest("GET", f"/dags/{dag_id}")
         except urllib.error.HTTPError as err:
             if err.code == 404:
                 return False
             raise
         return True
+
+    def trigger(self, dag_id: str) -> str:
+        return str(self.rest("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"])
 
 
 def marked_pids(marker: str) -> list[int]:
@@ -248,17 +265,41 @@ def connections(emulator: Any) -> list[dict[str, Any]]:
     return found
 
 
-def wait_for_run(deployment: Deployment, run_id: str, timeout: float) -> str:
-    seen: dict[str, str] = {}
+def script_jobs(emulator: Any, url_lifetime: float) -> None:
+    """Every job the emulator is sent finishes in seconds, in the order the demo's runs send them.
+
+    Scripts are used in creation order per provider: the first pipeline run and the batch (11 TAMS
+    jobs, all succeed), then the second pipeline run, whose TAMS job fails on both tries (a failure
+    with a reason and a cost; "transitory", so Airflow retries it), then any run a user triggers
+    (all succeed, quickly).
+    """
+    emulator.script("tensorpix", count=1, url_lifetime_s=url_lifetime, **QUICK)
+    emulator.script("tensorart", count=1 + BATCH_SIZE, **QUICK)
+    emulator.script(
+        "tensorart",
+        count=2,
+        outcome="failed",
+        failure_reason=FAILURE_REASON,
+        failure_code="TRANSITORY_ERROR",
+        **QUICK,
+    )
+    for provider in PROVIDERS:
+        emulator.script(provider, count=1_000_000, **QUICK)
+
+
+def wait_for_run(deployment: Deployment, run_id: str, timeout: float, dag_id: str = DAG_ID) -> str:
+    seen: dict[tuple[str, int], str] = {}
 
     def finished() -> str | None:
-        tis = deployment.rest("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        tis = deployment.rest("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
         for ti in tis:
             state = str(ti["state"])
-            if seen.get(ti["task_id"]) != state and state in ("success", "failed", "upstream_failed"):
-                print(f"  {ti['task_id']:<32} {state}", flush=True)
-            seen[ti["task_id"]] = state
-        run = deployment.rest("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
+            key = (ti["task_id"], int(ti.get("map_index", -1)))
+            if seen.get(key) != state and state in ("success", "failed", "upstream_failed"):
+                label = ti["task_id"] + (f"[{key[1]}]" if key[1] >= 0 else "")
+                print(f"  {dag_id:<26} {label:<32} {state}", flush=True)
+            seen[key] = state
+        run = deployment.rest("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
         return str(run["state"]) if run["state"] in ("success", "failed") else None
 
     return str(deployment.wait_until(finished, timeout, f"run {run_id}"))
@@ -290,9 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         emulator.start()
-        for provider in PROVIDERS:  # a few seconds each; two per provider in case a task retries
-            lifetime = {"url_lifetime_s": args.url_lifetime} if provider == "tensorpix" else {}
-            emulator.script(provider, count=2, queued_s=2, running_s=6, **lifetime)
+        script_jobs(emulator, args.url_lifetime)
         print(f"emulator: {emulator.url} (GoEnhance, TensorArt TAMS, Vozo, TensorPix)", flush=True)
         print(f"airflow: a fresh deployment in {args.work} (logs: {deployment.logs}) ...", flush=True)
         deployment.prepare()
@@ -300,21 +339,36 @@ def main(argv: list[str] | None = None) -> int:
         deployment.wait_until(deployment.healthy, 240, "the API server")
         for conn in connections(emulator):
             deployment.rest("POST", "/connections", conn)
-        deployment.wait_until(deployment.dag_parsed, 240, f"the dag-processor to parse {DAG_ID}")
-        run = deployment.rest("POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": None})
-        run_id = str(run["dag_run_id"])
-        print(f"airflow: triggered {DAG_ID}, run {run_id}; waiting for it ...", flush=True)
+        for dag_id in (DAG_ID, BATCH_DAG_ID):
+            deployment.wait_until(
+                lambda d=dag_id: deployment.dag_parsed(d), 240, f"the dag-processor to parse {dag_id}"
+            )
+        run_id = deployment.trigger(DAG_ID)
+        batch_id = deployment.trigger(BATCH_DAG_ID)
+        print(f"airflow: triggered {DAG_ID} ({run_id}) and {BATCH_DAG_ID} ({batch_id}) ...", flush=True)
         state = wait_for_run(deployment, run_id, 600)
+        batch_state = wait_for_run(deployment, batch_id, 600, BATCH_DAG_ID)
+        failing_id = deployment.trigger(DAG_ID)
+        print(f"airflow: triggered {DAG_ID} again ({failing_id}); its TAMS job fails ...", flush=True)
+        failing_state = wait_for_run(deployment, failing_id, 600)
         print()
         print(f"DAG run {run_id}: {state}")
+        print(f"Batch run {batch_id}: {batch_state}")
+        print(f"Run with a failed job {failing_id}: {failing_state}")
         print(f"Airflow UI:            {deployment.url}/  (user {USER}, password {deployment.password})")
         print(f"Media view of the run: {run_view_url(DAG_ID, run_id, base=deployment.url)}")
+        print(f"Media view of the batch: {run_view_url(BATCH_DAG_ID, batch_id, base=deployment.url)}")
+        print(f"Media view of the failed job's run: {run_view_url(DAG_ID, failing_id, base=deployment.url)}")
         print(
-            f"The TensorPix job's signed URL lasts {args.url_lifetime:g} s: the view then marks it expired, "
-            "while the copy the pipeline persisted still plays."
+            f"The TensorPix job's signed URL lasts {args.url_lifetime:g} s; its card shows the copy the "
+            "pipeline persisted (a provider URL is shown, with its expiry, only while nothing is persisted)."
+        )
+        print(
+            f"Every job the emulator is sent takes ~5 s; to finish a long one now: "
+            f"curl -X POST {emulator.url}/_emulator/advance -d '{{\"seconds\": 600}}'"
         )
         print("Ctrl-C stops Airflow and the emulator.", flush=True)
-        code = 0 if state == "success" else 1
+        code = 0 if (state, batch_state, failing_state) == ("success", "success", "failed") else 1
         while True:
             deployment.check_alive()
             time.sleep(1)

@@ -31,7 +31,7 @@ from airflow_provider_mediajobs.exceptions import (
     UnsafeOutputUrlError,
     redact,
 )
-from airflow_provider_mediajobs.models import MediaJob
+from airflow_provider_mediajobs.models import JobInputs, MediaJob
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.dialects.registry import ProviderSpec
@@ -39,6 +39,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_JOB_ID_LENGTH = 128
+PAYLOADS_SECTION = "README.md, section 'Payloads'"
+"""Where every provider's minimal working create payload is shown (and tested against the emulator)."""
+#: (label, payload key) of the inputs the default ``describe_inputs`` reads
+GENERIC_INPUT_TEXTS = (
+    ("Prompt", "prompt"),
+    ("Negative prompt", "negative_prompt"),
+    ("Model", "model"),
+    ("Size", "size"),
+    ("Resolution", "resolution"),
+    ("Duration", "duration"),
+)
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
 
 
@@ -121,6 +132,10 @@ class Dialect(ABC):
     auth_hint: ClassVar[str] = MediaJobAuthError.default_hint
     """What to check when the provider refuses the credentials (401/403 or its own auth codes);
     ``{conn_id}`` is filled in."""
+
+    create_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    """The fields each job kind's create payload must set, as the provider documents them;
+    ``"a|b"`` is satisfied by either name. Checked before any request (:meth:`check_create`)."""
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
@@ -238,6 +253,41 @@ class Dialect(ABC):
         self.check_response(response, ctx)
         return f"Connected to {self.display_name}."
 
+    def create_payload_fields(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The part of ``payload`` that :attr:`create_fields` names (the payload itself by default)."""
+        return payload
+
+    def payload_hint(self, kind: str) -> str:
+        """Where the minimal working create payload of ``kind`` is shown."""
+        return (
+            f"A minimal working {self.display_name} {kind!r} payload is in the {PAYLOADS_SECTION} > "
+            f"{self.display_name!r}, and in the docstring of the provider's submit operator."
+        )
+
+    def check_create(self, kind: str, payload: object, ctx: CallContext) -> None:
+        """:class:`MediaJobConfigError` naming each required field ``payload`` lacks, before any request."""
+        if not isinstance(payload, Mapping):
+            ctx.fail(
+                MediaJobConfigError,
+                f"The {self.display_name} {kind!r} payload must be a JSON object (a dict), "
+                f"not {type(payload).__name__}.",
+                hint=self.payload_hint(kind),
+            )
+        fields = self.create_payload_fields(payload)
+        missing = [
+            required
+            for required in self.create_fields.get(kind, ())
+            if not any(_is_set(fields.get(name)) for name in required.split("|"))
+        ]
+        if missing:
+            names = ", ".join(" or ".join(f"'{name}'" for name in m.split("|")) for m in missing)
+            ctx.fail(
+                MediaJobConfigError,
+                f"The {self.display_name} {kind!r} payload is missing {names} "
+                f"(required by the {self.display_name} API).",
+                hint=self.payload_hint(kind),
+            )
+
     @abstractmethod
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         """The request that creates a job of ``kind`` from the provider's documented ``payload``;
@@ -250,6 +300,17 @@ class Dialect(ABC):
     @abstractmethod
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         """The new job's id from the create answer."""
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """What a create payload asks, for people (prompt, model, size, source media, ...).
+
+        The Media view shows it beside the outputs. This default reads the commonly named keys of
+        a flat payload; a dialect whose payload is shaped otherwise overrides it.
+        """
+        return JobInputs.build(
+            [(label, payload.get(key)) for label, key in GENERIC_INPUT_TEXTS],
+            [(key, payload.get(key)) for key in payload if key.endswith(("_url", "_img", "_image"))],
+        )
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         """The request that cancels a job; only called when the spec ``supports_cancel``."""
@@ -309,6 +370,10 @@ class Dialect(ABC):
                 f"{self.display_name} response has no {what} object (got {type(value).__name__}).",
             )
         return value
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
 
 
 def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:

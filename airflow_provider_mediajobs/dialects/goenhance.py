@@ -21,7 +21,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 URL_LIFETIME = timedelta(hours=12)
@@ -53,6 +53,14 @@ class GoEnhanceDialect(Dialect):
         "Check the GoEnhance API key of connection '{conn_id}' (it is sent as "
         "'Authorization: Bearer <key>') and that the GoEnhance account has API access."
     )
+    create_fields = {
+        "faceswap": ("reference_img", "source_img"),  # the face-swap reference: both required
+        "video2video": ("reference_video_url", "model"),  # from third-party clients (no reference page)
+    }
+
+    def create_payload_fields(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        args = payload.get("args")  # the documented {"args": {...}, "type": ...}, or the bare args
+        return args if isinstance(args, Mapping) else payload
 
     def status_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("GET", "/api/v1/jobs/detail", query=(("img_uuid", job_id),))
@@ -115,6 +123,26 @@ class GoEnhanceDialect(Dialect):
             body = {"args": body}
         body.setdefault("type", job_type)
         return ApiRequest.json("POST", path, body)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """The ``args`` of a face swap (the reference image first: it is what the output replaces)
+        or a video-to-video job (source video, prompt, style)."""
+        nested = payload.get("args")
+        args: Mapping[str, Any] = nested if isinstance(nested, Mapping) else payload
+        texts = [
+            ("Prompt", args.get("prompt")),
+            ("Negative prompt", args.get("negative_prompt")),
+            ("Model", args.get("model_id") or args.get("model")),
+            ("Style", args.get("style")),
+            ("Duration", args.get("duration")),
+            ("Resolution", args.get("resolution") or args.get("aspect_ratio")),
+        ]
+        media = [
+            ("Reference image", args.get("reference_img")),
+            ("Source video", args.get("video_url") or args.get("video")),
+            ("Face", args.get("source_img")),
+        ]
+        return JobInputs.build(texts, media)
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self._envelope(response, ctx), "data", ctx)

@@ -32,7 +32,7 @@ from airflow_provider_mediajobs.dialects.values import (
     expiry_from_signed_url,
 )
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobConfigError
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 AUTH_SCHEME = "TAMS-SHA256-RSA"
@@ -73,6 +73,11 @@ class TensorArtDialect(Dialect):
         "half must be the one uploaded for that app on the TAMS console) and that the host is that "
         "app's endpoint; in Bearer mode its API key."
     )
+    create_fields = {  # requestId is required too; create_request adds one when the payload has none
+        "job": ("stages",),
+        "template": ("templateId|template_id", "fields"),
+        "workflow": ("params",),
+    }
 
     def build_credentials(
         self, api_key: str | None, extras: Mapping[str, Any], ctx: CallContext
@@ -157,6 +162,39 @@ class TensorArtDialect(Dialect):
             # required by TAMS (HTTP 400 without it); it also makes the create idempotent
             body["requestId"] = request_id or self.new_request_id()
         return ApiRequest.json("POST", CREATE_PATHS[kind], body)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """The ``DIFFUSION`` stage of a job (prompts, negative prompts by weight < 0, model, size,
+        steps), its ``INPUT_INITIALIZE`` seed and count, or a template's id."""
+        positive: list[str] = []
+        negative: list[str] = []
+        texts: list[tuple[str, Any]] = []
+        for stage in payload.get("stages") or ():
+            if not isinstance(stage, Mapping):
+                continue
+            if isinstance(stage.get("inputInitialize"), Mapping):
+                init = stage["inputInitialize"]
+                texts += [("Count", init.get("count")), ("Seed", init.get("seed"))]
+            diffusion = stage.get("diffusion")
+            if not isinstance(diffusion, Mapping):
+                continue
+            for prompt in diffusion.get("prompts") or ():
+                if isinstance(prompt, Mapping) and prompt.get("text"):
+                    weight = as_float(prompt.get("weight"))
+                    (negative if weight is not None and weight < 0 else positive).append(str(prompt["text"]))
+            for prompt in diffusion.get("negativePrompts") or ():
+                if isinstance(prompt, Mapping) and prompt.get("text"):
+                    negative.append(str(prompt["text"]))
+            width, height = as_int(diffusion.get("width")), as_int(diffusion.get("height"))
+            texts += [
+                ("Model", diffusion.get("sdModel")),
+                ("Size", f"{width}x{height}" if width and height else None),
+                ("Steps", diffusion.get("steps")),
+                ("Sampler", diffusion.get("sampler")),
+            ]
+        template = payload.get("templateId") or payload.get("template_id")
+        head = [("Prompt", " | ".join(positive)), ("Negative prompt", " | ".join(negative))]
+        return JobInputs.build([*head, ("Template", template), *texts])
 
     def new_request_id(self) -> str | None:
         return uuid.uuid4().hex

@@ -21,7 +21,7 @@ from airflow_provider_mediajobs.dialects.base import (
 )
 from airflow_provider_mediajobs.dialects.values import as_float, as_fraction, as_str, expiry_from_signed_url
 from airflow_provider_mediajobs.exceptions import InvalidJobIdError, MediaJobBadResponseError
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 STATES = StateMap(
@@ -51,6 +51,8 @@ class TensorPixDialect(Dialect):
         "Check the API key of connection '{conn_id}' (the TensorPix API token, sent as "
         "'Authorization: Token <key>', not Bearer) and that the TensorPix plan includes API access."
     )
+    # a public (or pre-signed) video URL, or the id of a video uploaded with POST /api/videos/
+    create_fields = {"enhance": ("url|input_video",)}
 
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         return {"Authorization": f"Token {creds.api_key}"}
@@ -122,7 +124,15 @@ class TensorPixDialect(Dialect):
         return "Connected to TensorPix." + (f" Balance: {balance}." if balance is not None else "")
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
-        return ApiRequest.json("POST", "/api/jobs/from-url/", payload)
+        # an uploaded video is enhanced by POST /api/jobs/, a URL by its from-url twin
+        path = (
+            "/api/jobs/" if payload.get("input_video") and not payload.get("url") else "/api/jobs/from-url/"
+        )
+        return ApiRequest.json("POST", path, payload)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """The source video and the enhancement models (ids) applied to it."""
+        return JobInputs.build([("Models", payload.get("ml_models"))], [("Source video", payload.get("url"))])
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "job", ctx)

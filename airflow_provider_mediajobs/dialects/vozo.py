@@ -28,7 +28,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobRateLimitedError,
     MediaJobTransientError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
 
 LIPSYNC_STATES = StateMap(
@@ -82,6 +82,11 @@ class VozoDialect(Dialect):
         "'Authorization: Bearer <key>') and that the Vozo plan includes API access (codes 7, 814, "
         "1302, 1305 and 1503 are permission, membership and plan errors)."
     )
+    create_fields = {  # the create pages' required fields
+        "lipsync": ("reference_file_url", "audio_url", "model", "reference_file_type"),
+        "translate": ("media_type", "media_url", "source_language", "target_language", "export_type"),
+        "reusable_lipsync": ("model_id", "audio_url"),
+    }
 
     def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
         if response.status_code == 400:
@@ -168,6 +173,23 @@ class VozoDialect(Dialect):
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         return ApiRequest.json("POST", CREATE_PATHS[kind], payload)
+
+    def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
+        """A lip-sync's reference video (or image) and audio, or a translation's media and languages."""
+        languages = None
+        if payload.get("target_language"):
+            languages = f"{payload.get('source_language') or 'auto'} -> {payload['target_language']}"
+        texts = [
+            ("Model", payload.get("model")),
+            ("Languages", languages),
+            ("Export", payload.get("export_type")),
+        ]
+        media = [
+            ("Reference", payload.get("reference_file_url")),
+            ("Source media", payload.get("media_url")),
+            ("Audio", payload.get("audio_url")),
+        ]
+        return JobInputs.build(texts, media)
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "response", ctx)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
+
+from . import require_dependencies
+
+try:  # the web stack is the [emulator] extra: say so instead of a traceback
+    require_dependencies()
+except ImportError as missing:
+    print(f"mediajobs-emulator: {missing}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 from .faults import FaultError, parse_spec
 from .providers import all_providers
@@ -121,6 +131,16 @@ def parser() -> argparse.ArgumentParser:
                 default=None,
                 help=f"how {name} spells a succeeded job's status (default: {provider.success_statuses[0]})",
             )
+    p.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print the shell lines that point Airflow at this emulator (AIRFLOW_HOME, the DAGs folder, "
+        "the default connections as AIRFLOW_CONN_*, TAMS in Bearer mode; then airflow db migrate)",
+    )
+    p.add_argument(
+        "--airflow-home", default="airflow-home", metavar="DIR", help="AIRFLOW_HOME of --print-env"
+    )
+    p.add_argument("--dags-folder", default="dags", metavar="DIR", help="DAGs folder of --print-env")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated certificate")
     p.add_argument("--certfile", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--keyfile", metavar="FILE", help="the PEM private key of --certfile")
@@ -132,7 +152,39 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+ENV_BEGIN = "# --- paste into the shell that runs Airflow (your own DAGs against this emulator) ---"
+ENV_END = "# --- end of mediajobs-emulator --print-env ---"
+
+
+def airflow_env(emulator: Emulator, airflow_home: Path, dags_folder: Path) -> list[str]:
+    """Shell lines that point an Airflow in this venv at ``emulator``: a fresh AIRFLOW_HOME and DAGs
+    folder, each provider's ``<provider>_default`` connection (TAMS with its API key, Bearer mode;
+    private hosts allowed, for the emulator's CDN), and the metadata DB migration. The emulator's keys are fixed and public: nothing secret is printed."""
+    home, dags = airflow_home.resolve(), dags_folder.resolve()
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    if emulator.ca_file is not None:
+        env["SSL_CERT_FILE"] = env["REQUESTS_CA_BUNDLE"] = emulator.ca_file
+    for provider in PROVIDERS:
+        # the emulator's CDN is on 127.0.0.1: downloads must be allowed to reach it
+        conn = emulator.connection(provider, signature=False, allow_private_hosts=True)
+        env[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"] = json.dumps(conn)
+    lines = [ENV_BEGIN, f"mkdir -p {shlex.quote(str(dags))}"]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+    return [*lines, "airflow db migrate", ENV_END]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        require_dependencies()
+    except ImportError as err:
+        print(f"mediajobs-emulator: {err}", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     if args.speed <= 0:
         parser().error("--speed must be > 0")
@@ -187,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"mediajobs-emulator CA file: {emulator.ca_file}", flush=True)
         for provider, url in emulator.origins.items():
             print(f"mediajobs-emulator origin {provider}: {url}", flush=True)
+        if args.print_env:
+            print(
+                "\n".join(airflow_env(emulator, Path(args.airflow_home), Path(args.dags_folder))), flush=True
+            )
         while not stop.wait(0.5):
             if not emulator.running:
                 print("mediajobs-emulator: server thread exited", file=sys.stderr)

@@ -1,4 +1,6 @@
-"""pytest plugin: ``pytest_plugins = ["airflow_provider_mediajobs.emulator.testing"]``.
+"""pytest plugin, registered through the ``pytest11`` entry point ``mediajobs_emulator``: installed
+with the package, its fixtures are there in every pytest run (the emulator itself needs the
+``emulator`` extra; a fixture says what to install when it is missing).
 
 ``mediajobs_emulator_session`` is one emulator for the whole session (``speed=1000``, TAMS rate limit
 off); ``mediajobs_emulator`` hands the same emulator to a test after resetting it, so every test starts
@@ -9,17 +11,26 @@ are the same over HTTPS: ``emulator.url`` is ``https://...``, trust ``emulator.c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .server import Emulator
+if TYPE_CHECKING:
+    from .server import Emulator
 
 SPEED = 1000.0
 
 
+def _emulator(**kwargs: Any) -> Emulator:
+    # imported when a test asks for an emulator: loading the plugin needs no web stack
+    from . import Emulator
+
+    return Emulator(port=0, seed=0, speed=SPEED, tams_qps=0, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def mediajobs_emulator_session() -> Iterator[Emulator]:
-    with Emulator(port=0, seed=0, speed=SPEED, tams_qps=0) as emulator:
+    with _emulator() as emulator:
         yield emulator
 
 
@@ -32,7 +43,7 @@ def mediajobs_emulator(mediajobs_emulator_session: Emulator) -> Iterator[Emulato
 
 @pytest.fixture(scope="session")
 def mediajobs_emulator_tls_session() -> Iterator[Emulator]:
-    with Emulator(port=0, seed=0, speed=SPEED, tams_qps=0, tls=True) as emulator:
+    with _emulator(tls=True) as emulator:
         yield emulator
 
 

@@ -16,7 +16,7 @@ from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.ratelimit import limiter_for
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, RetryPolicy, retry_after_of
 from airflow_provider_mediajobs.engine.transport import ClientLease, send_async, send_sync
-from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
+from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
@@ -145,10 +145,20 @@ class JobApi:
     ) -> tuple[ApiRequest, Callable[..., str], CallContext, tuple[type[Exception], ...]]:
         ctx = self.config.context()
         kind = self.dialect.normalize_kind(kind, ctx)
+        self.dialect.check_create(kind, payload, ctx)
         request = self.dialect.create_request(kind, payload, request_id)
 
         def parse(response: ApiResponse, c: CallContext) -> str:
-            return self.dialect.parse_create(kind, response, c)
+            try:
+                return self.dialect.parse_create(kind, response, c)
+            except MediaJobApiError as err:  # a refused create: say where a working payload is shown
+                raise c.error(
+                    type(err),
+                    err.detail,
+                    status_code=err.http_status,
+                    hint=f"If it names a field, fix the payload: {self.dialect.payload_hint(kind)} "
+                    f"{err.hint}",
+                ) from None
 
         idempotent = self.dialect.idempotent_create and request_id is not None
         retry_on: tuple[type[Exception], ...] = RETRYABLE if idempotent else (MediaJobRateLimitedError,)

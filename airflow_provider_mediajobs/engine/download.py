@@ -295,6 +295,7 @@ def download(
     logger: logging.Logger | Any = None,
     on_chunk: Callable[[int], None] | None = None,
     abandoned_after: float | None = None,
+    rename_for: Callable[[Any, str | None], Any] | None = None,
 ) -> Downloaded:
     """Stream ``url`` into ``target`` (an ``ObjectStoragePath``); see the module docstring.
 
@@ -306,7 +307,8 @@ def download(
     :class:`UnsafeOutputUrlError` (:class:`PrivateOutputHostError`) and :class:`OutputExistsError`.
     ``on_chunk`` (tests, instrumentation) is called with the running byte count after each chunk.
     ``abandoned_after``: first remove this target's ``.part-`` files older than that many seconds
-    (:func:`sweep_abandoned`).
+    (:func:`sweep_abandoned`). ``rename_for(target, content_type)``: the final target once the
+    answer's content type is known (an extension the URL did not give).
     """
     logger = logger or log
     url = check_output_url(url, ctx)
@@ -314,7 +316,6 @@ def download(
     started = time.monotonic()
     shown = shown_url(url)
     fs = target.fs
-    existing = size_if_exists(target)
     if abandoned_after is not None:
         sweep_abandoned(target, abandoned_after, logger)
     temp = target.parent / f".{target.name}.part-{uuid.uuid4().hex[:12]}"
@@ -325,6 +326,9 @@ def download(
             _classify(response, shown, ctx)
             expected = _declared_length(response)
             content_type = response.headers.get("content-type")
+            if rename_for is not None:
+                target = rename_for(target, content_type)
+            existing = size_if_exists(target)
             # Content-Length counts the bytes on the wire: decoded bytes differ if the server
             # compressed anyway (identity was asked for)
             encoding = (response.headers.get("content-encoding") or "identity").strip().lower()

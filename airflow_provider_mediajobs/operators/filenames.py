@@ -4,12 +4,15 @@ A name never carries a path separator, never starts with a dot and never repeats
 one job's outputs cannot overwrite each other or land outside the destination. A name longer than
 :data:`MAX_NAME_BYTES` (a provider's long output name or job id) is shortened with a hash of the
 whole name, keeping its extension: file systems refuse names over 255 bytes, and the download's
-temporary ``.<name>.part-<hex>`` needs room too.
+temporary ``.<name>.part-<hex>`` needs room too. The extension comes from the output URL's path;
+where the provider gives none there, the kind's usual one is a placeholder that the download
+replaces by the one of the answer's content type (:func:`extension_for`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -61,13 +64,30 @@ def output_filenames(template: str, job: MediaJob, ctx: CallContext) -> list[str
     return names
 
 
-def _filename(template: str, job: MediaJob, index: int, output: MediaOutput, ctx: CallContext) -> str:
+def _url_path(output: MediaOutput) -> PurePosixPath:
     try:
-        path = PurePosixPath(urlsplit(output.url).path)
+        return PurePosixPath(urlsplit(output.url).path)
     except ValueError:
-        path = PurePosixPath("output")
-    ext = path.suffix.lower() if 1 < len(path.suffix) <= 6 and path.suffix[1:].isalnum() else ""
-    ext = ext or _EXT_BY_KIND.get(output.kind.value) or ".bin"
+        return PurePosixPath("output")
+
+
+def url_extension(output: MediaOutput) -> str:
+    """The extension the provider gives in the output URL's path (``.png``), or ``""``."""
+    suffix = _url_path(output).suffix
+    return suffix.lower() if 1 < len(suffix) <= 6 and suffix[1:].isalnum() else ""
+
+
+def extension_for(content_type: str | None) -> str | None:
+    """The usual extension of a media type (``image/jpeg`` -> ``.jpg``); None when it tells nothing."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if not media_type or media_type == "application/octet-stream":
+        return None
+    return mimetypes.guess_extension(media_type)
+
+
+def _filename(template: str, job: MediaJob, index: int, output: MediaOutput, ctx: CallContext) -> str:
+    path = _url_path(output)
+    ext = url_extension(output) or _EXT_BY_KIND.get(output.kind.value) or ".bin"
     try:
         rendered = template.format(
             provider=job.provider,

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 # The HTTP engine, the dialects and the hooks are imported when the task runs, not when a DAG file
 # using this operator is parsed (the DAG processor parses every file every few seconds).
 
+JOB_KEY = "media_job"  # XCom: {provider, job_id} of the job whose outputs the task persists
+
 
 class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
     """Download every output of a succeeded job into ``destination``.
@@ -175,6 +177,8 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
     # ---- the work -----------------------------------------------------------------------------
     def execute(self, context: Context) -> list[dict[str, Any]]:
         provider, job_id, kind, conn_id = self._target()
+        # which job these files are of: the Media view puts them on that job's card
+        context["ti"].xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
         return self.persist(context, self._hook(provider, kind, conn_id), job_id)
 
 

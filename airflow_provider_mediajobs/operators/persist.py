@@ -29,7 +29,12 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
 from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
-from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE, output_filenames
+from airflow_provider_mediajobs.operators.filenames import (
+    DEFAULT_TEMPLATE,
+    extension_for,
+    output_filenames,
+    url_extension,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.dialects.base import CallContext
@@ -293,10 +298,21 @@ def _download_with_retries(
             ),
             logger=log,
             abandoned_after=options.download_timeout,
+            rename_for=None if url_extension(output) else _extension_from_content_type,
         )
 
     policy = RetryPolicy(attempts=attempts, cap=60.0, retry_on=(MediaJobTransientError,))
     return policy.call(once, sleep=lambda seconds: _sleep(seconds), on_retry=on_retry)
+
+
+def _extension_from_content_type(target: Any, content_type: str | None) -> Any:
+    """``target`` with the extension of the answer's content type in place of the kind's guess
+    (the output URL gave none); unchanged when the type tells nothing or the name has no suffix."""
+    ext = extension_for(content_type)
+    suffix = target.suffix
+    if not ext or not suffix or suffix.lower() == ext:
+        return target
+    return target.with_name(target.name[: -len(suffix)] + ext)
 
 
 def _as_list(value: Any) -> list[Any]:

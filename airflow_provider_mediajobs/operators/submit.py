@@ -35,12 +35,13 @@ from airflow_provider_mediajobs.operators.persist import (
     outlets_with_asset,
 )
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin, seconds
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, record_try, recording_failure, seconds
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 STATE_KEY = "mediajobs_job_id"
+INPUTS_KEY = "media_inputs"  # XCom: the job's inputs as people read them (JobInputs.to_dict())
 DEFAULT_TIMEOUT = timedelta(hours=24)
 
 
@@ -239,15 +240,33 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         self._submitted_job_id = job_id
         if store is not None and previous is None:  # a re-attached job's id is stored already
             store.set(STATE_KEY, job_id)
+        record_try(context, job_id)
         context["ti"].xcom_push(key="job_id", value=job_id)
+        self._record_inputs(context)
         if not self.wait_for_completion:
             return job_id
         timeout = self._effective_timeout()
-        if self.deferrable:
-            # a job created a moment ago is not finished: defer without reading it (the trigger
-            # reads it); a re-attached one was read just now, and that read is used
-            return self._wait_for(job_id, timeout, context, cancel_on_kill=True, job=job, read_first=False)
-        return self._wait_here(job_id, timeout, context)
+        with recording_failure(context):
+            if self.deferrable:
+                # a job created a moment ago is not finished: defer without reading it (the trigger
+                # reads it); a re-attached one was read just now, and that read is used
+                return self._wait_for(
+                    job_id, timeout, context, cancel_on_kill=True, job=job, read_first=False
+                )
+            return self._wait_here(job_id, timeout, context)
+
+    def _record_inputs(self, context: Context) -> None:
+        """What the job was asked (the dialect's reading of the payload), for the Media view."""
+        hook = self.hook
+        try:
+            kind = hook.dialect.normalize_kind(hook.job_kind, hook.config.context(None))
+            inputs = hook.dialect.describe_inputs(kind, self.payload)
+        except Exception as err:  # a view's nicety never fails the task
+            self.log.warning(
+                "Could not describe the job's inputs for the Media view (%s).", type(err).__name__
+            )
+            return
+        context["ti"].xcom_push(key=INPUTS_KEY, value=inputs.to_dict())
 
     def _effective_timeout(self) -> float:
         limits = [seconds(self.timeout), seconds(self.execution_timeout)]
@@ -268,7 +287,8 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         if resumed is None:
             ti = context["ti"]
             resumed = ti.xcom_pull(task_ids=ti.task_id, key="job_id", map_indexes=ti.map_index)
-        return self._finish(event, str(resumed), context, on_timeout=self._cancel_after_timeout)
+        with recording_failure(context):
+            return self._finish(event, str(resumed), context, on_timeout=self._cancel_after_timeout)
 
     def _cancel_after_timeout(self, job_id: str) -> None:
         if self.cancel_on_timeout:
@@ -298,25 +318,77 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
 
 
 class GoEnhanceSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a GoEnhance job (``job_kind`` ``faceswap`` by default, or ``video2video``)."""
+    """Create a GoEnhance job: ``job_kind`` ``faceswap`` (the default) or ``video2video``.
+
+    ``payload`` is GoEnhance's create body (``type`` may be left out). Minimal payloads, from the
+    README's "Payloads" section (where their sources are given):
+
+    ``job_kind="faceswap"``::
+
+        {"args": {"reference_img": "https://example.com/target.jpg", "source_img": "https://example.com/face.jpg"}, "type": "mx-image-face-swap"}
+
+    ``job_kind="video2video"``::
+
+        {"args": {"model": 2000, "duration": 5, "reference_video_url": "https://example.com/in.mp4", "seed": -1, "resolution": "540p"}, "type": "mx-v2v"}
+    """
 
     default_provider = "goenhance"
 
 
 class TensorArtSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorArt TAMS job (``job``, ``template`` or ``workflow``); idempotent by requestId."""
+    """Create a TensorArt TAMS job: ``job_kind`` ``job`` (the default), ``template`` or ``workflow``.
+
+    Idempotent: without a ``requestId`` in the payload one is derived from the task instance, so a
+    retried task gets its first job back. Minimal payloads, from the README's "Payloads" section
+    (where their sources are given):
+
+    ``job_kind="job"``::
+
+        {"stages": [{"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}}, {"type": "DIFFUSION", "diffusion": {"width": 512, "height": 512, "prompts": [{"text": "a lighthouse at dusk"}], "sd_model": "600423083519508503", "steps": 15, "cfg_scale": 7, "clip_skip": 2}}]}
+
+    ``job_kind="template"``::
+
+        {"templateId": "676018193025756628", "fields": {"fieldAttrs": [{"nodeId": "6", "fieldName": "text", "fieldValue": "a lighthouse at dusk"}]}}
+
+    ``job_kind="workflow"``::
+
+        {"params": {"1": {"classType": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "600423083519508503"}}, "2": {"classType": "CLIPTextEncode", "inputs": {"text": "a lighthouse at dusk", "clip": ["1", 1]}}, "3": {"classType": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["1", 1]}}, "4": {"classType": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}}, "5": {"classType": "KSampler", "inputs": {"model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0], "seed": 1, "steps": 15, "cfg": 7, "sampler_name": "euler", "scheduler": "normal", "denoise": 1}}, "6": {"classType": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}}, "7": {"classType": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": "out"}}}}
+    """
 
     default_provider = "tensorart"
 
 
 class VozoSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a Vozo job: ``lipsync`` (default), ``translate`` or ``reusable_lipsync``."""
+    """Create a Vozo job: ``job_kind`` ``lipsync`` (the default), ``translate`` or ``reusable_lipsync``.
+
+    Every input is a public URL (Vozo has no upload API). Minimal payloads, from the README's
+    "Payloads" section (where their sources are given):
+
+    ``job_kind="lipsync"``::
+
+        {"reference_file_url": "https://example.com/face.mp4", "reference_file_type": "video", "audio_url": "https://example.com/speech.mp3", "model": "standard_v1"}
+
+    ``job_kind="translate"``::
+
+        {"media_type": "video", "media_url": "https://example.com/talk.mp4", "source_language": "auto", "target_language": "es", "export_type": "all"}
+
+    ``job_kind="reusable_lipsync"``::
+
+        {"model_id": "lsm_8f3a2c", "audio_url": "https://example.com/speech.mp3"}
+    """
 
     default_provider = "vozo"
 
 
 class TensorPixSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorPix enhancement job from a video URL."""
+    """Create a TensorPix enhancement job from a video URL (or an uploaded video's ``input_video``).
+
+    Minimal payload, from the README's "Payloads" section (where its sources are given):
+
+    ``job_kind="enhance"``::
+
+        {"url": "https://example.com/in.mp4", "ml_models": [1], "output_resolution": 1920}
+    """
 
     default_provider = "tensorpix"
 

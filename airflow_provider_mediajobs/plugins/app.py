@@ -16,8 +16,12 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from airflow_provider_mediajobs.engine.urls import csp_source
 from airflow_provider_mediajobs.plugins import files, pages, store
-from airflow_provider_mediajobs.plugins.links import task_view_url, ui_base_url
-from airflow_provider_mediajobs.plugins.records import PERSISTED, MediaItem, TaskMedia, newest_first
+from airflow_provider_mediajobs.plugins.links import (
+    task_instance_url,
+    task_log_url,
+    ui_base_url,
+)
+from airflow_provider_mediajobs.plugins.records import PERSISTED, JobCard, MediaItem, TaskMedia, job_cards
 
 _STATIC = {"media-view.css": "text/css; charset=utf-8", "media-view.js": "text/javascript; charset=utf-8"}
 
@@ -41,8 +45,10 @@ def _origins(tasks: list[TaskMedia]) -> set[str]:
     adds nothing."""
     found = set()
     for task in tasks:
-        for item in task.items:
-            if item.source != PERSISTED and (source := csp_source(item.url)):
+        # the job's input media (thumbnails, the before/after compare) load from outside too
+        urls = [i.url for i in task.items if i.source != PERSISTED] + [m[1] for m in task.inputs.media]
+        for url in urls:
+            if source := csp_source(url):
                 found.add(source)
     return found
 
@@ -53,6 +59,15 @@ def _map_index(raw: str | None) -> int:
         return int(raw) if raw is not None else -1
     except ValueError:
         return -1
+
+
+def _of_task(cards: list[JobCard], task_id: str, map_index: int) -> list[JobCard]:
+    """The cards a task instance belongs to (every map index of the task when ``map_index`` is -1)."""
+    return [
+        c
+        for c in cards
+        if any(t.task_id == task_id and (map_index < 0 or t.map_index in (map_index, -1)) for t in c.tasks)
+    ]
 
 
 def _q(value: Any) -> str:
@@ -69,16 +84,21 @@ def create_app() -> FastAPI:
     ]
     app = FastAPI(title="Media Jobs: Media view", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def file_url_for(request: Request, dag_id: str, run_id: str) -> pages.FileUrl:
+    def links_for(request: Request, dag_id: str, run_id: str) -> pages.Links:
         root = request.scope.get("root_path", "")
+        base = ui_base_url()
 
-        def url(task: TaskMedia, item: MediaItem) -> str:
+        def file_url(task: TaskMedia, item: MediaItem) -> str:
             return (
                 f"{root}/dags/{_q(dag_id)}/runs/{_q(run_id)}/tasks/{_q(task.task_id)}/files/{item.index}"
                 f"?map_index={task.map_index}"
             )
 
-        return url
+        return pages.Links(
+            file=file_url,
+            task=lambda t: task_instance_url(dag_id, run_id, t.task_id, t.map_index, base=base),
+            log=lambda t, n: task_log_url(dag_id, run_id, t.task_id, t.map_index, n, base=base),
+        )
 
     def static_root(request: Request) -> str:
         return f"{request.scope.get('root_path', '')}/static"
@@ -95,16 +115,9 @@ def create_app() -> FastAPI:
 
     @app.get("/dags/{dag_id}/runs/{run_id}", dependencies=read_runs, response_class=HTMLResponse)
     def run_view(dag_id: str, run_id: str, request: Request) -> HTMLResponse:
-        tasks = newest_first(store.load(dag_id, run_id))
-        base = ui_base_url()
-        html = pages.run_page(
-            dag_id,
-            run_id,
-            tasks,
-            file_url_for(request, dag_id, run_id),
-            lambda t: task_view_url(dag_id, run_id, t.task_id, t.map_index, base=base),
-            static_root(request),
-        )
+        tasks = store.load(dag_id, run_id)
+        cards = job_cards(tasks, store.upstream_of(dag_id))
+        html = pages.run_page(dag_id, run_id, cards, links_for(request, dag_id, run_id), static_root(request))
         return HTMLResponse(html, headers=_page_headers(_origins(tasks)))
 
     @app.get(
@@ -113,16 +126,24 @@ def create_app() -> FastAPI:
     def task_view(
         dag_id: str, run_id: str, task_id: str, request: Request, map_index: str | None = None
     ) -> HTMLResponse:
-        found = store.load(dag_id, run_id, task_id, _map_index(map_index))
-        task = found[0] if found else None
+        # the whole run: the task's job card also holds the other task of the same job
+        tasks = store.load(dag_id, run_id)
+        cards = _of_task(job_cards(tasks, store.upstream_of(dag_id)), task_id, _map_index(map_index))
+        shown = [t for c in cards for t in c.tasks]
         html = pages.task_page(
-            dag_id, run_id, task, file_url_for(request, dag_id, run_id), static_root(request)
+            dag_id, task_id, cards, links_for(request, dag_id, run_id), static_root(request)
         )
-        return HTMLResponse(html, headers=_page_headers(_origins(found)))
+        return HTMLResponse(html, headers=_page_headers(_origins(shown)))
 
     @app.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/files/{index}", dependencies=read_runs)
     def file(
-        dag_id: str, run_id: str, task_id: str, index: int, request: Request, map_index: str | None = None
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        index: int,
+        request: Request,
+        map_index: str | None = None,
+        download: bool = False,
     ) -> Response:
         found = store.load(dag_id, run_id, task_id, _map_index(map_index))
         persisted = found[0].persisted if found else ()
@@ -142,7 +163,7 @@ def create_app() -> FastAPI:
         headers = {
             **files.FILE_HEADERS,
             "Accept-Ranges": "bytes",
-            "Content-Disposition": files.disposition(item),
+            "Content-Disposition": files.disposition(item, download=download),
             # keeps the API server's GZipMiddleware off the bytes (Starlette < 1 compresses video
             # streams too, dropping Content-Length and breaking byte ranges)
             "Content-Encoding": "identity",

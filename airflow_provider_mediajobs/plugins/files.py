@@ -50,9 +50,11 @@ def served_type(item: MediaItem) -> str:
     return item.content_type if is_inline(item.content_type) else "application/octet-stream"
 
 
-def disposition(item: MediaItem) -> str:
+def disposition(item: MediaItem, download: bool = False) -> str:
+    """Inline for media (unless a download was asked for), an attachment otherwise; the file's own name."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", item.name).strip("._") or "output"
-    return f'{"inline" if is_inline(item.content_type) else "attachment"}; filename="{name}"'
+    inline = is_inline(item.content_type) and not download
+    return f'{"inline" if inline else "attachment"}; filename="{name}"'
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

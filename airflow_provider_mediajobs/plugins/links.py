@@ -32,15 +32,29 @@ def _q(value: Any) -> str:
     return quote(str(value), safe="")
 
 
-def task_view_url(
+def task_instance_url(
     dag_id: str, run_id: str, task_id: str, map_index: int = -1, base: str | None = None
 ) -> str:
-    """The UI URL of one task instance's Media tab."""
+    """The UI URL of one task instance (its page opens on the log)."""
     base = ui_base_url() if base is None else base
     url = f"{base}/dags/{_q(dag_id)}/runs/{_q(run_id)}/tasks/{_q(task_id)}"
     if map_index is not None and int(map_index) >= 0:
         url += f"/mapped/{int(map_index)}"
-    return f"{url}/plugin/{TASK_VIEW_ROUTE}"
+    return url
+
+
+def task_log_url(
+    dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int, base: str | None = None
+) -> str:
+    """The UI URL of one try's log of a task instance."""
+    return f"{task_instance_url(dag_id, run_id, task_id, map_index, base)}?try_number={int(try_number)}"
+
+
+def task_view_url(
+    dag_id: str, run_id: str, task_id: str, map_index: int = -1, base: str | None = None
+) -> str:
+    """The UI URL of one task instance's Media tab."""
+    return f"{task_instance_url(dag_id, run_id, task_id, map_index, base)}/plugin/{TASK_VIEW_ROUTE}"
 
 
 def run_view_url(dag_id: str, run_id: str, base: str | None = None) -> str:
@@ -58,4 +72,4 @@ class MediaLink(BaseOperatorLink):
         return task_view_url(ti_key.dag_id, ti_key.run_id, ti_key.task_id, getattr(ti_key, "map_index", -1))
 
 
-__all__ = ["MediaLink", "run_view_url", "task_view_url", "ui_base_url"]
+__all__ = ["MediaLink", "run_view_url", "task_instance_url", "task_log_url", "task_view_url", "ui_base_url"]

@@ -23,7 +23,7 @@ from airflow_provider_mediajobs.operators.persist import (
     outlets_with_asset,
 )
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, recording_failure
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -121,7 +121,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
             from airflow_provider_mediajobs._compat import AirflowSensorTimeout, AirflowSkipException
 
             try:
-                return super().execute(context)
+                with recording_failure(context):
+                    return super().execute(context)
             except (AirflowSensorTimeout, AirflowSkipException) as err:
                 # soft_fail skips on any AirflowFailException; only a timeout may skip (see resume_execution)
                 if (
@@ -132,7 +133,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
                     raise err.__cause__ from None
                 self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
                 raise
-        return self._wait_for(str(self.job_id), float(self.timeout), context)
+        with recording_failure(context):
+            return self._wait_for(str(self.job_id), float(self.timeout), context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
@@ -149,7 +151,8 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> Any:
-        return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id), context)
+        with recording_failure(context):
+            return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id), context)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed

@@ -12,10 +12,6 @@ import pytest
 import requests_mock
 from core_support import SENTINEL, TAMS_HOST, Wire
 
-from airflow_provider_mediajobs.emulator.testing import (  # noqa: F401  (fixtures, used by name)
-    mediajobs_emulator,
-    mediajobs_emulator_session,
-)
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 
 

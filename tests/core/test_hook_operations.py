@@ -88,16 +88,30 @@ def test_a_generated_request_id_makes_the_create_safe_to_retry(
 
 @pytest.mark.parametrize("provider", ["goenhance", "vozo", "tensorpix"])
 def test_other_providers_get_no_request_id(requests_mock: Any, provider: str) -> None:
-    url, answer = {
+    url, answer, payload = {
         "goenhance": (
             "https://api.goenhance.ai/api/v1/imagefaceswap/generate",
             {"code": 0, "data": {"img_uuid": "g1"}},
+            {"reference_img": "https://example.com/a.jpg", "source_img": "https://example.com/b.jpg"},
         ),
-        "vozo": ("https://api.vozo.ai/v1/video_generation", {"task_id": "v1"}),
-        "tensorpix": ("https://backend.tensorpix.ai/api/jobs/from-url/", {"id": 7, "status": 0}),
+        "vozo": (
+            "https://api.vozo.ai/v1/video_generation",
+            {"task_id": "v1"},
+            {
+                "reference_file_url": "https://example.com/in.mp4",
+                "reference_file_type": "video",
+                "audio_url": "https://example.com/a.mp3",
+                "model": "standard_v1",
+            },
+        ),
+        "tensorpix": (
+            "https://backend.tensorpix.ai/api/jobs/from-url/",
+            {"id": 7, "status": 0},
+            {"url": "https://example.com/in.mp4"},
+        ),
     }[provider]
     requests_mock.post(url, json=answer, status_code=201 if provider == "tensorpix" else 200)
-    make_hook(provider).submit_job({"url": "https://example.com/in.mp4"})
+    make_hook(provider).submit_job(payload)
     body = json.loads(requests_mock.last_request.body)
     assert "requestId" not in json.dumps(body) and "request_id" not in json.dumps(body)
 

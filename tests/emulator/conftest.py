@@ -1,8 +1,8 @@
 """Fixtures for the emulator tests: one emulator for the whole session, reset before every test.
 
-``pytest_plugins`` may only be declared in the rootdir conftest, so the plugin's fixtures are
-imported here by name (they are exercised in ``test_emulator_cli.py``); every other test uses the
-session emulator built below directly from the documented Python API.
+The plugin's fixtures come from its ``pytest11`` entry point (they are exercised in
+``test_emulator_cli.py``); every other test uses the session emulator built below directly from
+the documented Python API.
 """
 
 from __future__ import annotations
@@ -15,12 +15,6 @@ import pytest
 from emu_support import auth_header, status_path, status_schema, validate
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.emulator.testing import (  # noqa: F401  (fixtures, used by name)
-    mediajobs_emulator,
-    mediajobs_emulator_session,
-    mediajobs_emulator_tls,
-    mediajobs_emulator_tls_session,
-)
 
 
 @pytest.fixture(scope="session")

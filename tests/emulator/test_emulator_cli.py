@@ -234,7 +234,7 @@ def test_python_api_keys_option():
 
 
 # ------------------------------------------------------------------------------------------------
-# The pytest plugin's fixtures (imported into this folder's conftest)
+# The pytest plugin's fixtures (its pytest11 entry point)
 # ------------------------------------------------------------------------------------------------
 def test_plugin_fixture_is_fast_and_unlimited(mediajobs_emulator):
     emu = mediajobs_emulator
@@ -262,3 +262,27 @@ def test_plugin_function_fixture_resets_the_session_one(mediajobs_emulator_sessi
     stats = mediajobs_emulator.stats()
     assert all(n == 0 for n in stats["jobs"].values())  # the previous test's jobs are gone
     assert {k: v for k, v in stats["requests"].items() if "admin" not in k} == {}
+
+
+# ------------------------------------------------------------------------------------------------
+# --print-env: the lines to paste (README "Your own DAG against the emulator" runs them end to end)
+# ------------------------------------------------------------------------------------------------
+def test_print_env_lines_point_airflow_at_the_emulator(mediajobs_emulator, tmp_path):
+    import shlex
+
+    from airflow_provider_mediajobs.emulator.__main__ import ENV_BEGIN, ENV_END, airflow_env
+
+    lines = airflow_env(mediajobs_emulator, tmp_path / "home", tmp_path / "dags")
+    assert lines[0] == ENV_BEGIN and lines[-1] == ENV_END and lines[-2] == "airflow db migrate"
+    exported = dict(
+        shlex.split(line.removeprefix("export "))[0].split("=", 1)
+        for line in lines
+        if line.startswith("export ")
+    )
+    assert exported["AIRFLOW_HOME"] == str(tmp_path / "home")
+    assert exported["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "dags")
+    tams = json.loads(exported["AIRFLOW_CONN_TENSORART_DEFAULT"])
+    assert tams["password"] == "tensorart-emulator-key" and tams["extra"]["private_key"] is None  # Bearer
+    for provider in ("goenhance", "tensorart", "vozo", "tensorpix"):
+        conn = json.loads(exported[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"])
+        assert conn["conn_type"] == provider and conn["host"] == mediajobs_emulator.base_url(provider)

@@ -1,7 +1,6 @@
 """Fixtures for the outputs tests: the emulator, connections to it, finished jobs, served bytes.
 
-``pytest_plugins`` may only be declared in the rootdir conftest, so the plugin's fixtures are
-imported here by name. The expected bytes of an output come straight from the emulator (a raw
+The emulator plugin's fixtures come from its ``pytest11`` entry point. The expected bytes of an output come straight from the emulator (a raw
 status read over HTTP, then a plain GET of the CDN URL it lists): nothing of the package's client
 side is used to decide what "byte-exact" means.
 """
@@ -19,10 +18,6 @@ import httpx
 import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.emulator.testing import (  # noqa: F401  (fixtures, used by name)
-    mediajobs_emulator,
-    mediajobs_emulator_session,
-)
 from airflow_provider_mediajobs.operators import persist as persist_module
 
 PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
@@ -41,7 +36,7 @@ STATUS_PATHS = {
 
 
 @pytest.fixture
-def emulator(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:  # noqa: F811
+def emulator(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The plugin's emulator (speed 1000, fresh), with the four default connections pointing at it
     (its CDN is on 127.0.0.1: the connections allow private hosts)."""
     for provider in PROVIDERS:

@@ -1,8 +1,4 @@
-"""Fixtures for the performance-path tests: the emulator (session scope, reset per test)."""
+"""Fixtures for the performance-path tests: the emulator (session scope, reset per test) comes from
+the emulator plugin (the package's ``pytest11`` entry point)."""
 
 from __future__ import annotations
-
-from airflow_provider_mediajobs.emulator.testing import (  # noqa: F401  (fixtures, used by name)
-    mediajobs_emulator,
-    mediajobs_emulator_session,
-)

@@ -31,6 +31,8 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
             "--tams-n",
             "0",
             "--no-imports",
+            "--media-view-jobs",
+            "0",  # a run of its own in a fresh AIRFLOW_HOME; run by make bench
             "--variants",
             "mediajobs,floor",
             "--out",

@@ -10,11 +10,6 @@ from typing import Any
 
 from reliability_support import results_dir, write_results
 
-from airflow_provider_mediajobs.emulator.testing import (  # noqa: F401  (fixtures, used by name)
-    mediajobs_emulator,
-    mediajobs_emulator_session,
-)
-
 _STARTED = time.time()
 _FILES: dict[str, dict[str, Any]] = {}
 

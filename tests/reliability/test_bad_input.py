@@ -244,9 +244,9 @@ async def test_unknown_job_kind_is_refused_before_any_request(emu: Emulator) -> 
 def test_submit_with_bad_input_creates_no_job(emu: Emulator) -> None:
     """The TAMS create path too (requestId derived, signature mode) refuses a damaged key."""
     with pytest.raises(MediaJobConfigError):
-        TensorArtSubmitJobOperator(task_id="s", conn_id="tams_damaged_pem", payload={"stages": []}).execute(
-            context()
-        )
+        TensorArtSubmitJobOperator(
+            task_id="s", conn_id="tams_damaged_pem", payload={"stages": [{"type": "DIFFUSION"}]}
+        ).execute(context())
     with pytest.raises(MediaJobConfigError):
         TensorPixSubmitJobOperator(task_id="s", conn_id="good_goenhance", payload={"url": "x"}).execute(
             context()

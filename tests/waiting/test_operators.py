@@ -22,7 +22,7 @@ from airflow_provider_mediajobs.operators import (
 )
 from airflow_provider_mediajobs.operators import submit as submit_module
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
-from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
+from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS, TRIES_KEY
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
 pytestmark = pytest.mark.usefixtures("media_connections")
@@ -70,10 +70,15 @@ def test_submit_pushes_the_job_id_before_deferring(
     with pytest.raises(TaskDeferred) as info:
         tensorpix_op(timeout=600).execute(context)
 
-    assert context["ti"].xcoms == {"job_id": "42"}
-    # a job created a moment ago is not read back before deferring: the trigger reads it
-    assert journal == [("xcom_push", "job_id", "42")]
-    assert store.data == {STATE_KEY: "42"}
+    # the job id first, then what the job was asked (for the Media view); a job created a moment
+    # ago is not read back before deferring: the trigger reads it
+    inputs = {
+        "texts": [{"label": "Models", "text": "1"}],
+        "media": [{"label": "Source video", "url": "https://example.com/in.mp4", "kind": "video"}],
+    }
+    assert context["ti"].xcoms == {"job_id": "42", "media_inputs": inputs}
+    assert journal == [("xcom_push", "job_id", "42"), ("xcom_push", "media_inputs", inputs)]
+    assert store.data == {STATE_KEY: "42", TRIES_KEY: [{"try": 1, "job_id": "42"}]}
     assert calls(requests_mock, "POST")[0].json() == TP_PAYLOAD
     deferred = info.value
     assert isinstance(deferred.trigger, MediaJobTrigger)
@@ -91,7 +96,7 @@ def test_without_waiting_returns_the_job_id(requests_mock: Any, make_context: An
 
     assert tensorpix_op(wait_for_completion=False).execute(context) == "42"
 
-    assert context["ti"].xcoms == {"job_id": "42"}
+    assert context["ti"].xcoms["job_id"] == "42"
     assert calls(requests_mock, "GET") == []
 
 
@@ -117,7 +122,7 @@ def test_retry_reattaches_to_a_running_job(
         tensorpix_op().execute(context)
 
     assert calls(requests_mock, "POST") == []
-    assert context["ti"].xcoms == {"job_id": "41"}
+    assert context["ti"].xcoms["job_id"] == "41"
     assert info.value.kwargs == {"job_id": "41"}
     assert info.value.trigger.serialize()[1]["job_id"] == "41"
 
@@ -155,8 +160,8 @@ def test_retry_submits_anew_when_the_previous_job_is_dead(
         tensorpix_op().execute(context)
 
     assert len(calls(requests_mock, "POST")) == 1
-    assert context["ti"].xcoms == {"job_id": "42"}
-    assert store.data == {STATE_KEY: "42"}
+    assert context["ti"].xcoms["job_id"] == "42"
+    assert store.data == {STATE_KEY: "42", TRIES_KEY: [{"try": 2, "job_id": "42"}]}
     assert info.value.kwargs == {"job_id": "42"}
 
 
@@ -217,7 +222,7 @@ def test_tams_resubmits_when_the_idempotent_create_returns_a_failed_job(
 
     base, retry = tams_request_ids(requests_mock)
     assert retry == f"{base}-try2"
-    assert context["ti"].xcoms == {"job_id": new_id}
+    assert context["ti"].xcoms["job_id"] == new_id
     assert info.value.kwargs == {"job_id": new_id}
 
 
@@ -355,7 +360,7 @@ def test_sync_wait_polls_until_done(
 
     assert result["state"] == "succeeded"
     assert result["output_urls"] == ["https://cdn.tensorpix.test/42.mp4?Expires=4102444800"]
-    assert context["ti"].xcoms == {"job_id": "42"}
+    assert context["ti"].xcoms["job_id"] == "42"
     assert len(calls(requests_mock, "GET")) == 3
     assert len(clock.slept) == 2
     assert all(4.5 <= s <= 22 for s in clock.slept)  # within the cadence bounds (+-10 % jitter)
@@ -414,3 +419,33 @@ def test_generic_operator_reads_the_provider_from_the_connection(
 )
 def test_provider_operators_default_their_conn_id(cls: Any, conn_id: str) -> None:
     assert cls(task_id="submit", payload={}).conn_id == conn_id
+
+
+def test_a_failed_wait_records_the_job_and_how_the_try_ended(make_context: Any, store_class: Any) -> None:
+    """The Media view reads both: the failed job's XCom (reason, cost) and the tries' record."""
+    store = store_class({TRIES_KEY: [{"try": 1, "job_id": "42"}]})
+    context = make_context(store=store)
+    job = MediaJob(
+        provider="tensorpix",
+        job_id="42",
+        state=JobState.FAILED,
+        error="bad input video",
+        cost=0.5,
+        cost_unit="usd",
+        raw={"private": "provider payload"},
+    )
+    with pytest.raises(MediaJobFailedError):
+        tensorpix_op().execute_complete(context, event=event_for_job(job), job_id="42")
+    pushed = context["ti"].xcoms["job"]
+    assert (pushed["job_id"], pushed["error"], pushed["cost"]) == ("42", "bad input video", 0.5)
+    assert "raw" not in pushed
+    assert store.data[TRIES_KEY] == [
+        {
+            "try": 1,
+            "job_id": "42",
+            "state": "failed",
+            "error": "bad input video",
+            "cost": 0.5,
+            "cost_unit": "usd",
+        }
+    ]

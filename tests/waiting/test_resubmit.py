@@ -109,7 +109,7 @@ def test_tams_idempotent_resubmit_says_why_and_what_it_cost(
     )
     requests_mock.get(TAMS.format(TAMS_ID), json=bodies.tams(TAMS_ID, "FAILED", reason="GPU lost"))
     requests_mock.get(TAMS.format(new_id), json=bodies.tams(new_id, "RUNNING"))
-    op = TensorArtSubmitJobOperator(task_id="submit", payload={"stages": []})
+    op = TensorArtSubmitJobOperator(task_id="submit", payload={"stages": [{"type": "DIFFUSION"}]})
 
     with pytest.raises(TaskDeferred):
         op.execute(make_context(try_number=2))

@@ -15,6 +15,7 @@ from .base import Provider, retry_headers
 
 URL_LIFETIME_S = 24 * 3600
 LIPSYNC_FIELDS = ("reference_file_url", "audio_url", "model", "reference_file_type")
+REUSABLE_FIELDS = ("model_id", "audio_url")  # reusable lip-sync: a model from an earlier job + new speech
 TRANSLATE_FIELDS = ("media_type", "media_url", "source_language", "target_language", "export_type")
 TRANSLATE_STAGES = ("preprocessing", "transcribing", "translating", "dubbing", "rendering")
 LIPSYNC_STATUS = {
@@ -45,6 +46,16 @@ def lipsync_problem(body: dict[str, Any]) -> str | None:
         or choice_problem("reference_file_type", body["reference_file_type"], REFERENCE_TYPES)
         or _callback_problem(body)
     )
+
+
+def reusable_lipsync_problem(body: dict[str, Any]) -> str | None:
+    """The documented reusable lip-sync body: a model id from an earlier job and the new speech."""
+    found = required_problem(body, REUSABLE_FIELDS)
+    if found:
+        return found
+    if not isinstance(body["model_id"], str):
+        return "model_id must be a string"
+    return url_problem("audio_url", body["audio_url"]) or _callback_problem(body)
 
 
 def translate_problem(body: dict[str, Any]) -> str | None:
@@ -139,13 +150,20 @@ def _err_code(job: Job) -> int | str:
 
 class Vozo(Provider):
     auth_scheme = "Bearer"
-    kinds = ("lipsync", "translate")
-    default_outputs = {"lipsync": ("video",), "translate": ("video", "audio", "subtitle")}
+    kinds = ("lipsync", "translate", "reusable_lipsync")
+    default_outputs = {
+        "lipsync": ("video",),
+        "translate": ("video", "audio", "subtitle"),
+        "reusable_lipsync": ("video",),
+    }
 
     def routes(self) -> list[RouteSpec]:
         return [
             RouteSpec("GET", "/v1/video_generation/{job_id}", "status", self.lipsync_status, "job_id"),
             RouteSpec("POST", "/v1/video_generation", "create", self.create_lipsync),
+            RouteSpec(
+                "POST", "/v1/reusable_lipsync_model_video_generation", "create", self.create_reusable_lipsync
+            ),
             RouteSpec("GET", "/v1/media/translate/{job_id}", "status", self.translate_status, "job_id"),
             RouteSpec("POST", "/v1/media/translate", "create", self.create_translate),
         ]
@@ -159,12 +177,13 @@ class Vozo(Provider):
     def error(self, status: int, message: str, retry_after: int | None = None) -> Response:
         return vozo_error(status, message, retry_after=retry_after)
 
-    def _job(self, ctx: Ctx, kind: str) -> Job | None:
+    def _job(self, ctx: Ctx, *kinds: str) -> Job | None:
         job = ctx.rt.state.get_job(self.name, ctx.job_id)
-        return job if job is not None and job.kind == kind else None
+        return job if job is not None and job.kind in kinds else None
 
     async def lipsync_status(self, ctx: Ctx) -> Response:
-        job = self._job(ctx, "lipsync")
+        # reusable lip-sync jobs are video generations too (their own status route is not documented)
+        job = self._job(ctx, "lipsync", "reusable_lipsync")
         if job is None:
             return vozo_error(404, "task not found", "404")
         phase = job.observe(ctx.now, ctx.flap)
@@ -215,6 +234,9 @@ class Vozo(Provider):
 
     async def create_lipsync(self, ctx: Ctx) -> Response:
         return await self._create(ctx, "lipsync", lipsync_problem)
+
+    async def create_reusable_lipsync(self, ctx: Ctx) -> Response:
+        return await self._create(ctx, "reusable_lipsync", reusable_lipsync_problem)
 
     async def create_translate(self, ctx: Ctx) -> Response:
         return await self._create(ctx, "translate", translate_problem)
