@@ -18,6 +18,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, task
 
+from airflow_provider_mediajobs._compat import AirflowFailException
 from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
 from airflow_provider_mediajobs.operators import (
     GoEnhanceSubmitJobOperator,
@@ -118,6 +119,12 @@ with DAG(
             )
         # per unit: TAMS bills credits, TensorPix dollars; GoEnhance and Vozo report no cost
         print(f"Total cost of the run: {format_cost(total_cost(MediaJob.from_dict(j) for j in finished))}")
+        if len(finished) < len(jobs):
+            # the costs are logged; the run still fails when a job did not finish (this task is the
+            # DAG's only leaf: one task per job leaves no outputs task whose failure would say so)
+            raise AirflowFailException(
+                f"{len(jobs) - len(finished)} of {len(jobs)} media job(s) did not finish."
+            )
         return finished
 
     collect([face_swap.output, artwork.output, lipsync.output, upscale.output])

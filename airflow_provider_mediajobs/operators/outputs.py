@@ -178,7 +178,9 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         provider, job_id, kind, conn_id = self._target()
         # which job these files are of: the Media view puts them on that job's card
-        context["ti"].xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
+        ti = context.get("ti") if isinstance(context, Mapping) else None
+        if ti is not None:
+            ti.xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
         return self.persist(context, self._hook(provider, kind, conn_id), job_id)
 
 
