@@ -21,7 +21,7 @@ help:
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator,openlineage]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -49,7 +49,7 @@ STAMP31 := $(VENV31)/.installed
 $(STAMP31): pyproject.toml $(CONSTRAINTS31)
 	@test -x $(BIN31)/python || $(PYTHON) -m venv $(VENV31)
 	$(BIN31)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN31)/python -m pip install --quiet -c $(CONSTRAINTS31) -e ".[test,emulator]"
+	$(BIN31)/python -m pip install --quiet -c $(CONSTRAINTS31) -e ".[test,emulator,openlineage]"
 	@touch $(STAMP31)
 
 # A test that fails is run once more, alone (--lf), and must pass then: a few end-to-end tests are
@@ -108,7 +108,7 @@ demo-ui: $(STAMP)
 # comes from the pinned "bench" extra; results go to benchmarks/results/*.json.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator,bench]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator,openlineage,bench]"
 	@touch $(BENCH_STAMP)
 
 # Then the pipeline benchmark: a real Airflow deployment runs N media jobs the one-task way, the

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mediajobs import lineage, metrics
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
 from airflow_provider_mediajobs.engine.wait import (
@@ -156,6 +157,15 @@ class TaskWaitMixin(PersistsOutputs):
         self.max_backoff = MAX_BACKOFF if backoff is None else backoff
         self.max_consecutive_failures = max_consecutive_failures
 
+    # ---- OpenLineage (apache-airflow-providers-openlineage calls these when installed) --------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs named by the payload, files persisted; the job as ``externalQuery`` and ``mediaJobs_job``."""
+        return lineage.for_wait(self)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on complete, plus ``errorMessage`` with the job's or the wait's reason."""
+        return lineage.for_wait(self, failed=True)
+
     # ---- hook -------------------------------------------------------------------------------
     def _resolve_provider(self) -> str:
         if self.provider is None:
@@ -289,6 +299,8 @@ class TaskWaitMixin(PersistsOutputs):
     ) -> Any:
         """The task's result from the wait's event; with a destination, the outputs persisted too."""
         provider = self._resolve_provider()
+        metrics.wait_ended(provider, event)
+        self._lineage_end = (job_id, event)  # for OpenLineage's complete/failure events, after a deferral too
         if isinstance(event, dict):
             self.log.info("%s", summary_line(event, provider, job_id))
             if event.get("status") == TIMEOUT and on_timeout is not None:
@@ -303,4 +315,5 @@ class TaskWaitMixin(PersistsOutputs):
         if self.destination is not None:
             # the event's job was read the moment it finished: its URLs are fresh (no second read)
             result["files"] = self.persist(context, self.hook, job_id, MediaJob.from_dict(result))
+        self._lineage_result = result  # with the job's ``files`` once persisted (OpenLineage's outputs)
         return result

@@ -35,6 +35,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
 from airflow_provider_mediajobs.engine.storage import (
@@ -402,6 +403,7 @@ def download(
     except BaseException:
         discard(temp)
         raise
+    metrics.bytes_persisted(ctx.provider, size)
     return Downloaded(shown, path, size, sha, content_type, kind)
 
 

@@ -1,9 +1,9 @@
 """One wait for a job, however it is run: the decision, the cadence, outage tolerance and deadline.
 
-:class:`WaitState` is pure (no I/O, the caller passes the time): after each status read it says how
-long to pause before the next one, or how the wait ended, as an event ``{"status", "job",
-"message"}``. :func:`run_async` (the trigger) and :func:`run_sync` (the non-deferrable submit) loop
-over it; a poke-mode sensor feeds it one read per poke. :func:`result_or_raise` turns an event into
+:class:`WaitState` is pure (no I/O but fire-and-forget metrics; the caller passes the time): after
+each status read it says how long to pause before the next one, or how the wait ended, as an event
+``{"status", "job", "message"}``. :func:`run_async` (the trigger) and :func:`run_sync` (the
+non-deferrable submit) loop over it; a poke-mode sensor feeds it one read per poke. :func:`result_or_raise` turns an event into
 the task's result or exception, the same for every path.
 
 Transient failures of status reads (5xx, 429, timeouts, garbled answers) are tolerated for a window
@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from airflow_provider_mediajobs import exceptions
+from airflow_provider_mediajobs import exceptions, metrics
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.deadline import PastDeadline, within
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, backoff_delay, retry_after_of
@@ -183,6 +183,7 @@ class WaitState:
         self.status_calls = 0
         self.failures = 0  # failing reads in a row
         self.failing_since: float | None = None
+        self.running_at: float | None = None  # when a read first found the job running
         self._last_logged: tuple[Any, ...] | None = None
         self._last_log_time = 0.0
 
@@ -207,7 +208,9 @@ class WaitState:
 
     def read_ok(self, job: MediaJob, now: float) -> Step:
         self.status_calls += 1
+        metrics.status_read(self.provider)
         if self.failures:
+            metrics.outage_tolerated(self.provider, now - (self.failing_since or now), recovered=True)
             self.log.info(
                 "%s job %s: status reads work again after %d failure(s) over %s.",
                 self.provider,
@@ -217,6 +220,8 @@ class WaitState:
             )
         self.failures, self.failing_since = 0, None
         self.job = job
+        if job.state is JobState.RUNNING and self.running_at is None:
+            self.running_at = now
         if job.is_terminal:  # the final state, in the log of whoever waited (a trigger's too)
             self.log.info("%s", job.describe())
             return event_for_job(job)
@@ -229,6 +234,7 @@ class WaitState:
     def read_failed(self, error: MediaJobError, now: float) -> Step:
         """A read that raised: retry transient trouble within the tolerance, end on anything else."""
         self.status_calls += 1
+        metrics.status_read(self.provider, error)
         if not isinstance(error, RETRYABLE):  # auth, not found, bad request: waiting will not fix it
             return event_for_error(error, self.job)
         self.failures += 1
@@ -246,6 +252,7 @@ class WaitState:
                 + ")."
             )
             self.log.error("%s %s", error, note)
+            metrics.outage_tolerated(self.provider, outage, recovered=False)
             return event_for_error(error, self.job, note)
         retry_after = retry_after_of(error)
         delay = backoff_delay(
@@ -276,6 +283,10 @@ class WaitState:
         event["job_id"] = self.job_id  # `airflow dags test` resumes with the event alone
         event["status_calls"] = self.status_calls
         event["waited_seconds"] = round(now - self.started_at, 3)
+        # as the wait saw them (poll resolution): queued until a read found it running, then running
+        seen = self.job is not None
+        event["queued_seconds"] = round((self.running_at or now) - self.started_at, 3) if seen else None
+        event["running_seconds"] = round(now - self.running_at, 3) if self.running_at else None
         return event
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_mediajobs import lineage
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
     MediaJobConfigError,
@@ -133,6 +134,10 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
             attempts_per_file=attempts_per_file,
             progress_interval=progress_interval,
         )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Every persisted file as an output dataset; the source job as ``mediaJobs_job``."""
+        return lineage.for_outputs(self)
 
     # ---- inputs -------------------------------------------------------------------------------
     def _target(self) -> tuple[str, str, str | None, str | None]:

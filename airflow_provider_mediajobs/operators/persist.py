@@ -114,13 +114,14 @@ def persist_outputs(
     log: Any,
     outlets: Iterable[Any] = (),
     outlet_events: Any = None,
-) -> list[dict[str, Any]]:
+) -> tuple[MediaJob, list[dict[str, Any]]]:
     """Download every output of a succeeded job into ``options.destination``; return the records.
 
     ``job`` is the job as just read (the resume step of a wait has it in the trigger's event): its
     URLs are used unless they are about to expire. Without it the job is read first. A URL that
     expired is refreshed by one more read; a transient download failure is retried with the
     project's retry policy (``attempts_per_file``). Asset outlets get the files in their event.
+    Returns the job as last read (its URLs the ones downloaded) and the records.
     """
     from airflow_provider_mediajobs.engine.download import output_client
     from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
@@ -152,7 +153,7 @@ def persist_outputs(
         len(results) - written,
     )
     _record_asset_events(outlets, outlet_events, job, hook.conn_id, results)
-    return [r.to_dict() for r in results]
+    return job, [r.to_dict() for r in results]
 
 
 # ---- steps ------------------------------------------------------------------------------------
@@ -375,9 +376,12 @@ class PersistsOutputs:
             progress_interval=self.progress_interval,
         )
         events = context.get("outlet_events") if isinstance(context, Mapping) else None
-        return persist_outputs(
+        persisted, records = persist_outputs(
             options, hook, job_id, job=job, log=self.log, outlets=self.outlets or (), outlet_events=events
         )
+        # what OpenLineage's events describe (the listener runs in a fork of the task: no XCom)
+        self._lineage_job, self._lineage_files = persisted, records
+        return records
 
 
 __all__ = [

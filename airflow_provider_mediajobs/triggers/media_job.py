@@ -22,6 +22,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs._compat import StateUnreadable, task_instance_state
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
@@ -124,11 +125,13 @@ class MediaJobTrigger(BaseTrigger):
             max_consecutive_failures=self.max_consecutive_failures,
             log=self.log,
         )
-        try:
-            async with hook.aconnected():
-                event = await run_async(wait, lambda: hook.aget_job(self.job_id, attempts=1))
-        except MediaJobError as err:  # connection problems found before the first read
-            event = wait.finish(event_for_error(err), time.time())
+        await metrics.aprepare()  # builds the stats client (a DNS lookup) off the loop, once
+        with metrics.wait_in_flight(self.provider):
+            try:
+                async with hook.aconnected():
+                    event = await run_async(wait, lambda: hook.aget_job(self.job_id, attempts=1))
+            except MediaJobError as err:  # connection problems found before the first read
+                event = wait.finish(event_for_error(err), time.time())
         yield TriggerEvent(event)
 
     async def on_kill(self) -> None:

@@ -52,16 +52,19 @@ def test_every_imported_distribution_is_declared() -> None:
     project = _project()
     core = _names(project["dependencies"])
     extra = _names(project["optional-dependencies"]["emulator"])
+    lineage_extra = _names(project["optional-dependencies"]["openlineage"])
     owners = metadata.packages_distributions()
     undeclared = []
     for path in sorted(PACKAGE.rglob("*.py")):
         emulator_module = "emulator" in path.relative_to(PACKAGE).parts
+        lineage_module = "lineage" in path.relative_to(PACKAGE).parts  # imports only with the extra
         for module in _imports(path) - AIRFLOWS_FORM_STACK:
             if module == "pytest" and path.name == "testing.py":
                 continue  # the pytest plugin: only pytest loads it
             # a module not installed here (async_timeout below 3.11) is named like its distribution
             dists = {canonicalize_name(d) for d in owners.get(module, [module])}
             allowed = core | (extra if emulator_module else set())
+            allowed |= lineage_extra if lineage_module else set()
             # airflow's modules come from several apache-airflow-* distributions
             ok = "apache-airflow" in core if module == "airflow" else bool(dists & allowed)
             if not ok:
