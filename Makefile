@@ -111,11 +111,15 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,emulator,openlineage,bench]"
 	@touch $(BENCH_STAMP)
 
+# Then the pipeline benchmark: a real Airflow deployment runs N media jobs the one-task way, the
+# two-task way and N trivial tasks (benchmarks/pipeline.py; results/pipeline-*.json).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --markdown docs/benchmarks.md
+	$(BIN)/python -m benchmarks --pipeline --markdown docs/benchmarks.md
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --quick
+	$(BIN)/python -m benchmarks --pipeline --quick
 
 # Re-pin the tested set from the current venv (run after changing a dependency on purpose).
 constraints: $(STAMP)

@@ -5,6 +5,8 @@ Check once; if the job is already finished, return (or fail) without deferring. 
 slightly longer framework timeout as a backstop in case no triggerer ever runs the trigger. Without
 deferral the same wait (:class:`~airflow_provider_mediajobs.engine.wait.WaitState`) runs on the
 worker, one read per poke or in a blocking loop. Every wait ends with one summary line in the log.
+Given ``destination=``, the task persists the job's outputs right there, in the step that saw it
+finish (:mod:`~airflow_provider_mediajobs.operators.persist`): one task per media job.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from airflow_provider_mediajobs.engine.wait import (
 )
 from airflow_provider_mediajobs.exceptions import MediaJobFailedError
 from airflow_provider_mediajobs.models import MediaJob
+from airflow_provider_mediajobs.operators.persist import PersistsOutputs
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.hooks import MediaJobHook
@@ -112,8 +115,11 @@ def recording_failure(context: Any) -> Iterator[None]:
         raise
 
 
-class TaskWaitMixin:
-    """Mixin for operators that wait on one job. Expects the attributes set in :meth:`_init_wait`."""
+class TaskWaitMixin(PersistsOutputs):
+    """Mixin for operators that wait on one job (and persist its outputs when given a destination).
+
+    Expects the attributes set in :meth:`_init_wait` and :meth:`_init_persist`.
+    """
 
     conn_id: str
     job_kind: str | None
@@ -197,12 +203,26 @@ class TaskWaitMixin:
             )
             return None
 
-    def _wait_for(self, job_id: str, timeout: float, *, cancel_on_kill: bool = False) -> Any:
-        """Return the finished job's dict, or defer (raising ``TaskDeferred``)."""
+    def _wait_for(
+        self,
+        job_id: str,
+        timeout: float,
+        context: Any,
+        *,
+        cancel_on_kill: bool = False,
+        job: MediaJob | None = None,
+        read_first: bool = True,
+    ) -> Any:
+        """Return the finished job's dict, or defer (raising ``TaskDeferred``).
+
+        ``job`` is a read of the job made just now (a re-attach's), used instead of another one;
+        ``read_first=False`` defers without reading (a job created a moment ago is not finished).
+        """
         from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
         now = time.time()
-        job = self._check_once(job_id)
+        if job is None and read_first:
+            job = self._check_once(job_id)
         low, high = self._intervals()
         first_read_at = None
         if job is not None:
@@ -210,10 +230,14 @@ class TaskWaitMixin:
                 self.log.info("%s: no need to wait.", job.describe())
                 wait = self._wait_state(job_id, deadline=None, started_at=now)
                 wait.status_calls = 1
-                return self._finish(wait.finish(event_for_job(job), time.time()), job_id)
+                return self._finish(wait.finish(event_for_job(job), time.time()), job_id, context)
             self.log.info("%s; deferring to the triggerer.", job.describe())
             # just read: the trigger's first read comes one step of the cadence later
             first_read_at = now + Cadence(low, high).next_delay(job, now)
+        else:
+            self.log.info(
+                "Deferring the wait for %s job %s to the triggerer.", self._resolve_provider(), job_id
+            )
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,
@@ -276,7 +300,10 @@ class TaskWaitMixin:
             event = event_for_timeout(wait.job, wait.provider, job_id, now - wait.started_at)
             self.log.info("%s", summary_line(wait.finish(event, now), wait.job, wait.provider, job_id))
 
-    def _finish(self, event: dict[str, Any] | None, job_id: str, *, on_timeout: Any = None) -> Any:
+    def _finish(
+        self, event: dict[str, Any] | None, job_id: str, context: Any, *, on_timeout: Any = None
+    ) -> Any:
+        """The task's result from the wait's event; with a destination, the outputs persisted too."""
         provider = self._resolve_provider()
         metrics.wait_ended(provider, event)
         self._lineage_end = (job_id, event)  # for OpenLineage's complete/failure events, after a deferral too
@@ -292,5 +319,8 @@ class TaskWaitMixin:
             "status_calls": event.get("status_calls"),
             "waited_seconds": event.get("waited_seconds"),
         }
+        if self.destination is not None:
+            # the event's job was read the moment it finished: its URLs are fresh (no second read)
+            result["files"] = self.persist(context, self.hook, job_id, MediaJob.from_dict(result))
         self._lineage_result = result  # with the job's ``files`` once persisted (OpenLineage's outputs)
         return result

@@ -365,13 +365,13 @@ def fleet_markdown(runs: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def write_markdown(path: Path, text: str) -> None:
+def write_markdown(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
     """Replace the text between the markers in ``path`` (append the markers if missing)."""
     doc = path.read_text() if path.exists() else ""
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+    block = f"{begin}\n{text}\n{end}"
+    if begin in doc and end in doc:
+        head, rest = doc.split(begin, 1)
+        _, tail = rest.split(end, 1)
         doc = head + block + tail
     else:
         doc = doc.rstrip() + ("\n\n" if doc else "") + block + "\n"

@@ -300,6 +300,20 @@ def main(argv: list[str] | None = None) -> int:
         "--fleet-seconds", type=float, default=None, help="length of each fleet run (default 60; quick: 30)"
     )
     p.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="run the pipeline benchmark instead (a real Airflow deployment; see benchmarks/pipeline.py)",
+    )
+    p.add_argument(
+        "--pipeline-n", type=int, default=None, help="media jobs per DAG run (default 20; quick: 10)"
+    )
+    p.add_argument(
+        "--pipeline-repeat", type=int, default=None, help="rounds of the three DAG runs (default 3; quick: 1)"
+    )
+    p.add_argument(
+        "--pipeline-idle", type=float, default=None, help="seconds of idle baseline (default 60; quick: 30)"
+    )
+    p.add_argument(
         "--media-view-jobs",
         type=int,
         default=200,
@@ -325,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     tams_n = args.tams_n if args.tams_n is not None else (50 if args.quick else 1000)
     variants = [v for v in args.variants.split(",") if v]
     info = machine()
+    if args.pipeline:
+        return pipeline_main(args, info)
     if info["aiohttp"] is None:
         print(
             "[bench] aiohttp is NOT installed: the baseline and floor variants are skipped "
@@ -378,6 +394,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[bench] wrote {out}", flush=True)
     if args.markdown:
         write_markdown(Path(args.markdown), markdown(report))
+        print(f"[bench] wrote {args.markdown}", flush=True)
+    return 0
+
+
+def pipeline_main(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    """The pipeline benchmark (a real Airflow deployment), its JSON and its block of the markdown."""
+    import signal
+
+    from benchmarks import pipeline
+
+    # SIGTERM (and SIGINT, which a background job ignores) unwinds: the deployment is stopped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    n = args.pipeline_n or (10 if args.quick else 20)
+    repeat = args.pipeline_repeat or (1 if args.quick else 3)
+    idle = args.pipeline_idle or (30.0 if args.quick else 60.0)
+    print(f"[bench] pipeline: N={n}, {repeat} round(s), {info['nproc']} CPUs, load {info['load_avg_start']}")
+    report = pipeline.measure(n, repeat, idle, poll=5.0, work=None)
+    import airflow
+
+    info["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    report.update(mode="quick" if args.quick else "full", machine=info, airflow=airflow.__version__)
+    print(pipeline.table(report), flush=True)
+    for target in report["targets"]:
+        print(f"[bench] {target['target']}: {target['value']} {'met' if target['met'] else 'NOT met'}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"pipeline-{report['mode']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=1))
+    print(f"[bench] wrote {out}", flush=True)
+    if args.markdown:
+        write_markdown(Path(args.markdown), pipeline.markdown(report), pipeline.BEGIN, pipeline.END)
         print(f"[bench] wrote {args.markdown}", flush=True)
     return 0
 

@@ -5,7 +5,7 @@
 3. runs ``airflow dags test mediajobs_pipeline`` on a throw-away SQLite metadata DB (the
    deferrable tasks go through MediaJobTrigger, run in-process by ``dags test``),
 4. prints one line per job: provider, job id, final state, wait time, status calls, outputs,
-   the run's total cost per unit, then the files the pipeline persisted (under ``.demo/outputs``):
+   the run's total cost per unit, then the files each job's task persisted (under ``.demo/outputs``):
    path, bytes, sha256.
 
 Exits non-zero when the DAG run or any job did not succeed.
@@ -211,12 +211,13 @@ def main() -> int:
     print("\n".join(jobs_table(job_dicts)))
     print(cost_line(job_dicts))
     failed = failed or any(job["state"] != "succeeded" for job in job_dicts)
-    persisted = [t for t in summary["tasks"] if t["task_id"].endswith("_outputs")]
+    # one task per job: each submit task persisted its job's files (the job dict's "files")
+    persisted = [{**t, "value": t["value"].get("files") or []} for t in jobs]
     print()
     lines, files_ok = files_table(persisted)
     print("\n".join(lines))
     failed = failed or not files_ok
-    others = [t for t in summary["tasks"] if t not in jobs and t not in persisted]
+    others = [t for t in summary["tasks"] if t not in jobs]
     for task in others:
         print(f"task {task['task_id']}: {task['state']}")
     requests = stats.get("requests", {})
@@ -233,7 +234,7 @@ def main() -> int:
     )
     print()
     print("To look at these images and videos in the Airflow UI (the Media view), run: make demo-ui")
-    return 1 if failed or len(jobs) != 4 or len(persisted) != 4 else 0
+    return 1 if failed or len(jobs) != 4 else 0
 
 
 if __name__ == "__main__":

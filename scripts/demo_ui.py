@@ -82,7 +82,17 @@ def free_port() -> int:
 class Deployment:
     """The Airflow processes of the demo, their environment and the REST calls it makes."""
 
-    def __init__(self, work: Path, port: int, marker: str) -> None:
+    def __init__(
+        self,
+        work: Path,
+        port: int,
+        marker: str,
+        dag_files: tuple[Path, ...] = (
+            ROOT / "example_dags" / "example_pipeline.py",
+            ROOT / "example_dags" / "example_tensorart_batch.py",
+        ),
+    ) -> None:
+        self.dag_files = dag_files
         self.work = work
         self.home = work / "airflow-home"
         self.logs = work / "logs"
@@ -128,8 +138,8 @@ class Deployment:
     def prepare(self) -> None:
         (self.home / "dags").mkdir(parents=True)
         self.logs.mkdir(parents=True)
-        for dag_file in ("example_pipeline.py", "example_tensorart_batch.py"):
-            shutil.copy(ROOT / "example_dags" / dag_file, self.home / "dags")
+        for dag_file in self.dag_files:
+            shutil.copy(dag_file, self.home / "dags")
         # the simple auth manager reads (and would otherwise generate) the password here
         passwords = self.home / "simple_auth_manager_passwords.json.generated"
         passwords.write_text(json.dumps({USER: self.password}) + "\n")

@@ -14,7 +14,6 @@ from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.sdk import BaseHook
 
@@ -34,6 +33,8 @@ from airflow_provider_mediajobs.models import MediaJob
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import requests
 
 
 class MediaJobHook(BaseHook):
@@ -142,6 +143,10 @@ class MediaJobHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
+        # requests is imported by the first sync call, not with the hook: a task that only
+        # persists a job the trigger just read (one task per job) makes none
+        import requests
+
         return requests.Session()
 
     # ---- jobs ----------------------------------------------------------------------------------

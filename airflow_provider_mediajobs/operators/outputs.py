@@ -1,63 +1,49 @@
-"""Persist a finished job's outputs before their signed URLs expire.
+"""Persist the outputs of a job started elsewhere (outside the DAG, or by an upstream task).
 
 Output URLs are short-lived (hours, some re-signed on every read; see docs/outputs.md per
-provider): a pipeline that hands raw URLs to tomorrow's task breaks. This operator
-reads the job again right before downloading (fresh URLs), streams every output into any
-Airflow object storage destination (``file://``, ``s3://``, ``gs://``, ...) and returns what it
-wrote. See ``docs/outputs.md``.
+provider): a pipeline that hands raw URLs to tomorrow's task breaks. This operator reads the job
+right before downloading (fresh URLs) and runs the one persist step
+(:func:`~airflow_provider_mediajobs.operators.persist.persist_outputs`) that a submit operator or
+sensor given ``destination=`` runs in its resume step. See ``docs/outputs.md``.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, BaseOperator
+from airflow.sdk import BaseOperator
 
 from airflow_provider_mediajobs import lineage
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
-    JobNotSucceededError,
-    MediaJobBadResponseError,
-    MediaJobCanceledError,
     MediaJobConfigError,
-    MediaJobError,
-    MediaJobFailedError,
-    MediaJobTransientError,
-    NoOutputsError,
-    OutputExpiredError,
 )
-from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
-from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
-from airflow_provider_mediajobs.operators.filenames import (
-    DEFAULT_TEMPLATE,
-    extension_for,
-    output_filenames,
-    url_extension,
+from airflow_provider_mediajobs.models import MediaJob
+from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
+from airflow_provider_mediajobs.operators.persist import (
+    DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_DEADLINE,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    PersistsOutputs,
+    outlets_with_asset,
 )
 from airflow_provider_mediajobs.plugins.links import MediaLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_mediajobs.dialects.base import CallContext
-    from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
 
-# The HTTP engine (aiohttp), the dialects and the hooks are imported when the task runs, not when
-# a DAG file using this operator is parsed (the DAG processor parses every file every few seconds).
+# The HTTP engine, the dialects and the hooks are imported when the task runs, not when a DAG file
+# using this operator is parsed (the DAG processor parses every file every few seconds).
 
-EXPIRY_MARGIN_SECONDS = 60.0
 JOB_KEY = "media_job"  # XCom: {provider, job_id} of the job whose outputs the task persists
 
-# the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
-_sleep = time.sleep
 
-
-class MediaJobOutputsOperator(BaseOperator):
+class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
     """Download every output of a succeeded job into ``destination``.
 
     :param job_id: the job id (templated), or the job dict a sensor / submit operator returned
@@ -117,38 +103,29 @@ class MediaJobOutputsOperator(BaseOperator):
         max_bytes: int | Mapping[str, int] | None = None,
         overwrite: bool = False,
         asset: bool = False,
-        download_timeout: float = 300.0,
-        download_deadline: float | None = 2 * 3600.0,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
         allow_private_hosts: bool | None = None,
-        attempts_per_file: int = 3,
+        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
         progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
-        if asset:
-            kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
-        super().__init__(**kwargs)
-        limits = max_bytes.values() if isinstance(max_bytes, Mapping) else [max_bytes]
-        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0) for v in limits):
-            raise MediaJobConfigError(
-                f"max_bytes must be a number of bytes (or a mapping of kind to bytes), not {max_bytes!r}."
-            )
-        if download_deadline is not None and not 0 < download_deadline <= 7 * 86400:
-            raise MediaJobConfigError(
-                f"download_deadline must be seconds in 0..604800 (or None), not {download_deadline!r}."
-            )
+        super().__init__(**outlets_with_asset(kwargs, destination, asset))
         self.job_id = job_id
-        self.destination = destination
         self.conn_id = conn_id
         self.provider = provider
         self.job_kind = job_kind
-        self.filename_template = filename_template
-        self.max_bytes = max_bytes
-        self.overwrite = overwrite
-        self.download_timeout = download_timeout
-        self.download_deadline = download_deadline
-        self.allow_private_hosts = allow_private_hosts
-        self.attempts_per_file = max(1, attempts_per_file)
-        self.progress_interval = progress_interval
+        self._init_persist(
+            destination=destination,
+            filename_template=filename_template,
+            max_bytes=max_bytes,
+            overwrite=overwrite,
+            download_timeout=download_timeout,
+            download_deadline=download_deadline,
+            allow_private_hosts=allow_private_hosts,
+            attempts_per_file=attempts_per_file,
+            progress_interval=progress_interval,
+        )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Every persisted file as an output dataset; the source job as ``mediaJobs_job``."""
@@ -196,205 +173,15 @@ class MediaJobOutputsOperator(BaseOperator):
 
     # ---- the work -----------------------------------------------------------------------------
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from airflow_provider_mediajobs.engine.download import output_client
-        from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
-
         provider, job_id, kind, conn_id = self._target()
         # which job these files are of: the Media view puts them on that job's card
-        context["ti"].xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
-        hook = self._hook(provider, kind, conn_id)
-        ctx = hook.config.context(job_id)
-        destination = self._destination(ctx)  # before any request: a bad destination costs nothing
-        job = self._fresh(hook, job_id)
-        names = output_filenames(self.filename_template, job, ctx)
-        results: list[Downloaded] = []
-        allow_private = self.allow_private_hosts
-        if allow_private is None:
-            allow_private = hook.config.allow_private_hosts
-        with output_client(
-            self.download_timeout, ctx, USER_AGENT, shared_ssl_context(), allow_private=allow_private
-        ) as client:
-            for index, name in enumerate(names):
-                done, job = self._one(client, hook, job, index, destination / name, ctx)
-                results.append(done)
-                verb = "unchanged, skipped" if done.skipped else "written"
-                self.log.info("%s (%d bytes, sha256 %s) %s", done.path, done.bytes, done.sha256[:12], verb)
-        self._lineage_job, self._lineage_files = job, results  # what OpenLineage's events describe
-        written = sum(not r.skipped for r in results)
-        self.log.info(
-            "%d output(s) of %s job %s in %s: %d written, %d unchanged.",
-            len(results),
-            provider,
-            job_id,
-            destination,
-            written,
-            len(results) - written,
-        )
-        self._record_asset_events(context, job, hook.conn_id, results)
-        return [r.to_dict() for r in results]
-
-    def _destination(self, ctx: CallContext) -> Any:
-        from airflow_provider_mediajobs.engine.storage import is_local
-
-        try:
-            destination = as_storage_path(self.destination)
-            fs = destination.fs  # resolves the store (and its Airflow connection) now
-            if is_local(destination):
-                fs.makedirs(destination.path, exist_ok=True)
-        except MediaJobError:
-            raise
-        except Exception as err:
-            ctx.fail(
-                MediaJobConfigError,
-                f"destination {str(self.destination)!r} cannot be used ({type(err).__name__}: {str(err)[:200]}).",
-                hint=(
-                    "Use a local folder or an object storage URL whose Airflow provider is installed "
-                    "(s3:// needs apache-airflow-providers-amazon, gs:// -google, abfs:// -microsoft-azure)."
-                ),
-            )
-        return destination
-
-    def _record_asset_events(
-        self, context: Context, job: MediaJob, conn_id: str, results: list[Downloaded]
-    ) -> None:
-        """Describe the files in the ``extra`` of every Asset outlet's event."""
-        events = context.get("outlet_events") if isinstance(context, Mapping) else None
-        if events is None or not self.outlets:
-            return
-        extra: dict[str, Any] = {
-            "provider": job.provider,
-            "conn_id": conn_id,
-            "job_id": job.job_id,
-            "files": [
-                {"path": r.path, "bytes": r.bytes, "sha256": r.sha256, "kind": r.kind, "skipped": r.skipped}
-                for r in results
-            ],
-        }
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset):
-                events[outlet].extra.update(extra)
-
-    def _fresh(self, hook: MediaJobHook, job_id: str) -> MediaJob:
-        """Read the job now (fresh URLs); fail clearly unless it succeeded with outputs."""
-        job = hook.get_job(job_id)
-        where: dict[str, Any] = {"provider": job.provider, "conn_id": hook.conn_id, "job_id": job.job_id}
-        if job.state is JobState.FAILED:
-            raise MediaJobFailedError(
-                "Job failed, there are no outputs to persist" + (f": {job.error}" if job.error else "."),
-                job=job,
-                **where,
-            )
-        if job.state is JobState.CANCELED:
-            raise MediaJobCanceledError(
-                "Job was canceled, there are no outputs to persist.", job=job, **where
-            )
-        if job.state is not JobState.SUCCEEDED:
-            raise JobNotSucceededError(
-                f"Job is {job.describe().split(': ', 1)[-1]}, not succeeded: it has no outputs yet.", **where
-            )
-        if not job.outputs:
-            raise NoOutputsError(
-                "Job succeeded but the provider lists no usable output URL (any the URL policy "
-                "refused are logged above with the reason).",
-                **where,
-            )
-        return job
-
-    def _one(
-        self,
-        client: Any,
-        hook: MediaJobHook,
-        job: MediaJob,
-        index: int,
-        target: Any,
-        ctx: CallContext,
-    ) -> tuple[Downloaded, MediaJob]:
-        """Persist output ``index``; an expired URL is refreshed by one more read of the job."""
-        refreshed = False
-        if job.outputs[index].is_expired(margin_seconds=EXPIRY_MARGIN_SECONDS):
-            self.log.info(
-                "Output %d of job %s expires now; reading the job for a fresh URL.", index, job.job_id
-            )
-            job, refreshed = self._refresh(hook, job, index, ctx), True
-        while True:
-            output = job.outputs[index]
-            try:
-                return self._download_with_retries(client, output, target, ctx), job
-            except OutputExpiredError:
-                if refreshed:
-                    raise
-                from airflow_provider_mediajobs.engine.urls import shown_url
-
-                self.log.info(
-                    "Output %d of job %s: %s refused the signed URL (expired); reading the job again.",
-                    index,
-                    job.job_id,
-                    shown_url(output.url),
-                )
-                job, refreshed = self._refresh(hook, job, index, ctx), True
-
-    def _refresh(self, hook: MediaJobHook, job: MediaJob, index: int, ctx: CallContext) -> MediaJob:
-        fresh = self._fresh(hook, job.job_id)
-        if len(fresh.outputs) != len(job.outputs):
-            ctx.fail(
-                MediaJobBadResponseError,
-                f"The job listed {len(job.outputs)} output(s) and now lists {len(fresh.outputs)}; "
-                "refusing to guess which is which.",
-                hint="Run the task again.",
-            )
-        return fresh
-
-    def _download_with_retries(
-        self, client: Any, output: MediaOutput, target: Any, ctx: CallContext
-    ) -> Downloaded:
-        from airflow_provider_mediajobs.engine.download import DEFAULT_PROGRESS_INTERVAL, download
-        from airflow_provider_mediajobs.engine.retry import RetryPolicy
-
-        def on_retry(attempt: int, err: Exception, delay: float) -> None:
-            summary = err.detail if isinstance(err, MediaJobError) else type(err).__name__
-            self.log.warning(
-                "Attempt %d of %d: %s Retrying in %.1fs.", attempt, self.attempts_per_file, summary, delay
-            )
-
-        def once() -> Downloaded:
-            return download(
-                client,
-                output.url,
-                target,
-                kind=output.kind.value,
-                ctx=ctx,
-                max_bytes=self.max_bytes,
-                deadline=self.download_deadline,
-                overwrite=self.overwrite,
-                progress_interval=(
-                    DEFAULT_PROGRESS_INTERVAL if self.progress_interval is None else self.progress_interval
-                ),
-                logger=self.log,
-                abandoned_after=self.download_timeout,
-                rename_for=None if url_extension(output) else _extension_from_content_type,
-            )
-
-        policy = RetryPolicy(attempts=self.attempts_per_file, cap=60.0, retry_on=(MediaJobTransientError,))
-        return policy.call(once, sleep=lambda seconds: _sleep(seconds), on_retry=on_retry)
-
-
-def _extension_from_content_type(target: Any, content_type: str | None) -> Any:
-    """``target`` with the extension of the answer's content type in place of the kind's guess
-    (the output URL gave none); unchanged when the type tells nothing or the name has no suffix."""
-    ext = extension_for(content_type)
-    suffix = target.suffix
-    if not ext or not suffix or suffix.lower() == ext:
-        return target
-    return target.with_name(target.name[: -len(suffix)] + ext)
+        ti = context.get("ti") if isinstance(context, Mapping) else None
+        if ti is not None:
+            ti.xcom_push(key=JOB_KEY, value={"provider": provider, "job_id": job_id})
+        return self.persist(context, self._hook(provider, kind, conn_id), job_id)
 
 
 # ---- the job input ------------------------------------------------------------------------------
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple, set)) else [value]
-
-
 def _parse_mapping(text: str) -> Any:
     """A job dict rendered into a string: JSON, or a Python literal (``{{ ti.xcom_pull(...) }}``)."""
     try:

@@ -1,9 +1,11 @@
-"""Create a media job from a payload, then (optionally) wait for it like the sensor does.
+"""Create a media job from a payload, then (optionally) wait for it like the sensor does, and
+with ``destination=`` persist its outputs in the same task: submit, defer, resume, persist.
 
 The job id is pushed to XCom (key ``job_id``) before any waiting, and kept in Airflow's task
 state store (3.3+) so a retried task re-attaches to the job it created instead of paying for a
-second one. A provider whose creates are idempotent (its spec's ``idempotent_create``) gets a
-request id derived from the task instance, so that holds on every Airflow version for it.
+second one (and, when only persisting failed, just downloads again). A provider whose creates are
+idempotent (its spec's ``idempotent_create``) gets a request id derived from the task instance, so
+that holds on every Airflow version for it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
+from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
+from airflow_provider_mediajobs.operators.persist import (
+    DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_DEADLINE,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    outlets_with_asset,
+)
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.task_wait import TaskWaitMixin, record_try, recording_failure, seconds
 
@@ -60,11 +69,24 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
     :param cancel_on_timeout: cancel the remote job when the wait times out (providers that can cancel).
     :param request_id: idempotency key of a provider with idempotent creates;
         derived from the task instance when not given.
+    :param destination: persist the finished job's outputs here, in this task (templated; a
+        local folder, ``file://``, ``s3://conn@bucket/key``, ... as for ``MediaJobOutputsOperator``).
+        ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
+        ``download_deadline``, ``allow_private_hosts``, ``attempts_per_file`` and ``progress_interval`` mean what they mean there; any Asset in
+        ``outlets`` gets the files written in its event's ``extra``.
 
-    Returns (XCom) the finished job's dict, or the job id when not waiting.
+    Returns (XCom) the finished job's dict (with ``files``, the outputs operator's records, when
+    given a destination), or the job id when not waiting.
     """
 
-    template_fields: Sequence[str] = ("payload", "conn_id", "job_kind", "request_id")
+    template_fields: Sequence[str] = (
+        "payload",
+        "conn_id",
+        "job_kind",
+        "request_id",
+        "destination",
+        "filename_template",
+    )
     template_fields_renderers = {"payload": "json"}
     ui_color = "#e4f0ff"
     operator_extra_links = (MediaLink(),)
@@ -86,9 +108,23 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_timeout: bool = True,
         request_id: str | None = None,
+        destination: Any = None,
+        filename_template: str = DEFAULT_TEMPLATE,
+        max_bytes: int | Mapping[str, int] | None = None,
+        overwrite: bool = False,
+        asset: bool = False,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
+        allow_private_hosts: bool | None = None,
+        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
+        progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**outlets_with_asset(kwargs, destination, asset))
+        if destination is not None and not wait_for_completion:
+            raise ValueError(
+                "destination needs wait_for_completion=True: outputs exist once the job is done."
+            )
         self.payload = payload
         self.wait_for_completion = wait_for_completion
         self.timeout = timeout
@@ -106,6 +142,17 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
             max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
         )
+        self._init_persist(
+            destination=destination,
+            filename_template=filename_template,
+            max_bytes=max_bytes,
+            overwrite=overwrite,
+            download_timeout=download_timeout,
+            download_deadline=download_deadline,
+            allow_private_hosts=allow_private_hosts,
+            attempts_per_file=attempts_per_file,
+            progress_interval=progress_interval,
+        )
 
     # ---- submit or re-attach ------------------------------------------------------------------
     def _base_request_id(self, context: Context) -> str:
@@ -115,8 +162,9 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         seed = f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{getattr(ti, 'map_index', -1)}"
         return "airflow-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
-    def _previous_job(self, store: Any) -> str | None:
-        """The previous try's job id to re-attach to, or None to submit anew (saying why)."""
+    def _previous_job(self, store: Any) -> tuple[str, MediaJob | None] | None:
+        """The previous try's job to re-attach to, with the read that checked it (None if that
+        read failed), or None to submit anew (saying why)."""
         job_id = store.get(STATE_KEY) if store is not None else None
         if not job_id:
             return None
@@ -137,27 +185,29 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
                 job_id,
                 err,
             )
-            return job_id
+            return job_id, None
         if job.state in (JobState.FAILED, JobState.CANCELED):
             self.log.warning("Resubmitting: the previous try's %s.", how_it_ended(job))
             return None
         self.log.info("Re-attaching to the job of the previous try: %s", job.describe())
-        return job_id
+        return job_id, job
 
-    def _submit(self, context: Context) -> str:
+    def _submit(self, context: Context) -> tuple[str, MediaJob | None]:
+        """Create the job: its id, and the read that checked an idempotent create's answer (if any)."""
         hook = self.hook
         base_id = self._base_request_id(context) if hook.dialect.idempotent_create else None
         job_id = hook.submit_job(self.payload, request_id=base_id)
-        if base_id is not None and not self.request_id:
+        job: MediaJob | None = None
+        try_number = getattr(context["ti"], "try_number", 1)
+        if base_id is not None and not self.request_id and try_number > 1:
             # An idempotent create hands back an earlier try's job; if that one failed, start anew.
+            # (A first try has no earlier one: its create is new, so it is not read back.)
             try:
-                job: MediaJob | None = hook.get_job(job_id)
+                job = hook.get_job(job_id)
             except (MediaJobTransientError, MediaJobBadResponseError) as err:
                 # The job exists; a status blip must not fail the task (the wait retries reads).
                 self.log.warning("Could not check job %s after submitting it (%s).", job_id, err)
-                job = None
             if job is not None and job.state in (JobState.FAILED, JobState.CANCELED):
-                try_number = getattr(context["ti"], "try_number", 1)
                 retry_id = f"{base_id}-try{try_number}"
                 self.log.warning(
                     "Resubmitting with requestId %s: requestId %s already ran, and %s.",
@@ -165,15 +215,30 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
                     base_id,
                     how_it_ended(job),
                 )
-                job_id = hook.submit_job(self.payload, request_id=retry_id)
+                job_id, job = hook.submit_job(self.payload, request_id=retry_id), None
         self.log.info("Submitted %s job %s.", hook.provider, job_id)
-        return job_id
+        return job_id, job
+
+    def _warn_no_reattach(self, context: Context, store: Any) -> None:
+        """A retry that cannot find the previous try's job pays for a new one: say so."""
+        try_number = getattr(context["ti"], "try_number", 1)
+        if store is not None or try_number <= 1 or self.hook.dialect.idempotent_create:
+            return
+        self.log.warning(
+            "Try %s submits a new %s job: re-attaching to the previous try's job needs Airflow 3.3's "
+            "task state store (or a provider with idempotent creates, like TAMS), so that job, if it "
+            "was created, keeps running and may be billed too.",
+            try_number,
+            self.hook.provider,
+        )
 
     def execute(self, context: Context) -> Any:
         store = context.get("task_state_store")
-        job_id = self._previous_job(store) or self._submit(context)
+        self._warn_no_reattach(context, store)
+        previous = self._previous_job(store)
+        job_id, job = previous if previous is not None else self._submit(context)
         self._submitted_job_id = job_id
-        if store is not None:
+        if store is not None and previous is None:  # a re-attached job's id is stored already
             store.set(STATE_KEY, job_id)
         record_try(context, job_id)
         context["ti"].xcom_push(key="job_id", value=job_id)
@@ -183,8 +248,12 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         timeout = self._effective_timeout()
         with recording_failure(context):
             if self.deferrable:
-                return self._wait_for(job_id, timeout, cancel_on_kill=True)
-            return self._wait_here(job_id, timeout)
+                # a job created a moment ago is not finished: defer without reading it (the trigger
+                # reads it); a re-attached one was read just now, and that read is used
+                return self._wait_for(
+                    job_id, timeout, context, cancel_on_kill=True, job=job, read_first=False
+                )
+            return self._wait_here(job_id, timeout, context)
 
     def _record_inputs(self, context: Context) -> None:
         """What the job was asked (the dialect's reading of the payload), for the Media view."""
@@ -204,12 +273,12 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         return min(v for v in limits if v is not None) if any(v is not None for v in limits) else 86400.0
 
     # ---- waiting ------------------------------------------------------------------------------
-    def _wait_here(self, job_id: str, timeout: float) -> Any:
+    def _wait_here(self, job_id: str, timeout: float, context: Context) -> Any:
         """Synchronous wait (deferrable=False): the trigger's wait loop, run on the worker."""
         started = time.time()
         wait = self._wait_state(job_id, deadline=started + timeout, started_at=started)
         event = run_sync(wait, lambda: self._read(job_id), clock=time.time, sleep=time.sleep)
-        return self._finish(event, job_id, on_timeout=self._cancel_after_timeout)
+        return self._finish(event, job_id, context, on_timeout=self._cancel_after_timeout)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
@@ -219,7 +288,7 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
             ti = context["ti"]
             resumed = ti.xcom_pull(task_ids=ti.task_id, key="job_id", map_indexes=ti.map_index)
         with recording_failure(context):
-            return self._finish(event, str(resumed), on_timeout=self._cancel_after_timeout)
+            return self._finish(event, str(resumed), context, on_timeout=self._cancel_after_timeout)
 
     def _cancel_after_timeout(self, job_id: str) -> None:
         if self.cancel_on_timeout:

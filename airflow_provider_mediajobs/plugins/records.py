@@ -3,7 +3,9 @@
 * the outputs operator returns one ``{url, path, bytes, sha256, content_type, kind, skipped}``
   per file it persisted: those files are served by the plugin (by index, never by path);
 * a submit operator or sensor returns the job dict (``MediaJob.to_dict()`` plus ``wait``): its
-  outputs are the provider's signed URLs, shown while valid, marked expired after;
+  outputs are the provider's signed URLs, shown while valid, marked expired after; given
+  ``destination=`` it persisted them itself, and the dict's ``files`` holds the same records as
+  the outputs operator's, shown as persisted files;
 * a submit operator pushes ``job_id`` before it waits, so a deferred or failed task still shows
   which job it is, ``media_inputs`` (what the job was asked, read by its dialect) and, when the job
   fails, ``job`` (the failed job's dict: reason, cost);
@@ -233,6 +235,8 @@ def task_media(
     items: tuple[MediaItem, ...] = ()
     if _is_persisted_list(value):
         items = persisted_items(value)  # type: ignore[arg-type]
+    elif job is not None and _is_persisted_list(job.get("files")):
+        items = persisted_items(job["files"])
     elif job is not None:
         files = job.get("files")
         items = persisted_items(files) if _is_persisted_list(files) else provider_items(job)

@@ -1,9 +1,12 @@
-"""Wait for a job that something else started; return the job (state, progress, outputs) as XCom."""
+"""Wait for a job that something else started; return the job (state, progress, outputs) as XCom.
+
+With ``destination=`` the sensor persists the job's outputs in the step that saw it finish.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +16,13 @@ from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.dialects.registry import convenience_classes
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
+from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
+from airflow_provider_mediajobs.operators.persist import (
+    DEFAULT_ATTEMPTS_PER_FILE,
+    DEFAULT_DOWNLOAD_DEADLINE,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    outlets_with_asset,
+)
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.task_wait import TaskWaitMixin, recording_failure
 
@@ -41,12 +51,16 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
         only bound, default 10; now None: the time window alone decides).
     :param timeout: seconds before the wait fails with ``AirflowSensorTimeout`` (skipped with
         ``soft_fail=True``); enforced by the trigger's own wall-clock deadline.
+    :param destination: persist the finished job's outputs here, in this task (templated), with
+        ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
+        ``download_deadline``, ``allow_private_hosts``, ``attempts_per_file`` and ``progress_interval`` as for ``MediaJobOutputsOperator``; the
+        result then has ``files``, that operator's records.
 
     A failed job fails the task with the provider's reason; a canceled job fails it too. With
     ``soft_fail=True`` only a timeout skips: a job that failed is never silently skipped.
     """
 
-    template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind")
+    template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind", "destination", "filename_template")
     ui_color = "#f0e4ff"
     operator_extra_links = (MediaLink(),)
     default_provider: ClassVar[str | None] = None
@@ -63,11 +77,21 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
         outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
         max_backoff: float | timedelta = MAX_BACKOFF,
         max_consecutive_failures: int | None = None,
+        destination: Any = None,
+        filename_template: str = DEFAULT_TEMPLATE,
+        max_bytes: int | Mapping[str, int] | None = None,
+        overwrite: bool = False,
+        asset: bool = False,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
+        allow_private_hosts: bool | None = None,
+        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
+        progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         if poll_interval is not None:
             kwargs.setdefault("poke_interval", poll_interval)
-        super().__init__(**kwargs)
+        super().__init__(**outlets_with_asset(kwargs, destination, asset))
         self.job_id = job_id
         self._init_wait(
             conn_id=conn_id,
@@ -79,6 +103,17 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
             outage_tolerance=outage_tolerance,
             max_backoff=max_backoff,
             max_consecutive_failures=max_consecutive_failures,
+        )
+        self._init_persist(
+            destination=destination,
+            filename_template=filename_template,
+            max_bytes=max_bytes,
+            overwrite=overwrite,
+            download_timeout=download_timeout,
+            download_deadline=download_deadline,
+            allow_private_hosts=allow_private_hosts,
+            attempts_per_file=attempts_per_file,
+            progress_interval=progress_interval,
         )
         self._poke_wait: WaitState | None = None
 
@@ -100,7 +135,7 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
                 self._log_unfinished(self._poke_wait, str(self.job_id))  # Airflow's timeout
                 raise
         with recording_failure(context):
-            return self._wait_for(str(self.job_id), float(self.timeout))
+            return self._wait_for(str(self.job_id), float(self.timeout), context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One read of the wait (poke mode): transient failures return False until the tolerance ends."""
@@ -112,13 +147,13 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
             return False
         event = self._poke_wait.finish(step, time.time())
         self._poke_wait = None
-        return PokeReturnValue(is_done=True, xcom_value=self._finish(event, job_id))
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(event, job_id, context))
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> Any:
         with recording_failure(context):
-            return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id))
+            return self._finish(event, self._resumed_job_id(event, job_id) or str(self.job_id), context)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # BaseSensorOperator turns *any* error after deferral into a skip under soft_fail; a failed

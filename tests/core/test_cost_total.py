@@ -61,9 +61,14 @@ def test_collect_prints_each_job_and_the_total_cost_of_the_run(
         None,  # a submit that failed: no XCom
         job("tensorpix", 0.75, "usd").to_dict(),
     ]
-    collected = pipeline.task_dict["collect"].python_callable(jobs)
+    collect = pipeline.task_dict["collect"].python_callable
+    finished = [j for j in jobs if j]
+    assert [j["provider"] for j in collect(finished)] == ["goenhance", "tensorart", "tensorpix"]
+    capsys.readouterr()
+    # a job that did not finish still has the others' costs logged, then fails the run
+    with pytest.raises(Exception, match="1 of 4 media job"):
+        collect(jobs)
     out = capsys.readouterr().out
-    assert [j["provider"] for j in collected] == ["goenhance", "tensorart", "tensorpix"]
     assert "Total cost of the run: 4 credits, 0.75 usd" in out
     lines = out.splitlines()
     assert any(line.startswith("tensorart") and line.endswith("cost: 4 credits") for line in lines), out

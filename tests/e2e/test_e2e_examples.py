@@ -59,7 +59,7 @@ EXAMPLES = {
         "report",
         {"source_img": "https://e2e.test/my-face.jpg"},
         ("image",),
-        1,
+        0,  # a submit does not read the job it created a moment ago: the trigger does
     ),
     "tensorart": Example(
         "tensorart",
@@ -69,7 +69,7 @@ EXAMPLES = {
         "report",
         {"prompt": "an e2e lighthouse"},
         ("image", "image"),
-        2,  # the submit reads the job once to tell a fresh requestId from an earlier try's
+        0,  # a first try's create is new: it is read back only on a retry (requestId of an earlier try)
     ),
     "vozo": Example(
         "vozo",
@@ -79,7 +79,7 @@ EXAMPLES = {
         "report",
         {"target_language": "de", "media_url": "https://e2e.test/talk.mp4"},
         ("video", "audio", "subtitle"),
-        1,
+        0,
     ),
     "tensorpix": Example(
         "tensorpix",
@@ -89,7 +89,7 @@ EXAMPLES = {
         "report",
         {"video_url": "https://e2e.test/in.mp4"},
         ("video",),
-        1,
+        1,  # the sensor reads the job once before deferring (it may have finished already)
     ),
 }
 ALL = list(EXAMPLES)

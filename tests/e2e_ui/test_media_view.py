@@ -5,13 +5,13 @@ triggerer) on 127.0.0.1, runs the example pipeline, a batch of 10 mapped TAMS jo
 again with its TAMS job scripted to fail on both tries, then prints the login and each run's Media
 view URL. Headless Chromium logs in with that password, as a user would, and checks:
 
-- the pipeline run: one card per job (its submit and outputs tasks on it), the persisted copies
+- the pipeline run: one card per job (its submit task, which persisted the files), the persisted copies
   instead of provider URLs (no expiry hint), images decoded, videos play and seek (byte ranges);
 - the batch: a contact sheet of 10 tiles (not 20), several per row, each with its prompt; the
   filters; a tile opens its card with the prompt, negative prompt and size beside the image;
 - a persisted file downloads under its own name, with the recorded sha256;
 - the failed job: the provider's reason, the cost in credits, try 2 with try 1 listed (and its job
-  id on 3.3+), the outputs task that did not run, the log link opens the failed try's log;
+  id on 3.3+), the log link opens the failed try's log;
 - the submit task's "Media" extra link opens that task's Media tab;
 - Ctrl-C (SIGINT) to the demo stops every process it started.
 
@@ -298,14 +298,14 @@ def test_the_run_media_tab_has_one_card_per_job_with_its_persisted_copies(
     log_in(driver, demo, demo.run_view)
     media_frame(driver)
     jobs = ["goenhance_face_swap", "tensorart_artwork", "vozo_lipsync", "tensorpix_upscale"]
-    # one card per job: the submit task and its outputs task on the same card, ordered by task
+    # one card per job, ordered by task; one task per job (the submit persisted its files itself)
     assert [c.get_attribute("data-task-id") for c in cards(driver)] == sorted(jobs)
     for job in jobs:
         links = [
             li.get_attribute("data-task-id")
             for li in card(driver, job).find_elements(By.CSS_SELECTOR, "li.task-link")
         ]
-        assert links == [job, f"{job}_outputs"], links
+        assert links == [job], links
     assert "4 job(s), 4 persisted file(s), 0 failed" in driver.find_element(By.CSS_SELECTOR, ".summary").text
     # persisted images on the sheet: served by the plugin, decoded by the browser (256x256 PNGs)
     for job in ("goenhance_face_swap", "tensorart_artwork"):
@@ -433,15 +433,8 @@ def test_a_failed_job_says_why_what_it_cost_and_links_its_log(
     assert "try 1" in earlier, earlier
     if airflow_version() >= (3, 3):  # the task state store keeps each try's job id
         assert re.search(r"job \d{16,20} failed", earlier), earlier
-    # the outputs task downstream says why it did not run
-    note = details.find_element(By.CSS_SELECTOR, "p.note").text
-    assert (
-        "tensorart_artwork_outputs did not run (upstream_failed" in note
-        and "tensorart_artwork failed" in note
-    )
-    assert details.find_element(By.CSS_SELECTOR, "li.task-link[data-role='outputs']").text.count(
-        "upstream_failed"
-    )
+    # one task per job: no outputs task downstream, so none is listed as not having run
+    assert not details.find_elements(By.CSS_SELECTOR, "li.task-link[data-role='outputs']")
     driver.switch_to.default_content()
     driver.save_screenshot(str(screenshots / "media-view-failed.png"))
     # the log link opens the failed try's log in the Airflow UI, which says the same

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.operators import outputs as outputs_module
+from airflow_provider_mediajobs.operators import persist as persist_module
 
 PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 
@@ -49,7 +49,7 @@ def emulator(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> E
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries of downloads record their backoff instead of sleeping it."""
     slept: list[float] = []
-    monkeypatch.setattr(outputs_module, "_sleep", slept.append)
+    monkeypatch.setattr(persist_module, "_sleep", slept.append)
     return slept
 
 

@@ -45,6 +45,6 @@ def test_the_pipeline_persists_under_the_run_id_when_there_is_no_logical_date(tm
     context = {"params": {"output_dir": str(tmp_path)}, "run_id": run_id, "dag": dag}
     env = dag.get_template_env()
     for submit in ("goenhance_face_swap", "tensorart_artwork", "vozo_lipsync", "tensorpix_upscale"):
-        task = dag.task_dict[f"{submit}_outputs"]
+        task = dag.task_dict[submit]  # one task per job: the submit persists
         rendered = task.render_template(task.destination, context, jinja_env=env)
         assert rendered == f"{tmp_path}/manual__2026-12-03T07_10_17.921583_00_00", (submit, rendered)

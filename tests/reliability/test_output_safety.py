@@ -29,12 +29,12 @@ from airflow_provider_mediajobs.engine.urls import REASONS
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobError,
+    NoOutputsError,
     PrivateOutputHostError,
 )
 from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
-from airflow_provider_mediajobs.operators.outputs import NoOutputsError
 
 KEY = "live-key-OUTPUT-SAFETY-0123456789"
 TAMS_HOST = "https://tams.example"

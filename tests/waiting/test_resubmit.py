@@ -65,7 +65,7 @@ def test_previous_job_unknown_says_so_before_submitting(
 
     store, deferred = retried_submit(requests_mock, bodies, make_context, store_class)
 
-    assert store.data == {STATE_KEY: "42"} and deferred.kwargs == {"job_id": "42"}
+    assert store.data[STATE_KEY] == "42" and deferred.kwargs == {"job_id": "42"}
     before = _before_submit(log)
     assert "Resubmitting: tensorpix does not know job 41 of the previous try (not found)" in before
 
@@ -148,7 +148,7 @@ def test_reattach_read_rides_out_transient_trouble(
     assert _posts(requests_mock) == 0  # no second, paid job
     assert info.value.kwargs == {"job_id": "41"}
     assert info.value.trigger.serialize()[1]["job_id"] == "41"
-    assert context["ti"].xcoms == {"job_id": "41"} and store.data == {STATE_KEY: "41"}
+    assert context["ti"].xcoms["job_id"] == "41" and store.data[STATE_KEY] == "41"
 
 
 def test_reattach_read_recovers_from_a_single_503(
