@@ -263,7 +263,8 @@ def test_timeout_fails_with_sensor_timeout(
     assert_failed_run(result, example)
     assert result.tries[example.wait] == 1  # a timeout is not retried (TAMS has retries=2)
     job_id = result.xcom(example.submit, "job_id")
-    timeouts = error_lines(result.log, "AirflowSensorTimeout")
+    # MediaJobTimeoutError is Airflow's AirflowSensorTimeout (a subclass: no retries, soft_fail skips)
+    timeouts = error_lines(result.log, "AirflowSensorTimeout|MediaJobTimeoutError")
     assert any("Timed out after" in line and str(job_id) in line for line in timeouts), result.tail()
     job = created_job(e2e_env, result, example)
     if provider == "tensorart":  # the submit operator cancels what it started, where the API can
