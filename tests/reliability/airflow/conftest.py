@@ -75,12 +75,17 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
                 "conn_type": provider,
                 "host": emu.base_url(provider),
                 "password": keys[provider],
+                "extra": {"allow_private_hosts": True},  # the emulator's CDN is on 127.0.0.1
             }
             if provider == "tensorart":
                 conn = {
                     "conn_type": provider,
                     "host": emu.base_url(provider),
-                    "extra": {"app_id": emu.credentials("tensorart")["app_id"], "private_key": pem},
+                    "extra": {
+                    "app_id": emu.credentials("tensorart")["app_id"],
+                    "private_key": pem,
+                    "allow_private_hosts": True,
+                },
                 }
             else:  # TAMS signs with the private key; its API key is configured nowhere
                 sentinels.add_key(f"{provider} API key", keys[provider])
