@@ -16,6 +16,7 @@ Contract with the triggerer (see docs in the README):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -140,7 +141,22 @@ class MediaJobTrigger(BaseTrigger):
         yield TriggerEvent(event)
 
     async def on_kill(self) -> None:
-        """Cancel the remote job when a person killed the task (Airflow 3.3+), if asked and possible."""
+        """Cancel the remote job when a person killed the task (Airflow 3.3+), if asked and possible.
+
+        The triggerer cancels a trigger that is still running again on each of its loops, which
+        would interrupt the state read half-way and decide nothing: the decision runs in its own
+        task, bounded in time by the state read's and the cancel call's timeouts, and is awaited
+        through such repeated cancels."""
+        decision = asyncio.ensure_future(self._kill())
+        while True:
+            try:
+                await asyncio.shield(decision)
+                return
+            except asyncio.CancelledError:
+                if decision.done():
+                    raise
+
+    async def _kill(self) -> None:
         if not self.cancel_on_kill:
             return
         hook = self._hook()

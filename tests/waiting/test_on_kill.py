@@ -184,3 +184,30 @@ async def test_on_kill_treats_already_canceled_as_done_and_goenhance_as_impossib
     await kill(make(provider="goenhance", conn_id="goenhance_default", job_id="a-b"), provider)
     assert len(provider.requests) == 1  # GoEnhance has no cancel API: no request at all
     assert len(supervisor.asked) == 1  # ... and no state read either
+
+
+async def test_a_repeated_cancel_during_the_state_read_still_decides(supervisor: FakeSupervisor) -> None:
+    """The triggerer cancels a still-running trigger again on each loop; that must not interrupt
+    on_kill half-way (the state read was lost that way on a loaded triggerer: nothing decided)."""
+    import asyncio
+
+    supervisor.states[("run-1", "submit")] = "failed"
+    answer = supervisor.asend
+    read_started = asyncio.Event()
+
+    async def slow_asend(msg: Any) -> Any:
+        if type(msg).__name__ == "GetTaskStates":
+            read_started.set()
+            await asyncio.sleep(0.3)
+        return await answer(msg)
+
+    supervisor.asend = slow_asend  # type: ignore[method-assign]
+    provider = Provider()
+    with override_async_transport(httpx.MockTransport(provider)):
+        killing = asyncio.ensure_future(make().on_kill())
+        await read_started.wait()
+        killing.cancel()  # the triggerer's next loop
+        await asyncio.sleep(0.05)
+        killing.cancel()
+        await killing
+    assert provider.cancels == ["/api/jobs/42/"]
