@@ -51,13 +51,11 @@ class Store:
         self.data[key] = value
 
 
-class Events(dict):
-    """``outlet_events``: one accessor per Asset, with an ``extra`` dict."""
+def Events() -> Any:
+    """``outlet_events`` as a task sees it (Airflow's own accessors: an Asset is not hashable on 3.1)."""
+    from airflow.sdk.execution_time.context import OutletEventAccessors
 
-    def __missing__(self, key: Any) -> Any:
-        self[key] = value = type("Accessor", (), {})()
-        value.extra = {}
-        return value
+    return OutletEventAccessors()
 
 
 def make_context(store: Store | None = None, try_number: int = 1) -> dict[str, Any]:
