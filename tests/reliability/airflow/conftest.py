@@ -82,10 +82,10 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
                     "conn_type": provider,
                     "host": emu.base_url(provider),
                     "extra": {
-                    "app_id": emu.credentials("tensorart")["app_id"],
-                    "private_key": pem,
-                    "allow_private_hosts": True,
-                },
+                        "app_id": emu.credentials("tensorart")["app_id"],
+                        "private_key": pem,
+                        "allow_private_hosts": True,
+                    },
                 }
             else:  # TAMS signs with the private key; its API key is configured nowhere
                 sentinels.add_key(f"{provider} API key", keys[provider])
