@@ -16,9 +16,10 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_mediajobs import lineage, metrics
+from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
@@ -116,10 +117,27 @@ def recording_failure(context: Any) -> Iterator[None]:
 
 
 class TaskWaitMixin(PersistsOutputs):
-    """Mixin for operators that wait on one job (and persist its outputs when given a destination).
+    """Base of the operators that wait on one job (and persist its outputs when given a
+    destination): the wait arguments, declared once here.
 
-    Expects the attributes set in :meth:`_init_wait` and :meth:`_init_persist`.
+    :param conn_id: Airflow connection id (templated); the provider subclasses default it.
+    :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
+        unless the admin set ``[operators] default_deferrable``.
+    :param poll_interval: shortest time between status reads, seconds (provider default if None).
+    :param max_poll_interval: longest time between status reads while the job is far from done.
+    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row
+        (5xx, 429, timeouts) are ridden out before the wait fails; 30 minutes by default, never
+        past the wait's timeout.
+    :param max_backoff: longest pause between two failing status reads (seconds or timedelta).
+    :param max_consecutive_failures: optional extra bound on failing reads in a row (None: the
+        time window alone decides).
     """
+
+    default_provider: ClassVar[str | None] = None
+    """Set by a provider's named subclass (from its registry line); None: read from the connection."""
+    poll_sets_poke_interval: ClassVar[bool] = False
+    """A sensor's ``poke_interval`` follows ``poll_interval`` (poke and reschedule modes)."""
 
     conn_id: str
     job_kind: str | None
@@ -130,28 +148,31 @@ class TaskWaitMixin(PersistsOutputs):
     max_backoff: float
     max_consecutive_failures: int | None
     provider: str | None
-    log: Any
 
-    def _init_wait(
+    def __init__(
         self,
         *,
-        conn_id: str | None,
-        provider: str | None,
-        job_kind: str | None,
-        deferrable: bool,
-        poll_interval: float | None,
-        max_poll_interval: float | None,
+        conn_id: str | None = None,
+        job_kind: str | None = None,
+        deferrable: bool | None = None,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
         outage_tolerance: float | timedelta | None = OUTAGE_TOLERANCE,
         max_backoff: float | timedelta | None = MAX_BACKOFF,
         max_consecutive_failures: int | None = None,
+        **kwargs: Any,
     ) -> None:
+        if self.poll_sets_poke_interval and poll_interval is not None:
+            kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(**kwargs)
+        provider = self.default_provider
         default_conn = get_spec(provider).default_conn_id if provider else None
         if not (conn_id or default_conn):
             raise ValueError("conn_id is required when no provider is set.")
         self.conn_id = conn_id or str(default_conn)
         self.provider = provider
         self.job_kind = job_kind
-        self.deferrable = deferrable
+        self.deferrable = resolve_deferrable(deferrable)
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         tolerance, backoff = seconds(outage_tolerance), seconds(max_backoff)
@@ -253,7 +274,7 @@ class TaskWaitMixin(PersistsOutputs):
             started_at=now,
             first_read_at=first_read_at,
         )
-        self.defer(  # type: ignore[attr-defined]
+        self.defer(
             trigger=trigger,
             method_name="execute_complete",
             kwargs={"job_id": job_id},

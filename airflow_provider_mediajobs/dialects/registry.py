@@ -81,7 +81,12 @@ class ProviderSpec:
     def class_prefix(self) -> str:
         """What its convenience classes are named after: its hook's name without ``Hook``
         (``GoEnhanceHook``: ``GoEnhanceJobSensor``, ``GoEnhanceSubmitJobOperator``)."""
-        return self.hook.rsplit(".", 1)[-1].removesuffix("Hook")
+        return self.hook.rsplit(".", 1)[-1].removesuffix(HOOK_SUFFIX)
+
+    @property
+    def operator_names(self) -> tuple[str, str]:
+        """The names of its submit operator and sensor (the Media view lists their tasks)."""
+        return f"{self.class_prefix}{SUBMIT_SUFFIX}", f"{self.class_prefix}{SENSOR_SUFFIX}"
 
     @property
     def default_conn_id(self) -> str:
@@ -112,17 +117,27 @@ COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     }
 )
 
-_DIALECT_PKG = "airflow_provider_mediajobs.dialects"
-_HOOK_PKG = "airflow_provider_mediajobs.hooks"
-_EMULATOR_PKG = "airflow_provider_mediajobs.emulator.providers"
+#: What a provider's convenience classes are called after its :attr:`ProviderSpec.class_prefix`.
+HOOK_SUFFIX, SENSOR_SUFFIX, SUBMIT_SUFFIX = "Hook", "JobSensor", "SubmitJobOperator"
+
+
+def _builtin(name: str, prefix: str, **facts: Any) -> ProviderSpec:
+    """A provider of this package: its dialect, hook and emulator live where their names say
+    (``dialects/<name>.py``: ``<prefix>Dialect``, ``hooks.<prefix>Hook``, ``emulator/providers/<name>.py``)."""
+    return ProviderSpec(
+        name=name,
+        dialect=f"airflow_provider_mediajobs.dialects.{name}:{prefix}Dialect",
+        hook=f"airflow_provider_mediajobs.hooks.{prefix}{HOOK_SUFFIX}",
+        emulator=f"airflow_provider_mediajobs.emulator.providers.{name}:{prefix}",
+        **facts,
+    )
+
 
 BUILTIN: tuple[ProviderSpec, ...] = (
-    ProviderSpec(
-        name="goenhance",
+    _builtin(
+        "goenhance",
+        "GoEnhance",
         display_name="GoEnhance",
-        dialect=f"{_DIALECT_PKG}.goenhance:GoEnhanceDialect",
-        hook=f"{_HOOK_PKG}.GoEnhanceHook",
-        emulator=f"{_EMULATOR_PKG}.goenhance:GoEnhance",
         docs_url="https://docs.goenhance.ai/",
         default_base_url="https://api.goenhance.ai",
         host_placeholder="https://api.goenhance.ai (default)",
@@ -130,12 +145,10 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         default_poll_interval=5.0,  # the provider's best-practices page
         job_kinds=("faceswap", "video2video"),
     ),
-    ProviderSpec(
-        name="tensorart",
+    _builtin(
+        "tensorart",
+        "TensorArt",
         display_name="TensorArt TAMS",
-        dialect=f"{_DIALECT_PKG}.tensorart:TensorArtDialect",
-        hook=f"{_HOOK_PKG}.TensorArtHook",
-        emulator=f"{_EMULATOR_PKG}.tensorart:TensorArt",
         docs_url="https://tams-docs.tensor.art/",
         base_url_hint="e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id",
         host_label="Application endpoint",
@@ -162,12 +175,10 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         supports_cancel=True,
         idempotent_create=True,
     ),
-    ProviderSpec(
-        name="vozo",
+    _builtin(
+        "vozo",
+        "Vozo",
         display_name="Vozo",
-        dialect=f"{_DIALECT_PKG}.vozo:VozoDialect",
-        hook=f"{_HOOK_PKG}.VozoHook",
-        emulator=f"{_EMULATOR_PKG}.vozo:Vozo",
         docs_url="https://www.vozo.ai/docs/",
         default_base_url="https://api.vozo.ai",
         host_placeholder="https://api.vozo.ai (default)",
@@ -176,12 +187,10 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         default_max_poll_interval=120.0,
         job_kinds=("lipsync", "translate", "reusable_lipsync"),
     ),
-    ProviderSpec(
-        name="tensorpix",
+    _builtin(
+        "tensorpix",
+        "TensorPix",
         display_name="TensorPix",
-        dialect=f"{_DIALECT_PKG}.tensorpix:TensorPixDialect",
-        hook=f"{_HOOK_PKG}.TensorPixHook",
-        emulator=f"{_EMULATOR_PKG}.tensorpix:TensorPix",
         docs_url="https://docs.tensorpix.ai/",
         default_base_url="https://backend.tensorpix.ai",
         host_placeholder="https://backend.tensorpix.ai (default)",
@@ -329,6 +338,9 @@ def _config_error(text: str, conn_id: str | None, provider: str | None = None) -
 __all__ = [
     "BUILTIN",
     "COMMON_FIELDS",
+    "HOOK_SUFFIX",
+    "SENSOR_SUFFIX",
+    "SUBMIT_SUFFIX",
     "ProviderSpec",
     "all_dialects",
     "conn_types_text",

@@ -33,24 +33,13 @@ OUTPUTS_OPERATOR = "MediaJobOutputsOperator"
 
 def operator_providers() -> dict[str, str]:
     """Provider of each provider-named operator class (``TensorArtSubmitJobOperator``: tensorart)."""
-    found = {}
-    for spec in specs():
-        prefix = spec.hook.rsplit(".", 1)[-1].removesuffix("Hook")
-        found[f"{prefix}SubmitJobOperator"] = spec.name
-        found[f"{prefix}JobSensor"] = spec.name
-    return found
+    return {name: spec.name for spec in specs() for name in spec.operator_names}
 
 
 def media_operators() -> frozenset[str]:
-    """Operator class names whose tasks are always listed: the generic ones and each provider's.
-
-    A provider's convenience classes are named after its hook (``XHook``: ``XSubmitJobOperator``,
-    ``XJobSensor``); the registry is the one list of providers, so a new one is listed too.
-    """
-    generic = {"MediaJobSubmitOperator", "MediaJobSensor", "MediaJobOutputsOperator"}
-    for spec in specs():
-        generic |= {f"{spec.class_prefix}SubmitJobOperator", f"{spec.class_prefix}JobSensor"}
-    return frozenset(generic)
+    """Operator class names whose tasks are always listed: the generic ones and each registered
+    provider's (the registry names them), so a new provider is listed too."""
+    return frozenset({"MediaJobSubmitOperator", "MediaJobSensor", OUTPUTS_OPERATOR, *operator_providers()})
 
 
 PERSISTED, PROVIDER = "persisted", "provider"
