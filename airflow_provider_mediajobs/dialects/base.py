@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote
 
-from airflow_provider_mediajobs.dialects.values import parse_retry_after
+from airflow_provider_mediajobs.dialects.values import as_str, parse_retry_after
 from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url, strip_signed
 from airflow_provider_mediajobs.exceptions import (
     InvalidJobIdError,
@@ -135,6 +135,10 @@ class Dialect(ABC):
     create_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """The fields each job kind's create payload must set, as the provider documents them;
     ``"a|b"`` is satisfied by either name. Checked before any request (:meth:`check_create`)."""
+
+    example_payloads: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    """A minimal working create payload per job kind: the submit operator's docstring shows them,
+    as does the README's section 'Payloads' (a test holds the two equal and runs them on the emulator)."""
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
@@ -368,6 +372,14 @@ class Dialect(ABC):
                 f"({_content_type(response)}, {len(response.body)} bytes: {_snippet(response)!r}).",
                 status_code=response.status_code,
             )
+
+    def created_id(self, data: Mapping[str, Any], key: str, where: str, ctx: CallContext) -> str:
+        """The new job's id, ``data[key]``; :class:`MediaJobBadResponseError` naming ``where``
+        (``job.id``) when a create's answer has none."""
+        job_id = as_str(data.get(key))
+        if not job_id:
+            ctx.fail(MediaJobBadResponseError, f"{self.display_name} create response has no {where}.")
+        return job_id
 
     def expect_object(self, value: Any, what: str, ctx: CallContext) -> Mapping[str, Any]:
         """``value`` when it is a JSON object; :class:`MediaJobBadResponseError` naming ``what`` otherwise."""

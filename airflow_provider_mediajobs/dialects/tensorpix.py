@@ -53,6 +53,9 @@ class TensorPixDialect(Dialect):
     )
     # a public (or pre-signed) video URL, or the id of a video uploaded with POST /api/videos/
     create_fields = {"enhance": ("url|input_video",)}
+    example_payloads = {
+        "enhance": {"url": "https://example.com/in.mp4", "ml_models": [1], "output_resolution": 1920}
+    }
 
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         return {"Authorization": f"Token {creds.api_key}"}
@@ -136,10 +139,7 @@ class TensorPixDialect(Dialect):
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "job", ctx)
-        job_id = as_str(data.get("id"))
-        if not job_id:
-            ctx.fail(MediaJobBadResponseError, "TensorPix create response has no job id.")
-        return job_id
+        return self.created_id(data, "id", "job id", ctx)
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("DELETE", f"/api/jobs/{job_id}/")

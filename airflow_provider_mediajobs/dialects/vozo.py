@@ -87,6 +87,22 @@ class VozoDialect(Dialect):
         "translate": ("media_type", "media_url", "source_language", "target_language", "export_type"),
         "reusable_lipsync": ("model_id", "audio_url"),
     }
+    example_payloads = {
+        "lipsync": {
+            "reference_file_url": "https://example.com/face.mp4",
+            "reference_file_type": "video",
+            "audio_url": "https://example.com/speech.mp3",
+            "model": "standard_v1",
+        },
+        "translate": {
+            "media_type": "video",
+            "media_url": "https://example.com/talk.mp4",
+            "source_language": "auto",
+            "target_language": "es",
+            "export_type": "all",
+        },
+        "reusable_lipsync": {"model_id": "lsm_8f3a2c", "audio_url": "https://example.com/speech.mp3"},
+    }
 
     def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
         if response.status_code == 400:
@@ -193,10 +209,7 @@ class VozoDialect(Dialect):
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "response", ctx)
-        task_id = as_str(data.get("task_id"))
-        if not task_id:
-            ctx.fail(MediaJobBadResponseError, "Vozo create response has no task_id.")
-        return task_id
+        return self.created_id(data, "task_id", "task_id", ctx)
 
 
 def _translate_outputs(result: Mapping[str, Any]) -> tuple[MediaOutput, ...]:

@@ -11,6 +11,7 @@ that holds on every Airflow version for it.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -268,8 +269,8 @@ class MediaJobSubmitOperator(TaskWaitMixin):
 
 
 def _submit_doc(spec: ProviderSpec) -> str:
-    """A provider's submit operator's docstring: its job kinds and the fields each kind's payload
-    must set, read from its dialect (the fields :meth:`Dialect.check_create` checks)."""
+    """A provider's submit operator's docstring, from its registry line and its dialect: the job
+    kinds, the fields each kind's payload must set and a minimal working payload per kind."""
     dialect = get_dialect(spec.name)
     kinds = ", ".join(f"``{kind}``" for kind in spec.job_kinds)
     lines = [
@@ -277,7 +278,7 @@ def _submit_doc(spec: ProviderSpec) -> str:
         "unless ``conn_id`` is given).",
         "",
         f"``job_kind``: {kinds} (the first is the default). ``payload`` is {spec.display_name}'s "
-        f"documented create body; {PAYLOADS_SECTION} has a minimal working one per kind.",
+        f"documented create body.",
     ]
     if spec.idempotent_create:
         lines += [
@@ -292,7 +293,14 @@ def _submit_doc(spec: ProviderSpec) -> str:
     ]
     if required:
         lines += ["", "Fields each kind's payload must set (``a|b``: either name):", "", *required]
-    return "\n".join(lines)
+    examples = [
+        (kind, dialect.example_payloads[kind]) for kind in spec.job_kinds if kind in dialect.example_payloads
+    ]
+    if examples:
+        lines += ["", f"Minimal payloads ({PAYLOADS_SECTION} shows them with their sources):"]
+        for kind, payload in examples:
+            lines += ["", f'``job_kind="{kind}"``::', "", f"    {json.dumps(payload)}"]
+    return "\n".join(lines) + "\n"
 
 
 _NAMED = convenience_classes(MediaJobSubmitOperator, SUBMIT_SUFFIX, __name__, _submit_doc)

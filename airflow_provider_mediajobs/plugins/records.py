@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -162,16 +162,14 @@ def persisted_items(files: Sequence[Mapping[str, Any]]) -> tuple[MediaItem, ...]
     items = []
     for index, record in enumerate(files):
         path = str(record.get("path") or "")
-        name = _name_of(path)
-        ctype = content_type_of(record.get("content_type"), name, str(record.get("kind") or ""))
         size = record.get("bytes")
         items.append(
-            MediaItem(
-                index=index,
-                source=PERSISTED,
-                kind=_kind(record.get("kind"), ctype),
-                name=name,
-                content_type=ctype,
+            _item(
+                index,
+                PERSISTED,
+                record.get("kind"),
+                _name_of(path),
+                record.get("content_type"),
                 path=path,
                 bytes=int(size) if isinstance(size, int) else None,
                 sha256=str(record.get("sha256") or "") or None,
@@ -188,20 +186,22 @@ def provider_items(job: Mapping[str, Any]) -> tuple[MediaItem, ...]:
         if not isinstance(output, Mapping) or not is_allowed(output.get("url")):
             continue
         url = str(output["url"])
-        name = str(output.get("name") or _name_of(url))
-        ctype = content_type_of(None, _name_of(url), str(output.get("kind") or ""))
+        item = _item(index, PROVIDER, output.get("kind"), _name_of(url), None, url=url)
         items.append(
-            MediaItem(
-                index=index,
-                source=PROVIDER,
-                kind=_kind(output.get("kind"), ctype),
-                name=name,
-                content_type=ctype,
-                url=url,
-                expires_at=_when(output.get("expires_at")),
+            replace(
+                item, name=str(output.get("name") or item.name), expires_at=_when(output.get("expires_at"))
             )
         )
     return tuple(items)
+
+
+def _item(index: int, source: str, kind: Any, name: str, content_type: Any, **details: Any) -> MediaItem:
+    """One item: its content type from what was recorded, the name and the kind; its kind from
+    the recorded one, else from the content type."""
+    ctype = content_type_of(content_type, name, str(kind or ""))
+    return MediaItem(
+        index=index, source=source, kind=_kind(kind, ctype), name=name, content_type=ctype, **details
+    )
 
 
 def task_media(

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from airflow_provider_mediajobs.dialects.base import ApiRequest
 from airflow_provider_mediajobs.emulator import Emulator
+from airflow_provider_mediajobs.engine.api import Operation
 from airflow_provider_mediajobs.exceptions import MediaJobAuthError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState
 
@@ -107,10 +108,11 @@ async def test_the_signature_covers_a_base_path_an_encoded_id_and_a_query(
     def parse(response: Any, ctx: Any) -> int:
         return response.status_code
 
+    op = Operation(request, parse, api.config.context())
     if wire.mode == "sync":
-        api.call(hook.session, request, parse, api.config.context())
+        api.call(hook.session, op)
     else:
-        await api.acall(request, parse, api.config.context())
+        await api.acall(op)
     first, second = wire.sent
     assert first.path_and_query == "/gateway/v1/jobs/id%3Awith%40chars"
     assert second.path_and_query == "/gateway/v1/jobs?cursor=a%20b%2Fc&size=10"
