@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import quote
 
+from airflow_provider_mediajobs.dialects.inputs import generic_inputs
 from airflow_provider_mediajobs.dialects.values import as_str, parse_retry_after
 from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url, strip_signed
 from airflow_provider_mediajobs.exceptions import (
@@ -38,17 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_JOB_ID_LENGTH = 128
-PAYLOADS_SECTION = "README.md, section 'Payloads'"
-"""Where every provider's minimal working create payload is shown (and tested against the emulator)."""
-#: (label, payload key) of the inputs the default ``describe_inputs`` reads
-GENERIC_INPUT_TEXTS = (
-    ("Prompt", "prompt"),
-    ("Negative prompt", "negative_prompt"),
-    ("Model", "model"),
-    ("Size", "size"),
-    ("Resolution", "resolution"),
-    ("Duration", "duration"),
-)
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
 
 
@@ -134,7 +124,7 @@ class Dialect(ABC):
 
     create_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """The fields each job kind's create payload must set, as the provider documents them;
-    ``"a|b"`` is satisfied by either name. Checked before any request (:meth:`check_create`)."""
+    ``"a|b"`` is satisfied by either name. Checked before any request (:func:`.inputs.check_create`)."""
 
     example_payloads: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     """A minimal working create payload per job kind: the submit operator's docstring shows them,
@@ -265,37 +255,6 @@ class Dialect(ABC):
         """The part of ``payload`` that :attr:`create_fields` names (the payload itself by default)."""
         return payload
 
-    def payload_hint(self, kind: str) -> str:
-        """Where the minimal working create payload of ``kind`` is shown."""
-        return (
-            f"A minimal working {self.display_name} {kind!r} payload is in the {PAYLOADS_SECTION} > "
-            f"{self.display_name!r}, and in the docstring of the provider's submit operator."
-        )
-
-    def check_create(self, kind: str, payload: object, ctx: CallContext) -> None:
-        """:class:`MediaJobConfigError` naming each required field ``payload`` lacks, before any request."""
-        if not isinstance(payload, Mapping):
-            ctx.fail(
-                MediaJobConfigError,
-                f"The {self.display_name} {kind!r} payload must be a JSON object (a dict), "
-                f"not {type(payload).__name__}.",
-                hint=self.payload_hint(kind),
-            )
-        fields = self.create_payload_fields(payload)
-        missing = [
-            required
-            for required in self.create_fields.get(kind, ())
-            if not any(_is_set(fields.get(name)) for name in required.split("|"))
-        ]
-        if missing:
-            names = ", ".join(" or ".join(f"'{name}'" for name in m.split("|")) for m in missing)
-            ctx.fail(
-                MediaJobConfigError,
-                f"The {self.display_name} {kind!r} payload is missing {names} "
-                f"(required by the {self.display_name} API).",
-                hint=self.payload_hint(kind),
-            )
-
     @abstractmethod
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         """The request that creates a job of ``kind`` from the provider's documented ``payload``;
@@ -310,15 +269,10 @@ class Dialect(ABC):
         """The new job's id from the create answer."""
 
     def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
-        """What a create payload asks, for people (prompt, model, size, source media, ...).
-
-        The Media view shows it beside the outputs. This default reads the commonly named keys of
-        a flat payload; a dialect whose payload is shaped otherwise overrides it.
-        """
-        return JobInputs.build(
-            [(label, payload.get(key)) for label, key in GENERIC_INPUT_TEXTS],
-            [(key, payload.get(key)) for key in payload if key.endswith(("_url", "_img", "_image"))],
-        )
+        """What a create payload asks, for people (prompt, model, size, source media, ...), shown
+        by the Media view beside the outputs. This default reads a flat payload
+        (:func:`~.inputs.generic_inputs`); a dialect whose payload is shaped otherwise overrides it."""
+        return generic_inputs(payload)
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         """The request that cancels a job; only called when the spec ``supports_cancel``."""
@@ -389,10 +343,6 @@ class Dialect(ABC):
                 f"{self.display_name} response has no {what} object (got {type(value).__name__}).",
             )
         return value
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value != "" and value != [] and value != {}
 
 
 def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:

@@ -284,7 +284,9 @@ def convenience_classes(
 ) -> dict[str, type[T]]:
     """One subclass of ``base`` per built-in provider (or per spec in ``of``), named
     ``<class_prefix><suffix>`` and set to its provider, for ``module`` to expose: a provider's
-    hook, sensor and submit operator come from its registry line, not from code of their own."""
+    hook, sensor and submit operator come from its registry line, not from code of their own.
+    Their docstrings are written when first read (``doc`` may read the provider's dialect, which
+    a DAG file's import must not load)."""
     classes: dict[str, type[T]] = {}
     for spec in tuple(of) or BUILTIN:
         name = f"{spec.class_prefix}{suffix}"
@@ -292,10 +294,23 @@ def convenience_classes(
             "default_provider": spec.name,
             "__module__": module,
             "__qualname__": name,
-            "__doc__": doc(spec),
+            "__doc__": _Docstring(doc, spec),
         }
         classes[name] = type(name, (base,), attrs)
     return classes
+
+
+class _Docstring:
+    """A class's ``__doc__`` written on first read (``type.__doc__`` calls a descriptor's ``__get__``)."""
+
+    def __init__(self, write: Callable[[ProviderSpec], str], spec: ProviderSpec) -> None:
+        self._write, self._spec = write, spec
+        self._text: str | None = None
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        if self._text is None:
+            self._text = self._write(self._spec)
+        return self._text
 
 
 def missing_connection_error(conn_id: str, provider: str | None = None) -> Exception:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx
 
 from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.dialects.inputs import check_create, payload_hint
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.ratelimit import limiter_for
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, RetryPolicy, retry_after_of
@@ -124,7 +125,7 @@ class JobApi:
     def _create(self, kind: str | None, payload: Mapping[str, Any], request_id: str | None) -> Operation[str]:
         ctx = self.config.context()
         kind = self.dialect.normalize_kind(kind, ctx)
-        self.dialect.check_create(kind, payload, ctx)
+        check_create(self.dialect, kind, payload, ctx)
         request = self.dialect.create_request(kind, payload, request_id)
 
         def parse(response: ApiResponse, c: CallContext) -> str:
@@ -135,7 +136,7 @@ class JobApi:
                     type(err),
                     err.detail,
                     status_code=err.http_status,
-                    hint=f"If it names a field, fix the payload: {self.dialect.payload_hint(kind)} "
+                    hint=f"If it names a field, fix the payload: {payload_hint(self.dialect, kind)} "
                     f"{err.hint}",
                 ) from None
 

@@ -122,7 +122,7 @@ def persist_outputs(
     project's retry policy (``attempts_per_file``). Asset outlets get the files in their event.
     Returns the job as last read (its URLs the ones downloaded) and the records.
     """
-    from airflow_provider_mediajobs.engine.download import output_client
+    from airflow_provider_mediajobs.engine.addresses import output_client
     from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
 
     ctx = hook.config.context(job_id)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mediajobs.dialects.base import PAYLOADS_SECTION
+from airflow_provider_mediajobs.dialects.inputs import PAYLOADS_SECTION
 from airflow_provider_mediajobs.dialects.registry import (
     SUBMIT_SUFFIX,
     ProviderSpec,
