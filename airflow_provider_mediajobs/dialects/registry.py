@@ -16,7 +16,6 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -53,8 +52,9 @@ class ProviderSpec:
     key_placeholder: str = ""
     """Placeholder of the password field."""
     fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Its own extra form fields ``{key: {label, description, schema}}``, before :data:`COMMON_FIELDS`;
-    the dialect's ``build_credentials`` gets their values."""
+    """Its own extra form fields ``{key: {label, description, schema}}``, before the ones every
+    form has (:data:`~airflow_provider_mediajobs.connection_forms.COMMON_FIELDS`); the dialect's
+    ``build_credentials`` gets their values."""
     default_rate_limit: float | None = None
     """Requests/second per connection when the connection sets none; None = no limit."""
     default_poll_interval: float = 10.0
@@ -93,29 +93,6 @@ class ProviderSpec:
         """The connection id used when none is given."""
         return f"{self.name}_default"
 
-    @property
-    def form_keys(self) -> tuple[str, ...]:
-        """Every key its connection form stores in the extra (its fields, then the common ones)."""
-        return (*self.fields, *COMMON_FIELDS)
-
-
-#: Fields every provider's form has after its own ones.
-COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {
-        "rate_limit": {
-            "label": "Rate limit (requests/second)",
-            "description": "Status and create calls per second shared by every wait on this connection "
-            "in one triggerer. Empty = the provider's documented limit, 0 = no limit.",
-            "schema": {"type": ["number", "null"], "minimum": 0},
-        },
-        "timeout": {
-            "label": "Request timeout (seconds)",
-            "description": "How long one HTTP request may take before it counts as a transient failure. "
-            "Default 30.",
-            "schema": {"type": ["number", "null"], "minimum": 1},
-        },
-    }
-)
 
 #: What a provider's convenience classes are called after its :attr:`ProviderSpec.class_prefix`.
 HOOK_SUFFIX, SENSOR_SUFFIX, SUBMIT_SUFFIX = "Hook", "JobSensor", "SubmitJobOperator"
@@ -352,7 +329,6 @@ def _config_error(text: str, conn_id: str | None, provider: str | None = None) -
 
 __all__ = [
     "BUILTIN",
-    "COMMON_FIELDS",
     "HOOK_SUFFIX",
     "SENSOR_SUFFIX",
     "SUBMIT_SUFFIX",
