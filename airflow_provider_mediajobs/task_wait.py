@@ -36,7 +36,7 @@ from airflow_provider_mediajobs.engine.wait import (
 )
 from airflow_provider_mediajobs.exceptions import MediaJobFailedError
 from airflow_provider_mediajobs.models import MediaJob
-from airflow_provider_mediajobs.operators.persist import PersistsOutputs
+from airflow_provider_mediajobs.operators.persist_options import PersistsOutputs
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.hooks import MediaJobHook

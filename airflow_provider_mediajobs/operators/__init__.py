@@ -1,9 +1,9 @@
 """Operators: submit a media job and wait for it, persisting its outputs when given a destination
 (:mod:`.submit`: :class:`MediaJobSubmitOperator` and one per built-in provider, made from its
 registry line); persist the outputs of a job started elsewhere (:mod:`.outputs`). The one persist
-step both use is :mod:`.persist`.
+step both use is :mod:`.persist`; the arguments that configure it, :mod:`.persist_options`.
 
-The classes load on first use (PEP 562), so a sensor importing :mod:`.persist` does not pull in
+The classes load on first use (PEP 562), so a sensor importing :mod:`.persist_options` does not pull in
 every operator (and the waiting code the submit operators share with it).
 """
 

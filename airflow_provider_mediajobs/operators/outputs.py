@@ -20,7 +20,7 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobConfigError,
 )
 from airflow_provider_mediajobs.models import MediaJob
-from airflow_provider_mediajobs.operators.persist import PersistsOutputs
+from airflow_provider_mediajobs.operators.persist_options import PersistsOutputs
 from airflow_provider_mediajobs.plugins.links import MediaLink
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class MediaJobOutputsOperator(PersistsOutputs):
         (e.g. ``wait.output``); a job dict also tells the provider and job kind.
     :param destination: required here; as the other persist arguments (``filename_template``,
         ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``, ...), see
-        :class:`~airflow_provider_mediajobs.operators.persist.PersistsOutputs`.
+        :class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`.
     :param conn_id: the provider connection (default: the provider's default connection).
     :param provider: needed only when ``job_id`` is a bare id and ``conn_id`` is not given.
     :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).

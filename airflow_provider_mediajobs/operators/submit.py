@@ -64,7 +64,7 @@ class MediaJobSubmitOperator(TaskWaitMixin):
     The wait's arguments (``conn_id``, ``deferrable``, ``poll_interval``, ``outage_tolerance``, ...)
     are :class:`~airflow_provider_mediajobs.task_wait.TaskWaitMixin`'s; ``destination`` (persist
     the finished job's outputs in this task) and the other persist arguments are
-    :class:`~airflow_provider_mediajobs.operators.persist.PersistsOutputs`'. Any Asset in
+    :class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`'. Any Asset in
     ``outlets`` gets the files written in its event's ``extra``.
 
     Returns (XCom) the finished job's dict (with ``files``, the outputs operator's records, when

@@ -34,7 +34,7 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     The wait's arguments (``conn_id``, ``job_kind``, ``deferrable``, ``poll_interval``, ...) are
     :class:`~airflow_provider_mediajobs.task_wait.TaskWaitMixin`'s; ``destination`` and the other
     persist arguments (the finished job's outputs persisted in this task; the result then has
-    ``files``) are :class:`~airflow_provider_mediajobs.operators.persist.PersistsOutputs`'.
+    ``files``) are :class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`'.
     In ``reschedule`` mode each poke starts afresh, so only ``timeout`` bounds ``outage_tolerance``.
 
     A failed job fails the task with the provider's reason; a canceled job fails it too. With
