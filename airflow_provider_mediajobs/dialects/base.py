@@ -1,7 +1,7 @@
 """What every provider dialect is made of.
 
-A dialect is pure: it builds :class:`ApiRequest` objects and reads :class:`ApiResponse` objects,
-and never does I/O. The engine sends the requests (sync with ``requests``, async with ``httpx``)
+A dialect is pure: it builds :class:`~.wire.ApiRequest` objects and reads
+:class:`~.wire.ApiResponse` objects, and never does I/O. The engine sends the requests (sync with ``requests``, async with ``httpx``)
 and hands the responses back to the same parser, so both paths read a job identically.
 """
 
@@ -12,23 +12,21 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
-from urllib.parse import quote
 
 from airflow_provider_mediajobs.dialects.inputs import generic_inputs
 from airflow_provider_mediajobs.dialects.values import as_str, parse_retry_after
-from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url, strip_signed
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
+from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url
 from airflow_provider_mediajobs.exceptions import (
     InvalidJobIdError,
     MediaJobApiError,
     MediaJobAuthError,
     MediaJobBadResponseError,
     MediaJobConfigError,
-    MediaJobError,
     MediaJobRateLimitedError,
     UnsafeOutputUrlError,
-    redact,
     status_error,
 )
 from airflow_provider_mediajobs.models import JobInputs, MediaJob
@@ -40,74 +38,6 @@ log = logging.getLogger(__name__)
 
 MAX_JOB_ID_LENGTH = 128
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """A request below the connection's base URL. ``path`` is already percent-encoded."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...] = ()
-    body: bytes | None = None
-
-    @property
-    def path_and_query(self) -> str:
-        if not self.query:
-            return self.path
-        return self.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.query)
-
-    @classmethod
-    def json(cls, method: str, path: str, payload: Mapping[str, Any]) -> ApiRequest:
-        # Serialized once: the exact bytes sent are the bytes signed (TAMS).
-        return cls(method, path, body=json.dumps(payload, separators=(",", ":")).encode())
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    status_code: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-@dataclass(frozen=True, repr=False)
-class Credentials:
-    """Secrets of one connection. ``repr`` never shows them."""
-
-    api_key: str | None = None
-    app_id: str | None = None
-    private_key: Any = None  # a loaded cryptography private key (TAMS signature mode)
-    secret_texts: tuple[str, ...] = ()  # every secret string, for redaction
-
-    def __repr__(self) -> str:
-        mode = "rsa" if self.private_key is not None else ("key" if self.api_key else "none")
-        return f"Credentials(mode={mode!r}, app_id={self.app_id!r})"
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Who is asking: goes into every error, and tells redaction which secrets to strip (signed
-    query strings of URLs in the text are cut too)."""
-
-    provider: str
-    conn_id: str | None = None
-    job_id: str | None = None
-    secrets: tuple[str, ...] = ()
-
-    def error(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> MediaJobError:
-        return cls(
-            strip_signed(redact(detail, self.secrets)),
-            provider=self.provider,
-            conn_id=self.conn_id,
-            job_id=self.job_id,
-            **kwargs,
-        )
-
-    def fail(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> NoReturn:
-        raise self.error(cls, detail, **kwargs)
 
 
 class Dialect(ABC):
@@ -388,10 +318,6 @@ def _snippet(response: ApiResponse, limit: int = 120) -> str:
 
 __all__ = [
     "MAX_JOB_ID_LENGTH",
-    "ApiRequest",
-    "ApiResponse",
-    "CallContext",
-    "Credentials",
     "Dialect",
     "accepted_outputs",
     "json_object",

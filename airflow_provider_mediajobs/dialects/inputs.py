@@ -10,7 +10,8 @@ from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 from airflow_provider_mediajobs.models import JobInputs
 
 if TYPE_CHECKING:
-    from airflow_provider_mediajobs.dialects.base import CallContext, Dialect
+    from airflow_provider_mediajobs.dialects.base import Dialect
+    from airflow_provider_mediajobs.dialects.wire import CallContext
 
 PAYLOADS_SECTION = "README.md, section 'Payloads'"
 """Where every provider's minimal working create payload is shown (and tested against the emulator)."""

@@ -14,14 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Credentials,
-    Dialect,
-    json_object,
-)
+from airflow_provider_mediajobs.dialects.base import Dialect, json_object
 from airflow_provider_mediajobs.dialects.values import (
     as_float,
     as_fraction,
@@ -31,6 +24,7 @@ from airflow_provider_mediajobs.dialects.values import (
     expiry_after,
     expiry_from_signed_url,
 )
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap

@@ -12,15 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Dialect,
-    _snippet,
-    json_object,
-)
+from airflow_provider_mediajobs.dialects.base import Dialect, _snippet, json_object
 from airflow_provider_mediajobs.dialects.values import as_str, encode_segment, expiry_from_signed_url
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,

@@ -22,7 +22,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.engine.urls import (
     ALWAYS_REFUSED,
     UrlRefused,

@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_mediajobs.connection_forms import form_keys
-from airflow_provider_mediajobs.dialects.base import CallContext, Credentials, Dialect
+from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.values import as_float
+from airflow_provider_mediajobs.dialects.wire import CallContext, Credentials
 from airflow_provider_mediajobs.engine.urls import shown_url
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 

@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 
 from airflow_provider_mediajobs import metrics
-from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.dialects.values import parse_retry_after
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.engine.addresses import check_output_url
 from airflow_provider_mediajobs.engine.storage import (
     CHUNK,

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from airflow_provider_mediajobs import __version__
-from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.dialects.base import Dialect
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.errormap import map_error
 from airflow_provider_mediajobs.engine.limits import (

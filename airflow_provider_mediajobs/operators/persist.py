@@ -38,7 +38,7 @@ from airflow_provider_mediajobs.operators.filenames import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_mediajobs.dialects.base import CallContext
+    from airflow_provider_mediajobs.dialects.wire import CallContext
     from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
     from airflow_provider_mediajobs.operators.persist_options import PersistOptions

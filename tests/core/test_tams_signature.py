@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from airflow_provider_mediajobs.dialects.base import ApiRequest
+from airflow_provider_mediajobs.dialects.wire import ApiRequest
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.api import Operation
 from airflow_provider_mediajobs.exceptions import MediaJobAuthError, MediaJobConfigError

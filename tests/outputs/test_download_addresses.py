@@ -19,7 +19,7 @@ import httpcore
 import httpx
 import pytest
 
-from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.engine import addresses as addresses_module
 from airflow_provider_mediajobs.engine.addresses import output_client
 from airflow_provider_mediajobs.engine.download import DEFAULT_MAX_BYTES, download, max_bytes_for

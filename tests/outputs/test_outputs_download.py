@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.engine.addresses import check_output_url, output_client
 from airflow_provider_mediajobs.engine.download import download
 from airflow_provider_mediajobs.exceptions import (
