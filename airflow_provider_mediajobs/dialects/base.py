@@ -179,7 +179,12 @@ class Dialect(ABC):
     def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         """The Test button's success message; raises like :meth:`check_response` on failure."""
         self.check_response(response, ctx)
-        return f"Connected to {self.display_name}."
+        return self.connected()
+
+    def connected(self, label: str = "", value: Any = None) -> str:
+        """The Test button's success message, with one account fact when the check answered it
+        (``Connected to TensorPix. Balance: 12.``)."""
+        return f"Connected to {self.display_name}." + (f" {label}: {value}." if value is not None else "")
 
     def create_payload_fields(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The part of ``payload`` that :attr:`create_fields` names (the payload itself by default)."""

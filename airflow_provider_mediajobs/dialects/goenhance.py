@@ -129,8 +129,7 @@ class GoEnhanceDialect(Dialect):
 
     def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         data = self._envelope(response, ctx)
-        count = data.get("count") if isinstance(data, Mapping) else None
-        return "Connected to GoEnhance." + (f" Credits left: {count}." if count is not None else "")
+        return self.connected("Credits left", data.get("count") if isinstance(data, Mapping) else None)
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         path, job_type = CREATE_PATHS[kind]

@@ -118,8 +118,7 @@ class TensorPixDialect(Dialect):
 
     def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         data = self.check_response(response, ctx)
-        balance = data.get("balance") if isinstance(data, Mapping) else None
-        return "Connected to TensorPix." + (f" Balance: {balance}." if balance is not None else "")
+        return self.connected("Balance", data.get("balance") if isinstance(data, Mapping) else None)
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         # an uploaded video is enhanced by POST /api/jobs/, a URL by its from-url twin

@@ -87,9 +87,14 @@ def _download(src: str, item: MediaItem) -> str:
     )
 
 
+def _item_attrs(item: MediaItem) -> str:
+    """An output's figure attributes: its kind and source (the page's filters) and its index."""
+    return f"class='item kind-{escaped(item.kind)} source-{escaped(item.source)}' data-index='{item.index}'"
+
+
 def _persisted(task: TaskMedia, item: MediaItem, links: Links) -> str:
     src = links.file(task, item)
-    attrs = f"class='item kind-{escaped(item.kind)} source-{escaped(item.source)}' data-index='{item.index}'"
+    attrs = _item_attrs(item)
     caption = (
         f"<span class='name'>{escaped(item.name)}</span> "
         f"<span class='size'>{escaped(human_bytes(item.bytes))}</span> "
@@ -102,7 +107,7 @@ def _persisted(task: TaskMedia, item: MediaItem, links: Links) -> str:
 
 
 def _provider(item: MediaItem, now: datetime) -> str:
-    attrs = f"class='item kind-{escaped(item.kind)} source-{escaped(item.source)}' data-index='{item.index}'"
+    attrs = _item_attrs(item)
     url = item.url or ""
     if item.expired(now):
         assert item.expires_at is not None
