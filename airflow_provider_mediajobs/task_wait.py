@@ -206,9 +206,10 @@ class TaskWaitMixin(PersistsOutputs):
 
     # ---- the wait ---------------------------------------------------------------------------
     def _check_once(self, job_id: str) -> MediaJob | None:
-        """One read before deferring; transient trouble is left to the trigger's retries."""
+        """One read before deferring, one attempt: transient trouble (a 429 included) is left to the
+        trigger, whose reads the triggerer's rate limiter paces; a worker's retries would not be."""
         try:
-            return self.hook.get_job(job_id)
+            return self.hook.get_job(job_id, attempts=1)
         except RETRYABLE as err:
             self.log.warning(
                 "First read of job %s failed (%s); waiting in the triggerer anyway.", job_id, err
