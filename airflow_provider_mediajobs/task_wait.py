@@ -64,23 +64,35 @@ def _state_store(context: Any) -> Any:
         return None
 
 
-def record_try(context: Any, job_id: str) -> None:
-    """Note this try's job id in the task state store (Airflow 3.3+), kept across retries.
+def read_tries(context: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The task state store (Airflow 3.3+, else None) and its record of every try's job.
 
-    XComs are cleared when a task retries; the Media view reads this list to show the job ids of
-    earlier tries.
+    One key holds it all (one read, one write per submit): the last entry's job is the one a retry
+    re-attaches to, and the Media view lists them all (XComs are cleared when a task retries).
     """
     store = _state_store(context)
     if store is None:
+        return None, []
+    tries = store.get(TRIES_KEY) or []  # a failed read fails the try: guessing could pay twice
+    return store, [t for t in tries if isinstance(t, dict)] if isinstance(tries, list) else []
+
+
+def last_job_id(tries: list[dict[str, Any]]) -> str | None:
+    """The job id of the latest try that recorded one: a retry re-attaches to it."""
+    for entry in reversed(tries):
+        if entry.get("job_id"):
+            return str(entry["job_id"])
+    return None
+
+
+def record_try(context: Any, store: Any, tries: list[dict[str, Any]], job_id: str) -> None:
+    """Note this try's job id in the task state store (one write), kept across retries. A failed
+    write fails the try: better than deferring a wait that a retry could not find again."""
+    if store is None:
         return
-    try:
-        tries = [t for t in (store.get(TRIES_KEY) or []) if isinstance(t, dict)]
-        number = int(getattr(context["ti"], "try_number", 0) or 0)
-        tries = [t for t in tries if t.get("try") != number][-19:]
-        tries.append({"try": number, "job_id": str(job_id)})
-        store.set(TRIES_KEY, tries)
-    except Exception as err:  # a record for the view never fails the task
-        _log.warning("Could not record the try's job id in the task state store (%s).", type(err).__name__)
+    number = int(getattr(context["ti"], "try_number", 0) or 0)
+    kept = [t for t in tries if t.get("try") != number][-19:]
+    store.set(TRIES_KEY, [*kept, {"try": number, "job_id": str(job_id)}])
 
 
 def _record_end(context: Any, job: MediaJob) -> None:
@@ -215,9 +227,10 @@ class TaskWaitMixin(PersistsOutputs):
 
     # ---- the wait ---------------------------------------------------------------------------
     def _check_once(self, job_id: str) -> MediaJob | None:
-        """One read before deferring; transient trouble is left to the trigger's retries."""
+        """One read before deferring, one attempt: transient trouble (a 429 included) is left to the
+        trigger, whose reads the triggerer's rate limiter paces; a worker's retries would not be."""
         try:
-            return self.hook.get_job(job_id)
+            return self.hook.get_job(job_id, attempts=1)
         except RETRYABLE as err:
             self.log.warning(
                 "First read of job %s failed (%s); waiting in the triggerer anyway.", job_id, err
@@ -237,7 +250,8 @@ class TaskWaitMixin(PersistsOutputs):
         """Return the finished job's dict, or defer (raising ``TaskDeferred``).
 
         ``job`` is a read of the job made just now (a re-attach's), used instead of another one;
-        ``read_first=False`` defers without reading (a job created a moment ago is not finished).
+        ``read_first=False`` defers without reading (a job created a moment ago is not finished),
+        and the trigger reads it first one poll interval later.
         """
         from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
@@ -259,6 +273,9 @@ class TaskWaitMixin(PersistsOutputs):
             self.log.info(
                 "Deferring the wait for %s job %s to the triggerer.", self._resolve_provider(), job_id
             )
+            if not read_first:
+                # created a moment ago: the first read that can find it finished is one interval away
+                first_read_at = now + low
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,

@@ -33,12 +33,18 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin, record_try, recording_failure, seconds
+from airflow_provider_mediajobs.task_wait import (
+    TaskWaitMixin,
+    last_job_id,
+    read_tries,
+    record_try,
+    recording_failure,
+    seconds,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-STATE_KEY = "mediajobs_job_id"
 INPUTS_KEY = "media_inputs"  # XCom: the job's inputs as people read them (JobInputs.to_dict())
 DEFAULT_TIMEOUT = timedelta(hours=24)
 
@@ -113,13 +119,11 @@ class MediaJobSubmitOperator(TaskWaitMixin):
         seed = f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{getattr(ti, 'map_index', -1)}"
         return "airflow-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
-    def _previous_job(self, store: Any) -> tuple[str, MediaJob | None] | None:
+    def _previous_job(self, job_id: str | None) -> tuple[str, MediaJob | None] | None:
         """The previous try's job to re-attach to, with the read that checked it (None if that
         read failed), or None to submit anew (saying why)."""
-        job_id = store.get(STATE_KEY) if store is not None else None
         if not job_id:
             return None
-        job_id = str(job_id)
         try:
             job = self.hook.get_job(job_id)
         except MediaJobNotFoundError:
@@ -184,14 +188,12 @@ class MediaJobSubmitOperator(TaskWaitMixin):
         )
 
     def execute(self, context: Context) -> Any:
-        store = context.get("task_state_store")
+        store, tries = read_tries(context)
         self._warn_no_reattach(context, store)
-        previous = self._previous_job(store)
+        previous = self._previous_job(last_job_id(tries))
         job_id, job = previous if previous is not None else self._submit(context)
         self._submitted_job_id = job_id
-        if store is not None and previous is None:  # a re-attached job's id is stored already
-            store.set(STATE_KEY, job_id)
-        record_try(context, job_id)
+        record_try(context, store, tries, job_id)
         context["ti"].xcom_push(key="job_id", value=job_id)
         self._record_inputs(context)
         if not self.wait_for_completion:
