@@ -33,14 +33,8 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import (
-    TaskWaitMixin,
-    last_job_id,
-    read_tries,
-    record_try,
-    recording_failure,
-    seconds,
-)
+from airflow_provider_mediajobs.task_records import last_job_id, read_tries, record_try, recording_failure
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin, seconds
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -15,7 +15,7 @@ from airflow_provider_mediajobs.plugins.records import TaskMedia, task_media
 
 log = logging.getLogger(__name__)
 MEDIA_KEYS = ("return_value", "job_id", "job", "media_inputs", "media_job")
-TRIES_KEY = "mediajobs_tries"  # task_wait.TRIES_KEY (not imported: the API server needs no engine)
+TRIES_KEY = "mediajobs_tries"  # task_records.TRIES_KEY (not imported: the API server needs no engine)
 
 
 def _tries(session: Any, dag_id: str, run_id: str, task_id: str | None) -> dict[tuple[str, int], list[Any]]:

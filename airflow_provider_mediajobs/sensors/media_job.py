@@ -15,7 +15,8 @@ from airflow_provider_mediajobs.dialects.registry import SENSOR_SUFFIX, convenie
 from airflow_provider_mediajobs.engine.wait import WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin, recording_failure
+from airflow_provider_mediajobs.task_records import recording_failure
+from airflow_provider_mediajobs.task_wait import TaskWaitMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -20,7 +20,7 @@ from airflow_provider_mediajobs.exceptions import MediaJobConfigError, OutputToo
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator, TensorPixSubmitJobOperator
 from airflow_provider_mediajobs.plugins.records import PERSISTED, task_media
 from airflow_provider_mediajobs.sensors import TensorArtJobSensor
-from airflow_provider_mediajobs.task_wait import TRIES_KEY, last_job_id
+from airflow_provider_mediajobs.task_records import TRIES_KEY, last_job_id
 
 PAYLOAD = {"url": "https://example.com/media/clip.mp4", "ml_models": [1]}
 RECORD_KEYS = {"url", "path", "bytes", "sha256", "content_type", "kind", "skipped"}

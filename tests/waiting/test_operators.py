@@ -21,7 +21,8 @@ from airflow_provider_mediajobs.operators import (
     TensorPixSubmitJobOperator,
 )
 from airflow_provider_mediajobs.operators import submit as submit_module
-from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS, TRIES_KEY
+from airflow_provider_mediajobs.task_records import TRIES_KEY
+from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
 pytestmark = pytest.mark.usefixtures("media_connections")

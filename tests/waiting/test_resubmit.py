@@ -13,7 +13,7 @@ from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobCanceledError, MediaJobFailedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators import TensorArtSubmitJobOperator, TensorPixSubmitJobOperator
-from airflow_provider_mediajobs.task_wait import TRIES_KEY, last_job_id
+from airflow_provider_mediajobs.task_records import TRIES_KEY, last_job_id
 
 pytestmark = pytest.mark.usefixtures("media_connections")
 
