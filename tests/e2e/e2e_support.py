@@ -21,7 +21,6 @@ from airflow_provider_mediajobs.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "example_dags"
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 DAG_FILES = {
     "example_mediajobs_goenhance": "example_goenhance.py",
     "example_mediajobs_tensorart": "example_tensorart.py",
@@ -68,11 +67,6 @@ class SentinelEmulator:
     emulator: Emulator
     connections: dict[str, dict[str, Any]]  # conn id -> AIRFLOW_CONN_* JSON
     sentinels: Sentinels
-
-
-def set_connections(monkeypatch: pytest.MonkeyPatch, connections: dict[str, dict[str, Any]]) -> None:
-    for conn_id, conn in connections.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
 
 
 # ---- the metadata DB ----------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import json
 from typing import Any
 
 import pytest
-from airflow_compat import stored_trigger_kwargs
 from e2e_support import DagRunner, SentinelEmulator
+from support.airflow_compat import stored_trigger_kwargs
 
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.operators import (

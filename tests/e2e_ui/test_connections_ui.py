@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import AIRFLOW_VERSION, all_admins_token
 from airflow_ui import ConnectionsPage, UiTestResult
+from support.airflow_compat import AIRFLOW_VERSION, all_admins_token
 
 from airflow_provider_mediajobs.connection_forms import forms
 

@@ -30,9 +30,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from airflow_compat import all_admins_token
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
+from support.airflow_compat import all_admins_token
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(600)]
 

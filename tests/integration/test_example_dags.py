@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_compat import DagBag
+from support.airflow_compat import DagBag
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 

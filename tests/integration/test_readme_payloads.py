@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 import pytest
-from readme_text import README, payloads
+from support.readme_text import README, payloads
 
 from airflow_provider_mediajobs.dialects.registry import get_dialect, specs
 from airflow_provider_mediajobs.emulator import Emulator

@@ -13,7 +13,7 @@ from importlib import import_module, metadata
 from typing import Any
 
 import pytest
-from core_support import PROVIDERS, SENTINEL
+from support.constants import PROVIDERS, SENTINEL
 
 from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
 from airflow_provider_mediajobs.dialects.registry import get_spec

@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from airflow_compat import decode_trigger_kwargs, import_string, stored_trigger_kwargs
+from support.airflow_compat import decode_trigger_kwargs, import_string, stored_trigger_kwargs
+from support.constants import PROVIDERS
 
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 PROFILE = os.environ.get("MEDIAJOBS_RELIABILITY", "fast").strip().lower() or "fast"
 FULL = PROFILE == "full"
 CLASSPATH = "airflow_provider_mediajobs.triggers.MediaJobTrigger"

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from reliability_support import PROVIDERS, as_triggerer_would, connection, run_trigger
+from reliability_support import as_triggerer_would, connection, run_trigger
+from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import (

@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 from reliability_support import (
-    PROVIDERS,
     Call,
     RecordingTransport,
     Tally,
@@ -38,6 +37,7 @@ from reliability_support import (
     secrets_of,
     write_results,
 )
+from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs import exceptions
 from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext

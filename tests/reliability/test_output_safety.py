@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability_support import PROVIDERS, connection
+from reliability_support import connection
+from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.urls import REASONS

@@ -26,11 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import FakeSupervisor, bind_task_instance
 from reliability_support import (
     CLASSPATH,
     FULL,
-    PROVIDERS,
     as_triggerer_would,
     connection_env,
     expected_status,
@@ -41,6 +39,8 @@ from reliability_support import (
     stored_kwargs,
     write_results,
 )
+from support.airflow_compat import FakeSupervisor, bind_task_instance
+from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.triggers import MediaJobTrigger

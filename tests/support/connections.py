@@ -1,47 +1,63 @@
-"""Fixtures for the core tests: one connection per provider, and ``wire``, which runs a test once
-through the sync path and once through the async path (see core_support.py)."""
+"""Airflow connections for tests, set up one way: ``AIRFLOW_CONN_<ID>`` JSON, as a user sets them.
+
+``set_connections`` puts connections into the environment through ``monkeypatch`` (undone after
+the test); ``connection_env`` gives the same variables for a child process's environment.
+``provider_connections`` is the fixture of the unit suites: ``<provider>_default`` for every
+built-in provider, derived from the registry, all with the sentinel key.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import pytest
-import requests_mock
-from core_support import SENTINEL, TAMS_HOST, Wire
 
-from airflow_provider_mediajobs.engine.transport import override_async_transport
+from airflow_provider_mediajobs.dialects.registry import BUILTIN
+from support.constants import SENTINEL, TAMS_HOST
+
+Connection = Mapping[str, Any] | str  # the JSON form as a dict, or already as text
 
 
-@pytest.fixture(autouse=True)
-def connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``<provider>_default`` for each provider, all with the sentinel key (TAMS: Bearer mode)."""
-    conns: dict[str, dict[str, Any]] = {
-        "GOENHANCE_DEFAULT": {"conn_type": "goenhance", "password": SENTINEL},
-        # rate_limit 0: no client-side limiter, so no test waits for a token
-        "TENSORART_DEFAULT": {
-            "conn_type": "tensorart",
-            "host": TAMS_HOST,
-            "password": SENTINEL,
-            "extra": {"rate_limit": 0},
-        },
-        "VOZO_DEFAULT": {"conn_type": "vozo", "password": SENTINEL},
-        "TENSORPIX_DEFAULT": {"conn_type": "tensorpix", "password": SENTINEL},
+def conn_env_name(conn_id: str) -> str:
+    """The environment variable Airflow reads connection ``conn_id`` from."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def connection_env(connections: Mapping[str, Connection]) -> dict[str, str]:
+    """``{AIRFLOW_CONN_<ID>: JSON}`` for ``{conn_id: connection}``."""
+    return {
+        conn_env_name(conn_id): conn if isinstance(conn, str) else json.dumps(conn)
+        for conn_id, conn in connections.items()
     }
-    for name, conn in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
 
 
-@pytest.fixture(params=["sync", "async"])
-def wire(request: pytest.FixtureRequest) -> Iterator[Wire]:
-    """Both paths, one canned server. Nothing leaves the process on either path."""
-    wire = Wire(request.param)
-    with requests_mock.Mocker() as mocker:  # also on the async path: a stray sync call stays local
-        mocker.register_uri(requests_mock.ANY, requests_mock.ANY, content=wire._sync)
-        if wire.mode == "async":
-            with override_async_transport(httpx.MockTransport(wire._async)):
-                yield wire
-        else:
-            yield wire
+def set_connections(monkeypatch: pytest.MonkeyPatch, connections: Mapping[str, Connection]) -> None:
+    """Define ``{conn_id: connection}`` for the rest of the test."""
+    for name, value in connection_env(connections).items():
+        monkeypatch.setenv(name, value)
+
+
+def default_connections(key: str = SENTINEL) -> dict[str, dict[str, Any]]:
+    """``<provider>_default`` for each built-in provider with ``key``; a provider without a default
+    endpoint (TAMS) gets the test host. TAMS in Bearer mode, no client-side rate limit (no test
+    waits for a token)."""
+    conns: dict[str, dict[str, Any]] = {}
+    for spec in BUILTIN:
+        conn: dict[str, Any] = {"conn_type": spec.conn_type, "password": key}
+        if spec.default_base_url is None:
+            conn["host"] = TAMS_HOST
+        if spec.default_rate_limit is not None:
+            conn["extra"] = {"rate_limit": 0}
+        conns[spec.default_conn_id] = conn
+    return conns
+
+
+@pytest.fixture
+def provider_connections(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    """The default connection of every built-in provider, and ``plain_http`` of a non-media type."""
+    conns = default_connections()
+    conns["plain_http"] = {"conn_type": "http", "host": "https://example.com", "password": SENTINEL}
+    set_connections(monkeypatch, conns)
+    return conns

@@ -1,7 +1,7 @@
 """Test-side helpers for the emulator tests, written from the providers' documents.
 
-Nothing here comes from ``airflow_provider_mediajobs`` (only the emulator itself is imported by the
-tests): the JSON-Schemas are transcribed from ``tests/seeds/*.md`` (plus the shapes the
+Nothing here comes from ``airflow_provider_mediajobs`` but the provider names (the registry's list;
+only the emulator itself is imported by the tests): the JSON-Schemas are transcribed from ``tests/seeds/*.md`` (plus the shapes the
 contract in ``docs/emulator.md`` adds), and the TAMS signer is a minimal one written from the
 TAMS signature page (see ``/work/shared/research/provider-apis.md`` B2).
 """
@@ -20,7 +20,6 @@ import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 DEFAULT_KEYS = {
     "goenhance": "goenhance-emulator-key",
     "tensorart": "tensorart-emulator-key",

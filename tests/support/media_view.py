@@ -1,4 +1,4 @@
-"""Fixtures for the Media view's API tests: a real DAG run with media XComs and the API server app.
+"""Fixtures of the Media view's API tests: a real DAG run with media XComs and the API server app.
 
 The XComs are written by Airflow itself: ``dag.test()`` runs a small DAG whose tasks return what
 the media tasks return (the outputs operator's ``Downloaded.to_dict()`` records of files written
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_support import DAG_ID, HOSTILE_JOB_ID, HOSTILE_REASON, SIGNATURE, MediaRun
+
+from support.media_run import DAG_ID, HOSTILE_JOB_ID, HOSTILE_REASON, SIGNATURE, MediaRun
 
 # the DAG file: each task returns the XCom its media task would
 DAG_FILE = textwrap.dedent(
     '''
-    """Media XComs for the plugin API tests (written by tests/plugins/conftest.py)."""
+    """Media XComs for the plugin API tests (written by tests/support/media_view.py)."""
     from datetime import datetime, timedelta, timezone
 
     import pendulum

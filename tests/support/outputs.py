@@ -1,13 +1,13 @@
-"""Fixtures for the outputs tests: the emulator, connections to it, finished jobs, served bytes.
+"""Fixtures of the outputs tests: the emulator with the default connections, finished jobs, the
+bytes it serves for them, a destination folder and its files.
 
-The emulator plugin's fixtures come from its ``pytest11`` entry point. The expected bytes of an output come straight from the emulator (a raw
+``emulator`` is the plugin's (``pytest11`` entry point) emulator with connections. The expected bytes of an output come straight from the emulator (a raw
 status read over HTTP, then a plain GET of the CDN URL it lists): nothing of the package's client
 side is used to decide what "byte-exact" means.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +19,8 @@ import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.operators import persist as persist_module
-
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
+from support.connections import set_connections
+from support.constants import PROVIDERS
 
 # provider -> kind -> raw status path (from docs/emulator.md, not from the package's dialects)
 STATUS_PATHS = {
@@ -39,9 +39,15 @@ STATUS_PATHS = {
 def emulator(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The plugin's emulator (speed 1000, fresh), with the four default connections pointing at it
     (its CDN is on 127.0.0.1: the connections allow private hosts)."""
-    for provider in PROVIDERS:
-        conn = mediajobs_emulator.connection(provider, signature=False, allow_private_hosts=True)
-        monkeypatch.setenv(f"AIRFLOW_CONN_{provider.upper()}_DEFAULT", json.dumps(conn))
+    set_connections(
+        monkeypatch,
+        {
+            f"{provider}_default": mediajobs_emulator.connection(
+                provider, signature=False, allow_private_hosts=True
+            )
+            for provider in PROVIDERS
+        },
+    )
     return mediajobs_emulator
 
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 _KIND = re.compile(r'job_kind="(\w+)"')
 
 

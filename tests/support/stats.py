@@ -1,4 +1,4 @@
-"""Helpers of the observability tests: a recording stats backend installed as Airflow's own."""
+"""A recording stats backend installed as Airflow's own, and the ``recording_stats`` fixture."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 
 class RecordingStats:
@@ -82,3 +84,14 @@ def installed(factory: Callable[[], Any]) -> Iterator[None]:
         yield
     finally:
         state._factory, state._backend, state._export_legacy_names = saved_sdk
+
+
+@pytest.fixture
+def recording_stats(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingStats]:
+    """Every metric the package emits during the test, through Airflow's stats client."""
+    from airflow_provider_mediajobs import metrics
+
+    monkeypatch.setattr(metrics, "_prepared_in", None)
+    recorder = RecordingStats()
+    with installed(lambda: recorder):
+        yield recorder

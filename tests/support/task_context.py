@@ -1,35 +1,13 @@
-"""Fixtures for the sensor and operator tests: connections, a fake task context, API bodies.
-
-Nothing here is autouse, so the trigger tests in this folder keep their own setup.
-"""
+"""Fixtures of the sensor and operator tests: a fake task context (task instance, task state
+store), no-sleep pokes and provider API bodies shaped like the seed documents."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from waiting_support import SENTINEL
-
-TAMS_HOST = "https://tams.example"
-TENSORPIX_JOBS = "https://backend.tensorpix.ai/api/jobs/"
-GOENHANCE_DETAIL = "https://api.goenhance.ai/api/v1/jobs/detail"
-
-
-@pytest.fixture
-def media_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One connection per provider (all with the sentinel key) and one of the wrong type."""
-    conns = {
-        "TENSORPIX_DEFAULT": {"conn_type": "tensorpix", "password": SENTINEL},
-        "GOENHANCE_DEFAULT": {"conn_type": "goenhance", "password": SENTINEL},
-        "TENSORART_DEFAULT": {"conn_type": "tensorart", "host": TAMS_HOST, "password": SENTINEL},
-        "VOZO_DEFAULT": {"conn_type": "vozo", "password": SENTINEL},
-        "PLAIN_HTTP": {"conn_type": "http", "host": "https://example.com", "password": SENTINEL},
-    }
-    for name, conn in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
 
 
 @pytest.fixture

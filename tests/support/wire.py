@@ -1,34 +1,25 @@
-"""Shared helpers of the core tests (a module with a unique name: every test folder has a
-``conftest``, so tests never import from ``conftest``).
-
-The "wire" runs every hook call through either the sync path (``requests`` + requests-mock) or the
+"""The "wire": runs every hook call through either the sync path (``requests`` + requests-mock) or the
 async path (``httpx`` + ``MockTransport``), answering from the same canned replies and recording
-what was sent; the ``wire`` fixture (conftest.py) gives each test both paths.
+what was sent; the ``wire`` fixture gives each test both paths.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import requests
+import requests_mock
 
+from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
 from airflow_provider_mediajobs.models import MediaJob
-
-SENTINEL = "mj-SENTINEL-key-7f3a9c0d41"  # the API key of every test connection; must never leak
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
-TAMS_HOST = "https://tams.example"
-BASE_URLS = {
-    "goenhance": "https://api.goenhance.ai",
-    "tensorart": TAMS_HOST,
-    "vozo": "https://api.vozo.ai",
-    "tensorpix": "https://backend.tensorpix.ai",
-}
-CONN_IDS = {provider: f"{provider}_default" for provider in PROVIDERS}
+from support.constants import CONN_IDS, SENTINEL
 
 
 def make_hook(provider: str, conn_id: str | None = None, **kwargs: Any) -> MediaJobHook:
@@ -163,3 +154,16 @@ def assert_error_context(err: BaseException, provider: str, conn_id: str, job_id
     if job_id is not None:
         assert f"job_id={job_id!r}" in text, text
     assert_no_secret(SENTINEL, text, repr(err), err.args)
+
+
+@pytest.fixture(params=["sync", "async"])
+def wire(request: pytest.FixtureRequest) -> Iterator[Wire]:
+    """Both paths, one canned server. Nothing leaves the process on either path."""
+    wire = Wire(request.param)
+    with requests_mock.Mocker() as mocker:  # also on the async path: a stray sync call stays local
+        mocker.register_uri(requests_mock.ANY, requests_mock.ANY, content=wire._sync)
+        if wire.mode == "async":
+            with override_async_transport(httpx.MockTransport(wire._async)):
+                yield wire
+        else:
+            yield wire

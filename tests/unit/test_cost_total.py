@@ -10,6 +10,8 @@ import pytest
 
 from airflow_provider_mediajobs.models import JobState, MediaJob, format_cost, total_cost
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 PIPELINE = Path(__file__).resolve().parents[2] / "example_dags" / "example_pipeline.py"
 
 

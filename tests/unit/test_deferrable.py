@@ -17,6 +17,8 @@ from airflow_provider_mediajobs.deferrable import ENV_VAR, default_deferrable
 from airflow_provider_mediajobs.operators.submit import TensorPixSubmitJobOperator
 from airflow_provider_mediajobs.sensors.media_job import MediaJobSensor, TensorArtJobSensor
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from observability_support import RecordingStats, installed
+from support.stats import RecordingStats, installed
 
 from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout

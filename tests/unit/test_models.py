@@ -7,12 +7,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from core_support import Reply, Wire, make_hook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seed_examples import CASES
+from support.seed_examples import CASES
+from support.wire import Reply, Wire, make_hook
 
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 
 def roundtrip(job: MediaJob) -> MediaJob:

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_compat import all_admins_token
+from support.airflow_compat import all_admins_token
+from support.constants import PROVIDERS
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MARKER = "MEDIAJOBS_TEST_CLUSTER"
@@ -35,7 +36,6 @@ HERE = Path(__file__).resolve().parent
 RESTART_DAG = HERE / "dags" / "mediajobs_restart.py"
 PIPELINE_DAG = HERE.parents[2] / "example_dags" / "example_pipeline.py"
 RESTART_DAG_ID = "mediajobs_triggerer_restart"
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 
 
 def free_port() -> int:

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from mediajobs_cluster import (
     PIPELINE_DAG,
-    PROVIDERS,
     RESTART_DAG,
     RESTART_DAG_ID,
     AirflowCluster,
@@ -29,6 +28,7 @@ from mediajobs_cluster import (
     scan_files,
     wait_until,
 )
+from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.models import MediaJob
 

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from core_support import BASE_URLS, CONN_IDS, Reply, Wire, assert_error_context, make_hook
-from seed_examples import GOENHANCE_PENDING, GOENHANCE_SUCCESS, tensorpix_job
+from support.constants import BASE_URLS, CONN_IDS
+from support.seed_examples import GOENHANCE_PENDING, GOENHANCE_SUCCESS, tensorpix_job
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
@@ -22,6 +23,8 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaOutput, OutputKind
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 # ---- GoEnhance --------------------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ from airflow_provider_mediajobs.operators.submit import MediaJobSubmitOperator
 from airflow_provider_mediajobs.sensors import MediaJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 KEY = "px-toy-secret-0123456789"
 BASE = "https://api.pixelfy.test"
 STATES = {"queued": JobState.QUEUED, "rendering": JobState.RUNNING, "done": JobState.SUCCEEDED}

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from core_support import BASE_URLS, CONN_IDS, SENTINEL, Reply, Wire, assert_error_context, make_hook
-from seed_examples import (
+from support.constants import BASE_URLS, CONN_IDS, SENTINEL
+from support.seed_examples import (
     CASES,
     GOENHANCE_401,
     GOENHANCE_500,
@@ -31,6 +31,7 @@ from seed_examples import (
     VOZO_PROCESSING,
     tensorpix_job,
 )
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
@@ -41,7 +42,9 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"  # the providers' documents, vendored
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"  # the providers' documents, vendored
 
 
 @pytest.mark.parametrize("name", list(CASES))

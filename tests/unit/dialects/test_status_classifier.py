@@ -12,6 +12,8 @@ from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
 from airflow_provider_mediajobs.dialects.registry import get_dialect
 from airflow_provider_mediajobs.engine.download import _classify
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 CTX = CallContext("goenhance", "goenhance_default", "ge-1")
 STATUSES = [
     (200, None),

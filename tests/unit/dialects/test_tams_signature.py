@@ -10,15 +10,18 @@ import time
 from typing import Any
 
 import pytest
-from core_support import SENTINEL, TAMS_HOST, Reply, Sent, Wire, make_hook
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from support.constants import SENTINEL, TAMS_HOST
+from support.wire import Reply, Sent, Wire, make_hook
 
 from airflow_provider_mediajobs.dialects.base import ApiRequest
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import MediaJobAuthError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 APP_ID = "app-7d1e"
 JOB = {"job": {"id": "784512339871236541", "status": "RUNNING"}}

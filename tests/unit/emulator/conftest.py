@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from emu_support import auth_header, status_path, status_schema, validate
+from support.emulator_api import auth_header, status_path, status_schema, validate
 
 from airflow_provider_mediajobs.emulator import Emulator
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
-from emu_support import (
+from support.constants import PROVIDERS
+from support.emulator_api import (
     DEFAULT_KEYS,
     ERROR_SCHEMAS,
-    PROVIDERS,
     TAMS_APP_ID,
     TAMS_ERROR,
     TEST_CONNECTION,

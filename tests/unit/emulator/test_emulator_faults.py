@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 import requests
-from emu_support import (
+from support.constants import PROVIDERS
+from support.emulator_api import (
     ERROR_SCHEMAS,
-    PROVIDERS,
     TENSORPIX_FROM_URL,
     TEST_CONNECTION,
     auth_header,

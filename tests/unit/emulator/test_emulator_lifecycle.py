@@ -12,7 +12,7 @@ import uuid
 
 import httpx
 import pytest
-from emu_support import (
+from support.emulator_api import (
     GOENHANCE_FACESWAP,
     GOENHANCE_V2V,
     PNG_MAGIC,

@@ -20,9 +20,9 @@ import uuid
 import httpx
 import pytest
 import requests
-from emu_support import (
+from support.constants import PROVIDERS
+from support.emulator_api import (
     PNG_MAGIC,
-    PROVIDERS,
     TAMS_ERROR,
     auth_header,
     load_private_key,

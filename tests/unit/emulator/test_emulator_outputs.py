@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 import requests
-from emu_support import PNG_MAGIC, is_access_denied, output_urls, query_param, with_query
+from support.emulator_api import PNG_MAGIC, is_access_denied, output_urls, query_param, with_query
 
 
 def _finished(api, emu, provider, kind=None, **script):

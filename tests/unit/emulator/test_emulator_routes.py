@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 import requests
-from emu_support import (
+from support.emulator_api import (
     DEFAULT_KEYS,
     GOENHANCE_DETAIL,
     GOENHANCE_FACESWAP,

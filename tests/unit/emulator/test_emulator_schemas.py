@@ -9,7 +9,7 @@ import copy
 
 import jsonschema
 import pytest
-from emu_support import (
+from support.emulator_api import (
     GOENHANCE_DETAIL,
     TAMS_JOB,
     TENSORPIX_JOB,

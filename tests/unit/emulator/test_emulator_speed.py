@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from emu_support import auth_header, status_path
+from support.emulator_api import auth_header, status_path
 
 from airflow_provider_mediajobs.emulator import Emulator
 

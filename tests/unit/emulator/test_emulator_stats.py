@@ -9,7 +9,14 @@ import time
 import httpx
 import pytest
 import requests
-from emu_support import TAMS_ERROR, TENSORPIX_FROM_URL, auth_header, status_path, tams_body, validate
+from support.emulator_api import (
+    TAMS_ERROR,
+    TENSORPIX_FROM_URL,
+    auth_header,
+    status_path,
+    tams_body,
+    validate,
+)
 
 from airflow_provider_mediajobs.emulator import Emulator
 

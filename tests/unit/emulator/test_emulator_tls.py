@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import requests
-from emu_support import auth_header, output_urls, status_path
+from support.emulator_api import auth_header, output_urls, status_path
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.emulator.tls import generate

@@ -13,7 +13,7 @@ import re
 import httpx
 import pytest
 import requests
-from emu_support import (
+from support.emulator_api import (
     TAMS_ERROR,
     TENSORPIX_VIDEO,
     auth_header,

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from emu_support import (
+from support.emulator_api import (
     GOENHANCE_ERROR,
     GOENHANCE_FACESWAP,
     GOENHANCE_V2V,

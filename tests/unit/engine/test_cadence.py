@@ -9,6 +9,8 @@ import pytest
 from airflow_provider_mediajobs.engine.cadence import IDLE_SHARE, JITTER, Cadence
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 
 def job(state: JobState = JobState.RUNNING, **fields: object) -> MediaJob:
     return MediaJob(provider="goenhance", job_id="1", state=state, **fields)  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ from airflow_provider_mediajobs.engine.errormap import describe
 from airflow_provider_mediajobs.engine.limits import BadEncoding, BodyReader, ResponseTooLarge
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobTransientError
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 BODY = b'{"status": "processing", "progress": 42, "pad": "' + b"x" * 200_000 + b'"}'
 
 

@@ -32,6 +32,8 @@ from airflow_provider_mediajobs.engine.wait import WaitState
 from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 
 def limiter_at(
     rate: float, monkeypatch: pytest.MonkeyPatch, clock: list[float], start_share: float = 1.0

@@ -31,6 +31,8 @@ from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE, out
 from airflow_provider_mediajobs.plugins.app import _origins, _page_headers
 from airflow_provider_mediajobs.plugins.records import task_media
 
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
+
 CSP_INJECTION = (
     "https://cdn.example;script-src-elem 'unsafe-inline' *;frame-ancestors *;"
     "report-uri https://evil.example/r;x/a.png"

@@ -11,8 +11,9 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from core_support import CONN_IDS, PROVIDERS, SENTINEL, Reply, Wire, assert_error_context, make_hook
-from seed_examples import tensorpix_job
+from support.constants import CONN_IDS, PROVIDERS, SENTINEL
+from support.seed_examples import tensorpix_job
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.engine import retry as retry_module
 from airflow_provider_mediajobs.engine import wait as waiting
@@ -27,6 +28,8 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 JOB_IDS = {"goenhance": "ge-42", "tensorart": "784512339871236541", "vozo": "vz-42", "tensorpix": "4242"}
 GRPC = {401: 16, 403: 7, 404: 5, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}

@@ -11,16 +11,8 @@ import re
 from typing import Any
 
 import pytest
-from core_support import (
-    CONN_IDS,
-    PROVIDERS,
-    SENTINEL,
-    TAMS_HOST,
-    Reply,
-    Wire,
-    assert_error_context,
-    make_hook,
-)
+from support.constants import CONN_IDS, PROVIDERS, SENTINEL, TAMS_HOST
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine import retry as retry_module
@@ -31,6 +23,8 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobNotFoundError,
 )
 from airflow_provider_mediajobs.models import JobState
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 STAGES = [
     {"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}},

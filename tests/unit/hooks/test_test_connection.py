@@ -8,9 +8,12 @@ import socket
 from typing import Any
 
 import pytest
-from core_support import BASE_URLS, PROVIDERS, SENTINEL, make_hook
+from support.constants import BASE_URLS, PROVIDERS, SENTINEL
+from support.wire import make_hook
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 # the documented cheap authenticated call of each provider, and a documented answer to it
 CHEAP_CALL: dict[str, tuple[str, str, dict[str, Any], int, str]] = {

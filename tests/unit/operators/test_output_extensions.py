@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_outputs_download import CTX, client_for, listing, local
+from support.downloads import CTX, client_for, listing, local
 
 from airflow_provider_mediajobs.engine.download import download
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind

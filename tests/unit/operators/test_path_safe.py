@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_mediajobs.operators.destinations import path_safe
 
-PIPELINE = Path(__file__).resolve().parents[2] / "example_dags" / "example_pipeline.py"
+PIPELINE = Path(__file__).resolve().parents[3] / "example_dags" / "example_pipeline.py"
 
 
 @pytest.mark.parametrize(

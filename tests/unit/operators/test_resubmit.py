@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from waiting_support import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
+from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobCanceledError, MediaJobFailedError
@@ -15,7 +15,7 @@ from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators import TensorArtSubmitJobOperator, TensorPixSubmitJobOperator
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
 
-pytestmark = pytest.mark.usefixtures("media_connections")
+pytestmark = pytest.mark.usefixtures("provider_connections")
 
 
 class TaskLog:

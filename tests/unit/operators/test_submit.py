@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from waiting_support import SENTINEL, TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
+from support.constants import SENTINEL
+from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout, TaskDeferred
 from airflow_provider_mediajobs.engine.wait import event_for_job, event_for_timeout
@@ -25,7 +26,7 @@ from airflow_provider_mediajobs.operators.submit import STATE_KEY
 from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS, TRIES_KEY
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
-pytestmark = pytest.mark.usefixtures("media_connections")
+pytestmark = pytest.mark.usefixtures("provider_connections")
 
 GE_ID = "37c82d82-8765-4031-8cb3-722df8a668e6"
 TP_PAYLOAD = {"url": "https://example.com/in.mp4", "ml_models": [1]}

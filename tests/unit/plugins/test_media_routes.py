@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from plugin_support import HOSTILE_JOB_ID, HOSTILE_REASON, SIGNATURE, MediaRun
+from support.media_run import HOSTILE_JOB_ID, HOSTILE_REASON, SIGNATURE, MediaRun
 
 
 def _file(media_run: MediaRun, index: int) -> str:

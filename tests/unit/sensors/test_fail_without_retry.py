@@ -12,7 +12,8 @@ import pickle
 from typing import Any
 
 import pytest
-from core_support import SENTINEL, TAMS_HOST, make_hook
+from support.constants import SENTINEL, TAMS_HOST
+from support.wire import make_hook
 
 from airflow_provider_mediajobs import exceptions as exc
 from airflow_provider_mediajobs._compat import (
@@ -29,6 +30,8 @@ from airflow_provider_mediajobs.engine.wait import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
+
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 CTX = {"provider": "tensorart", "conn_id": "tensorart_default", "job_id": "7"}
 FINAL = [

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
-from waiting_support import GE, SENTINEL, TAMS, TAMS_ID, TP
+from support.constants import SENTINEL
+from support.provider_urls import GE, TAMS, TAMS_ID, TP
 
 from airflow_provider_mediajobs._compat import (  # the Airflow 3.1 and 3.2+ homes
     AirflowSensorTimeout,
@@ -44,7 +45,7 @@ from airflow_provider_mediajobs.sensors import (
 from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
-pytestmark = pytest.mark.usefixtures("media_connections")
+pytestmark = pytest.mark.usefixtures("provider_connections")
 
 GE_ID = "5334c57d-8443-4b79-ba24-8539c2163c74"
 

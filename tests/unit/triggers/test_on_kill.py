@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from airflow_compat import FakeSupervisor, bind_task_instance
+from support.airflow_compat import FakeSupervisor, bind_task_instance
 
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
