@@ -28,10 +28,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from e2e_support import BUNDLES, DagRunner, SentinelEmulator, Sentinels
-from support.connections import set_connections
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.connections import set_connections
+from support.constants import PROVIDERS
 
 
 @pytest.fixture(scope="session")

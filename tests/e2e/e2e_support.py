@@ -92,7 +92,8 @@ class DagResult:
 
 def load_dag(dag_id: str) -> Any:
     from airflow.utils.cli import get_bagged_dag
-    from airflow_compat import DagBag
+
+    from support.airflow_compat import DagBag
 
     path = str(EXAMPLES / DAG_FILES[dag_id])
     bag = DagBag(dag_folder=path, safe_mode=False)

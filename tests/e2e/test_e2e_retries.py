@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 from e2e_support import DagRunner, SentinelEmulator, error_lines
-from support.connections import set_connections
 from test_e2e_examples import EXAMPLES, SCRIPT, script, setting
+
+from support.connections import set_connections
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from e2e_support import DagRunner, SentinelEmulator
-from support.airflow_compat import stored_trigger_kwargs
 
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.operators import (
@@ -33,6 +32,8 @@ from airflow_provider_mediajobs.operators import (
 )
 from airflow_provider_mediajobs.sensors import MediaJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.airflow_compat import stored_trigger_kwargs
 
 pytestmark = pytest.mark.e2e
 

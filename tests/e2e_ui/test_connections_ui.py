@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 from airflow_ui import ConnectionsPage, UiTestResult
-from support.airflow_compat import AIRFLOW_VERSION, all_admins_token
 
 from airflow_provider_mediajobs.connection_forms import forms
+
+from support.airflow_compat import AIRFLOW_VERSION, all_admins_token
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 

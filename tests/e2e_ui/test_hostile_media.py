@@ -32,6 +32,7 @@ from urllib.parse import quote
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
+
 from support.airflow_compat import all_admins_token
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(600)]

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.connections import set_connections
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.connections import set_connections
+from support.constants import PROVIDERS
 
 FROZEN = 1e-6  # emulated seconds per real second: the clock moves only through advance()
 

@@ -13,11 +13,12 @@ from importlib import import_module, metadata
 from typing import Any
 
 import pytest
-from support.constants import PROVIDERS, SENTINEL
 
 from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
 from airflow_provider_mediajobs.dialects.registry import get_spec
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.constants import PROVIDERS, SENTINEL
 
 MARK = "@@mediajobs-cli@@ "
 PACKAGE = "airflow-provider-mediajobs"

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
 from support.airflow_compat import decode_trigger_kwargs, import_string, stored_trigger_kwargs
 from support.constants import PROVIDERS
 

@@ -20,7 +20,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from reliability_support import as_triggerer_would, connection, run_trigger
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import (
@@ -37,6 +36,8 @@ from airflow_provider_mediajobs.operators import (
 )
 from airflow_provider_mediajobs.sensors import MediaJobSensor, TensorArtJobSensor, TensorPixJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.constants import PROVIDERS
 
 UNSAFE_IDS = [
     "",

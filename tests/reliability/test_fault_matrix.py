@@ -37,7 +37,6 @@ from reliability_support import (
     secrets_of,
     write_results,
 )
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs import exceptions
 from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
@@ -46,6 +45,8 @@ from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.constants import PROVIDERS
 
 DIALECTS = all_dialects()
 SPEED = 1000.0  # the plugin's emulator: 1 real second = 1000 emulated seconds

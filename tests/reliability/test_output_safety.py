@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import pytest
 from reliability_support import connection
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.urls import REASONS
@@ -36,6 +35,8 @@ from airflow_provider_mediajobs.exceptions import (
 from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
+
+from support.constants import PROVIDERS
 
 KEY = "live-key-OUTPUT-SAFETY-0123456789"
 TAMS_HOST = "https://tams.example"

@@ -39,11 +39,12 @@ from reliability_support import (
     stored_kwargs,
     write_results,
 )
-from support.airflow_compat import FakeSupervisor, bind_task_instance
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.airflow_compat import FakeSupervisor, bind_task_instance
+from support.constants import PROVIDERS
 
 CHILD = Path(__file__).with_name("triggerer_child.py")
 WAITS = scale(200, 2000)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_mediajobs.dialects.registry import BUILTIN
+
 from support.constants import SENTINEL, TAMS_HOST
 
 Connection = Mapping[str, Any] | str  # the JSON form as a dict, or already as text

@@ -114,7 +114,8 @@ def plugin_db() -> Iterator[None]:
 def media_run(plugin_db: None, tmp_path_factory: pytest.TempPathFactory) -> MediaRun:
     """One DAG run with media XComs; two of its files are then changed behind the record's back."""
     from airflow.utils.cli import get_bagged_dag
-    from airflow_compat import DagBag
+
+    from support.airflow_compat import DagBag
 
     folder = tmp_path_factory.mktemp("plugin-dags")
     out = tmp_path_factory.mktemp("plugin-outputs")

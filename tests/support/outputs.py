@@ -19,6 +19,7 @@ import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.operators import persist as persist_module
+
 from support.connections import set_connections
 from support.constants import PROVIDERS
 

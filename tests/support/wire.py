@@ -19,6 +19,7 @@ import requests_mock
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.hooks import MediaJobHook, hook_class
 from airflow_provider_mediajobs.models import MediaJob
+
 from support.constants import CONN_IDS, SENTINEL
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from support.stats import RecordingStats, installed
 
 from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout
@@ -22,6 +21,8 @@ from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators.destinations import as_storage_path
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.stats import RecordingStats, installed
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.seed_examples import CASES
-from support.wire import Reply, Wire, make_hook
 
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
+
+from support.seed_examples import CASES
+from support.wire import Reply, Wire, make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

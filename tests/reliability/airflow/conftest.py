@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mediajobs_cluster import Postgres, SentinelEmulator, Sentinels, postgres_unavailable
+
 from support.constants import PROVIDERS
 
 _TIMINGS: list[tuple[str, dict[str, float]]] = []

@@ -28,9 +28,10 @@ from mediajobs_cluster import (
     scan_files,
     wait_until,
 )
-from support.constants import PROVIDERS
 
 from airflow_provider_mediajobs.models import MediaJob
+
+from support.constants import PROVIDERS
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(900)]
 

@@ -29,6 +29,7 @@ from mediajobs_cluster import (
     scan_files,
     wait_until,
 )
+
 from support.constants import PROVIDERS
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(900)]

@@ -6,12 +6,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from support.constants import CONN_IDS, PROVIDERS, SENTINEL
-from support.seed_examples import tensorpix_job
-from support.wire import Reply, Wire, make_hook
 
 from airflow_provider_mediajobs.dialects.base import MAX_JOB_ID_LENGTH
 from airflow_provider_mediajobs.exceptions import InvalidJobIdError
+
+from support.constants import CONN_IDS, PROVIDERS, SENTINEL
+from support.seed_examples import tensorpix_job
+from support.wire import Reply, Wire, make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

@@ -9,9 +9,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from support.constants import BASE_URLS, CONN_IDS
-from support.seed_examples import GOENHANCE_PENDING, GOENHANCE_SUCCESS, tensorpix_job
-from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
@@ -23,6 +20,10 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaOutput, OutputKind
+
+from support.constants import BASE_URLS, CONN_IDS
+from support.seed_examples import GOENHANCE_PENDING, GOENHANCE_SUCCESS, tensorpix_job
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

@@ -13,6 +13,16 @@ from typing import Any
 
 import pytest
 import yaml
+
+from airflow_provider_mediajobs.exceptions import (
+    MediaJobApiError,
+    MediaJobAuthError,
+    MediaJobError,
+    MediaJobNotFoundError,
+    MediaJobRateLimitedError,
+    MediaJobTransientError,
+)
+
 from support.constants import BASE_URLS, CONN_IDS, SENTINEL
 from support.seed_examples import (
     CASES,
@@ -32,15 +42,6 @@ from support.seed_examples import (
     tensorpix_job,
 )
 from support.wire import Reply, Wire, assert_error_context, make_hook
-
-from airflow_provider_mediajobs.exceptions import (
-    MediaJobApiError,
-    MediaJobAuthError,
-    MediaJobError,
-    MediaJobNotFoundError,
-    MediaJobRateLimitedError,
-    MediaJobTransientError,
-)
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

@@ -13,13 +13,14 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from support.constants import SENTINEL, TAMS_HOST
-from support.wire import Reply, Sent, Wire, make_hook
 
 from airflow_provider_mediajobs.dialects.base import ApiRequest
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import MediaJobAuthError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState
+
+from support.constants import SENTINEL, TAMS_HOST
+from support.wire import Reply, Sent, Wire, make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

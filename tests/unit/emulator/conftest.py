@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from support.emulator_api import auth_header, status_path, status_schema, validate
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.emulator_api import auth_header, status_path, status_schema, validate
 
 
 @pytest.fixture(scope="session")

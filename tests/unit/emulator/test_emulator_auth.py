@@ -10,6 +10,9 @@ import httpx
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
+
+from airflow_provider_mediajobs.emulator import Emulator
+
 from support.constants import PROVIDERS
 from support.emulator_api import (
     DEFAULT_KEYS,
@@ -25,8 +28,6 @@ from support.emulator_api import (
     tams_signature_header,
     validate,
 )
-
-from airflow_provider_mediajobs.emulator import Emulator
 
 
 @pytest.fixture(scope="module")

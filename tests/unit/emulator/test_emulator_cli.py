@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
+
 from support.emulator_api import auth_header, new_private_key, status_path, tams_signature_header
 
 LISTENING = re.compile(r"mediajobs-emulator listening on (http://127\.0\.0\.1:(\d+))")

@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 import requests
+
 from support.constants import PROVIDERS
 from support.emulator_api import (
     ERROR_SCHEMAS,
@@ -257,7 +258,7 @@ def test_test_route_fault(emu, api, provider):
     ],
 )
 def test_create_route_fault_creates_nothing(emu, api, provider, path, body):
-    from emu_support import GOENHANCE_FACESWAP, VOZO_LIPSYNC, tams_body
+    from support.emulator_api import GOENHANCE_FACESWAP, VOZO_LIPSYNC, tams_body
 
     payload = {
         "goenhance": GOENHANCE_FACESWAP,

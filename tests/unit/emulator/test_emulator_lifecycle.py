@@ -12,6 +12,9 @@ import uuid
 
 import httpx
 import pytest
+
+from airflow_provider_mediajobs.emulator import Emulator
+
 from support.emulator_api import (
     GOENHANCE_FACESWAP,
     GOENHANCE_V2V,
@@ -32,8 +35,6 @@ from support.emulator_api import (
     tams_body,
     validate,
 )
-
-from airflow_provider_mediajobs.emulator import Emulator
 
 KINDS = [
     ("goenhance", "faceswap"),

@@ -20,6 +20,9 @@ import uuid
 import httpx
 import pytest
 import requests
+
+from airflow_provider_mediajobs.emulator import Emulator
+
 from support.constants import PROVIDERS
 from support.emulator_api import (
     PNG_MAGIC,
@@ -30,8 +33,6 @@ from support.emulator_api import (
     tams_signature_header,
     validate,
 )
-
-from airflow_provider_mediajobs.emulator import Emulator
 
 PRODUCTION_TEST_CALLS = {
     "goenhance": ("GET", "/api/v1/user/tokens"),

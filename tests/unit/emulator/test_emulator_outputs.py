@@ -7,6 +7,7 @@ import zlib
 
 import pytest
 import requests
+
 from support.emulator_api import PNG_MAGIC, is_access_denied, output_urls, query_param, with_query
 
 

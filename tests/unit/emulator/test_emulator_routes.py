@@ -10,6 +10,12 @@ import uuid
 import httpx
 import pytest
 import requests
+
+from airflow_provider_mediajobs.dialects import registry
+from airflow_provider_mediajobs.emulator import Emulator
+from airflow_provider_mediajobs.emulator.__main__ import parser
+from airflow_provider_mediajobs.emulator.providers import all_providers
+
 from support.emulator_api import (
     DEFAULT_KEYS,
     GOENHANCE_DETAIL,
@@ -22,11 +28,6 @@ from support.emulator_api import (
     auth_header,
     validate,
 )
-
-from airflow_provider_mediajobs.dialects import registry
-from airflow_provider_mediajobs.emulator import Emulator
-from airflow_provider_mediajobs.emulator.__main__ import parser
-from airflow_provider_mediajobs.emulator.providers import all_providers
 
 TEMPLATE_ID = "676018193025756628"
 FIELDS = {

@@ -9,6 +9,7 @@ import copy
 
 import jsonschema
 import pytest
+
 from support.emulator_api import (
     GOENHANCE_DETAIL,
     TAMS_JOB,

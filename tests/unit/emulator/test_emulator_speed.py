@@ -10,9 +10,10 @@ import time
 
 import httpx
 import pytest
-from support.emulator_api import auth_header, status_path
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.emulator_api import auth_header, status_path
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@ import time
 import httpx
 import pytest
 import requests
+
+from airflow_provider_mediajobs.emulator import Emulator
+
 from support.emulator_api import (
     TAMS_ERROR,
     TENSORPIX_FROM_URL,
@@ -17,8 +20,6 @@ from support.emulator_api import (
     tams_body,
     validate,
 )
-
-from airflow_provider_mediajobs.emulator import Emulator
 
 
 def _provider_requests(stats):

@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 import requests
-from support.emulator_api import auth_header, output_urls, status_path
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.emulator.tls import generate
+
+from support.emulator_api import auth_header, output_urls, status_path
 
 LISTENING = re.compile(r"mediajobs-emulator listening on (https://127\.0\.0\.1:\d+)")
 CA_LINE = re.compile(r"mediajobs-emulator CA file: (\S+)")

@@ -13,6 +13,9 @@ import re
 import httpx
 import pytest
 import requests
+
+from airflow_provider_mediajobs.emulator import uploads
+
 from support.emulator_api import (
     TAMS_ERROR,
     TENSORPIX_VIDEO,
@@ -22,8 +25,6 @@ from support.emulator_api import (
     tams_signature_header,
     validate,
 )
-
-from airflow_provider_mediajobs.emulator import uploads
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 VIDEO = b"\x00\x00\x00\x18ftypisom" + b"\x42" * 5000

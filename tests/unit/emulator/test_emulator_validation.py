@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from support.emulator_api import (
     GOENHANCE_ERROR,
     GOENHANCE_FACESWAP,

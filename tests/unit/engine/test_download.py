@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
-from support.downloads import BODY, CTX, SECRET, client_for, listing, local, serve
 
 from airflow_provider_mediajobs.engine.download import check_output_url, download
 from airflow_provider_mediajobs.exceptions import (
@@ -27,6 +26,8 @@ from airflow_provider_mediajobs.exceptions import (
     OutputTooLargeError,
     UnsafeOutputUrlError,
 )
+
+from support.downloads import BODY, CTX, SECRET, client_for, listing, local, serve
 
 URL = "https://cdn.example/outputs/4242/out.mp4?Expires=4102444800&Signature=abc"
 

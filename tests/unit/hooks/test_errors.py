@@ -11,9 +11,6 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from support.constants import CONN_IDS, PROVIDERS, SENTINEL
-from support.seed_examples import tensorpix_job
-from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.engine import retry as retry_module
 from airflow_provider_mediajobs.engine import wait as waiting
@@ -28,6 +25,10 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState
+
+from support.constants import CONN_IDS, PROVIDERS, SENTINEL
+from support.seed_examples import tensorpix_job
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

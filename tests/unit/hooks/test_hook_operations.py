@@ -11,8 +11,6 @@ import re
 from typing import Any
 
 import pytest
-from support.constants import CONN_IDS, PROVIDERS, SENTINEL, TAMS_HOST
-from support.wire import Reply, Wire, assert_error_context, make_hook
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine import retry as retry_module
@@ -23,6 +21,9 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobNotFoundError,
 )
 from airflow_provider_mediajobs.models import JobState
+
+from support.constants import CONN_IDS, PROVIDERS, SENTINEL, TAMS_HOST
+from support.wire import Reply, Wire, assert_error_context, make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

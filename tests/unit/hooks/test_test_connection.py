@@ -8,10 +8,11 @@ import socket
 from typing import Any
 
 import pytest
-from support.constants import BASE_URLS, PROVIDERS, SENTINEL
-from support.wire import make_hook
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.constants import BASE_URLS, PROVIDERS, SENTINEL
+from support.wire import make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

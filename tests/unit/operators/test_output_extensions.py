@@ -7,12 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.downloads import CTX, client_for, listing, local
 
 from airflow_provider_mediajobs.engine.download import download
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE, extension_for, output_filenames
 from airflow_provider_mediajobs.operators.persist import _extension_from_content_type
+
+from support.downloads import CTX, client_for, listing, local
 
 BODY = b"\xff\xd8\xff" + b"jpeg" * 100
 

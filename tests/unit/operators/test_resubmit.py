@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 import requests
-from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobCanceledError, MediaJobFailedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators import TensorArtSubmitJobOperator, TensorPixSubmitJobOperator
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
+
+from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 pytestmark = pytest.mark.usefixtures("provider_connections")
 

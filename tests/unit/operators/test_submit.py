@@ -8,8 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support.constants import SENTINEL
-from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout, TaskDeferred
 from airflow_provider_mediajobs.engine.wait import event_for_job, event_for_timeout
@@ -25,6 +23,9 @@ from airflow_provider_mediajobs.operators import submit as submit_module
 from airflow_provider_mediajobs.operators.submit import STATE_KEY
 from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS, TRIES_KEY
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.constants import SENTINEL
+from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
 pytestmark = pytest.mark.usefixtures("provider_connections")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from support.media_run import HOSTILE_JOB_ID, HOSTILE_REASON, SIGNATURE, MediaRun
 
 

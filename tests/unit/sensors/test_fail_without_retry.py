@@ -12,8 +12,6 @@ import pickle
 from typing import Any
 
 import pytest
-from support.constants import SENTINEL, TAMS_HOST
-from support.wire import make_hook
 
 from airflow_provider_mediajobs import exceptions as exc
 from airflow_provider_mediajobs._compat import (
@@ -30,6 +28,9 @@ from airflow_provider_mediajobs.engine.wait import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
+
+from support.constants import SENTINEL, TAMS_HOST
+from support.wire import make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 

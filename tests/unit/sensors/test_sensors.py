@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
-from support.constants import SENTINEL
-from support.provider_urls import GE, TAMS, TAMS_ID, TP
 
 from airflow_provider_mediajobs._compat import (  # the Airflow 3.1 and 3.2+ homes
     AirflowSensorTimeout,
@@ -44,6 +42,9 @@ from airflow_provider_mediajobs.sensors import (
 )
 from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.constants import SENTINEL
+from support.provider_urls import GE, TAMS, TAMS_ID, TP
 
 pytestmark = pytest.mark.usefixtures("provider_connections")
 

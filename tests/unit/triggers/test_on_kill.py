@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support.airflow_compat import FakeSupervisor, bind_task_instance
 
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.airflow_compat import FakeSupervisor, bind_task_instance
 
 SENTINEL = "tp-SENTINEL-key-0123456789"
 
