@@ -25,12 +25,14 @@ import pytest
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.lineage import SCHEMA_URL
 
+from support.connections import connection_env
+from support.constants import PROVIDERS
+
 # Ten tasks through dag.test(): about 2 min on Airflow 3.3, 4-5 min on 3.1 (slower between tasks)
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(660)]
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parents[1] / "example_dags"
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 SUBMITS = {
     "goenhance_face_swap": "goenhance",
     "tensorart_artwork": "tensorart",
@@ -110,10 +112,9 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             no_proxy="127.0.0.1,localhost",
         )
         secrets = [emu.credentials(p).get("api_key") for p in PROVIDERS]
-        for provider in PROVIDERS:
-            # the emulator's CDN is on 127.0.0.1: downloads there need the connection's consent
-            conn = emu.connection(provider, allow_private_hosts=True)
-            env[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"] = json.dumps(conn)
+        # the emulator's CDN is on 127.0.0.1: downloads there need the connection's consent
+        conns = {f"{p}_default": emu.connection(p, allow_private_hosts=True) for p in PROVIDERS}
+        env.update(connection_env(conns))
         proc = subprocess.run(
             [sys.executable, str(HERE / "pipeline_child.py"), "mediajobs_pipeline"],
             env=env,

@@ -25,6 +25,8 @@ from airflow_provider_mediajobs.operators import MediaJobSubmitOperator
 from airflow_provider_mediajobs.sensors import MediaJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
+
 SPEED = 400.0
 PROVIDER = "tensorpix"
 QUEUED_S, RUNNING_S = 60.0, 1200.0  # emulated: 1 min queued, 20 min running
@@ -66,7 +68,7 @@ def emu(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
         "password": emulator.credentials(PROVIDER)["api_key"],
         "extra": {"timeout": 5, "rate_limit": 0},
     }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+    set_connections(monkeypatch, {CONN_ID: conn})
     return emulator
 
 

@@ -18,6 +18,7 @@ from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
 from airflow_provider_mediajobs.dialects.registry import get_spec
 from airflow_provider_mediajobs.emulator import Emulator
 
+from support.connections import connection_env
 from support.constants import PROVIDERS, SENTINEL
 
 MARK = "@@mediajobs-cli@@ "
@@ -101,11 +102,10 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                 conn["extra"] = {"app_id": creds["app_id"], "private_key": creds["private_key"]}
             else:
                 conn["password"] = creds["api_key"]
-            env[f"AIRFLOW_CONN_MJ_{provider.upper()}"] = json.dumps(conn)
+            env.update(connection_env({f"mj_{provider}": conn}))
             commands.append(f"connections test mj_{provider}")
-        env["AIRFLOW_CONN_MJ_WRONG"] = json.dumps(
-            {"conn_type": "tensorpix", "host": emu.base_url("tensorpix"), "password": SENTINEL}
-        )
+        wrong = {"conn_type": "tensorpix", "host": emu.base_url("tensorpix"), "password": SENTINEL}
+        env.update(connection_env({"mj_wrong": wrong}))
         commands.append("connections test mj_wrong")
 
         commands.insert(0, "providers list -o json")

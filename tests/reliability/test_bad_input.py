@@ -37,6 +37,7 @@ from airflow_provider_mediajobs.operators import (
 from airflow_provider_mediajobs.sensors import MediaJobSensor, TensorArtJobSensor, TensorPixJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
 from support.constants import PROVIDERS
 
 UNSAFE_IDS = [
@@ -108,7 +109,7 @@ def emu(
     }
     conns["file_host"] = {**connection(emu, "tensorpix"), "host": "file:///etc/passwd"}
     for conn_id, conn in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        set_connections(monkeypatch, {conn_id: conn})
     yield emu
 
 

@@ -30,7 +30,7 @@ from reliability_support import (
     RecordingTransport,
     Tally,
     as_triggerer_would,
-    connection_env,
+    emulator_connection_env,
     percentile,
     run_trigger,
     scale,
@@ -421,8 +421,8 @@ BASELINE: dict[str, dict[str, float]] = {}  # fault-free scenario -> provider ->
 def emulator(mediajobs_emulator_session: Emulator) -> Iterator[Emulator]:
     mp = pytest.MonkeyPatch()
     for name, value in {
-        **connection_env(mediajobs_emulator_session, "rel"),
-        **connection_env(mediajobs_emulator_session, "relslow", timeout=FAST_TIMEOUT),
+        **emulator_connection_env(mediajobs_emulator_session, "rel"),
+        **emulator_connection_env(mediajobs_emulator_session, "relslow", timeout=FAST_TIMEOUT),
     }.items():
         mp.setenv(name, value)
     mediajobs_emulator_session.reset()

@@ -17,6 +17,8 @@ from airflow_provider_mediajobs.connection_forms import empty_extra, forms
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.hooks import GoEnhanceHook, TensorArtHook
 
+from support.connections import set_connections
+
 FORMS = forms()
 
 
@@ -87,9 +89,9 @@ def test_test_button_message_does_not_name_the_transient_conn_id(
     monkeypatch: pytest.MonkeyPatch, requests_mock: Any
 ) -> None:
     """Airflow tests under a random conn id; the message speaks of "this connection" instead."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_XY3KQ9AB",
-        '{"conn_type": "goenhance", "host": "http://127.0.0.1:9", "password": "sk-secret-key"}',
+    set_connections(
+        monkeypatch,
+        {"xy3kq9ab": '{"conn_type": "goenhance", "host": "http://127.0.0.1:9", "password": "sk-secret-key"}'},
     )
     requests_mock.get("http://127.0.0.1:9/api/v1/user/tokens", status_code=401, json={"code": 401})
     ok, message = GoEnhanceHook(conn_id="Xy3kQ9aB").test_connection()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,13 @@ from airflow_provider_mediajobs.operators.destinations import as_storage_path
 from airflow_provider_mediajobs.sensors import TensorPixJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
 from support.stats import RecordingStats, installed
 
 
 @pytest.fixture(autouse=True)
 def connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TENSORPIX_DEFAULT", json.dumps({"conn_type": "tensorpix", "password": "tp-key"})
-    )
+    set_connections(monkeypatch, {"tensorpix_default": {"conn_type": "tensorpix", "password": "tp-key"}})
 
 
 def tensorpix(status: int) -> httpx.Response:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 
+from support.constants import PROVIDERS
 from support.seed_examples import CASES
 from support.wire import Reply, Wire, make_hook
 
@@ -122,7 +123,7 @@ outputs = st.builds(
 finite = st.floats(allow_nan=False, allow_infinity=False)
 jobs = st.builds(
     MediaJob,
-    provider=st.sampled_from(["goenhance", "tensorart", "vozo", "tensorpix"]),
+    provider=st.sampled_from(PROVIDERS),
     job_id=st.text(min_size=1, max_size=30),
     state=st.sampled_from(list(JobState)),
     provider_status=st.one_of(st.none(), st.text(max_size=12), st.integers(min_value=-5, max_value=5)),

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from support.airflow_compat import all_admins_token
+from support.connections import connection_env
 from support.constants import PROVIDERS
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -304,8 +305,7 @@ class AirflowCluster:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level,
             }
         )
-        for conn_id, conn in connections.items():
-            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+        env.update(connection_env(connections))
         env.update(extra_env or {})
         self.env = env
         self._engine: Any = None

@@ -21,7 +21,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState, MediaOutput, OutputKind
 
-from support.constants import BASE_URLS, CONN_IDS
+from support.constants import BASE_URLS, CONN_IDS, PROVIDERS
 from support.seed_examples import GOENHANCE_PENDING, GOENHANCE_SUCCESS, tensorpix_job
 from support.wire import Reply, Wire, assert_error_context, make_hook
 
@@ -487,7 +487,7 @@ async def test_unknown_provider_state_is_non_terminal_and_logged_once(
     assert f"{dialect} reported an unknown job status {status!r}" in "\n".join(warnings)
 
 
-@pytest.mark.parametrize("provider", ["goenhance", "tensorart", "vozo", "tensorpix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_mistyped_status_is_a_bad_response_not_a_crash(wire: Wire, provider: str) -> None:
     job_id = "1" if provider == "tensorpix" else "j1"
     wire.reply(Reply(json=_body_with_status(provider, [1, 2])))  # a list where the status belongs

@@ -48,6 +48,8 @@ from airflow_provider_mediajobs.operators.submit import MediaJobSubmitOperator
 from airflow_provider_mediajobs.sensors import MediaJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
+
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 KEY = "px-toy-secret-0123456789"
@@ -139,7 +141,7 @@ def pixelfy(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[MediaJobHook]]:
     monkeypatch.setattr(sys.modules[__name__], "PixelfyHook", PixelfyHook, raising=False)
     extra = {**empty_extra("pixelfy"), "workspace": "ws-7"}
     conn = {"conn_type": "pixelfy", "password": KEY, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_PIXELFY_DEFAULT", json.dumps(conn))
+    set_connections(monkeypatch, {"pixelfy_default": conn})
     try:
         yield PixelfyHook
     finally:

@@ -12,6 +12,8 @@ from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
 from airflow_provider_mediajobs.dialects.registry import get_dialect
 from airflow_provider_mediajobs.engine.download import _classify
 
+from support.constants import PROVIDERS
+
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 CTX = CallContext("goenhance", "goenhance_default", "ge-1")
@@ -37,7 +39,7 @@ def test_the_status_classifier(status: int, expected: type | None) -> None:
 
 
 @pytest.mark.parametrize(("status", "expected"), [s for s in STATUSES if s[1] is not None])
-@pytest.mark.parametrize("provider", ["goenhance", "tensorart", "vozo", "tensorpix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_every_dialect_raises_what_the_status_means(provider: str, status: int, expected: type) -> None:
     response = ApiResponse(status, b'{"detail": "no"}', {"retry-after": "3"})
     with pytest.raises(exc.MediaJobError) as info:

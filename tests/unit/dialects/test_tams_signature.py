@@ -19,6 +19,7 @@ from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import MediaJobAuthError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState
 
+from support.connections import set_connections
 from support.constants import SENTINEL, TAMS_HOST
 from support.wire import Reply, Sent, Wire, make_hook
 
@@ -52,7 +53,7 @@ def pem_variants(key: rsa.RSAPrivateKey) -> dict[str, str]:
 
 def set_tams_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, host: str = TAMS_HOST, **extra: Any) -> None:
     conn = {"conn_type": "tensorart", "host": host, "extra": {"rate_limit": 0, **extra}}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    set_connections(monkeypatch, {conn_id: conn})
 
 
 def verify(public_key: rsa.RSAPublicKey, sent: Sent) -> dict[str, str]:
@@ -213,7 +214,7 @@ async def test_signature_mode_against_the_emulator(
         "host": mediajobs_emulator.base_url("tensorart"),
         "extra": {"app_id": creds["app_id"], "private_key": creds["private_key"], "rate_limit": 0},
     }
-    monkeypatch.setenv("AIRFLOW_CONN_TAMS_EMU", json.dumps(conn))
+    set_connections(monkeypatch, {"tams_emu": conn})
     job_id = mediajobs_emulator.add_job("tensorart", outcome="succeeded", queued_s=0, running_s=3600)
     hook = make_hook("tensorart", conn_id="tams_emu")
     for _ in range(5):
@@ -224,7 +225,7 @@ async def test_signature_mode_against_the_emulator(
         rsa.generate_private_key(public_exponent=65537, key_size=1024), serialization.PrivateFormat.PKCS8
     )
     conn["extra"]["private_key"] = other
-    monkeypatch.setenv("AIRFLOW_CONN_TAMS_EMU_WRONG", json.dumps(conn))
+    set_connections(monkeypatch, {"tams_emu_wrong": conn})
     wrong = make_hook("tensorart", conn_id="tams_emu_wrong")
     with pytest.raises(MediaJobAuthError) as info:
         wrong.get_job(job_id) if mode == "sync" else await wrong.aget_job(job_id)
@@ -292,16 +293,16 @@ def test_credentials_and_config_reprs_show_no_secret(
 ) -> None:
     pkcs8 = pem_variants(key)["pkcs8"]
     set_tams_conn(monkeypatch, "tams_rsa", app_id=APP_ID, private_key=pkcs8)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TAMS_BOTH",
-        json.dumps(
-            {
+    set_connections(
+        monkeypatch,
+        {
+            "tams_both": {
                 "conn_type": "tensorart",
                 "host": TAMS_HOST,
                 "password": SENTINEL,
                 "extra": {"app_id": APP_ID, "private_key": pkcs8},
             }
-        ),
+        },
     )
     for conn_id in ("tams_rsa", "tams_both", "tensorart_default"):
         hook = make_hook("tensorart", conn_id=conn_id)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from support.constants import PROVIDERS
 from support.emulator_api import auth_header, new_private_key, status_path, tams_signature_header
 
 LISTENING = re.compile(r"mediajobs-emulator listening on (http://127\.0\.0\.1:(\d+))")
@@ -284,6 +285,6 @@ def test_print_env_lines_point_airflow_at_the_emulator(mediajobs_emulator, tmp_p
     assert exported["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "dags")
     tams = json.loads(exported["AIRFLOW_CONN_TENSORART_DEFAULT"])
     assert tams["password"] == "tensorart-emulator-key" and tams["extra"]["private_key"] is None  # Bearer
-    for provider in ("goenhance", "tensorart", "vozo", "tensorpix"):
+    for provider in PROVIDERS:
         conn = json.loads(exported[f"AIRFLOW_CONN_{provider.upper()}_DEFAULT"])
         assert conn["conn_type"] == provider and conn["host"] == mediajobs_emulator.base_url(provider)

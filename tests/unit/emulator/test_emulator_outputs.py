@@ -8,6 +8,7 @@ import zlib
 import pytest
 import requests
 
+from support.constants import PROVIDERS
 from support.emulator_api import PNG_MAGIC, is_access_denied, output_urls, query_param, with_query
 
 
@@ -169,7 +170,7 @@ def test_urls_expire_after_a_long_advance(emu, api, provider):
     assert is_access_denied(response.status_code, response.text)
 
 
-@pytest.mark.parametrize("provider", ["goenhance", "tensorart", "vozo", "tensorpix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_url_lifetime_is_scriptable(emu, api, provider):
     _, body = _finished(api, emu, provider, url_lifetime_s=40)
     url = output_urls(provider, body)[0][1]

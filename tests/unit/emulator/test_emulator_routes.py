@@ -16,6 +16,7 @@ from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.emulator.__main__ import parser
 from airflow_provider_mediajobs.emulator.providers import all_providers
 
+from support.constants import PROVIDERS
 from support.emulator_api import (
     DEFAULT_KEYS,
     GOENHANCE_DETAIL,
@@ -293,4 +294,4 @@ def test_goenhance_success_spelling_from_the_constructor_cli_and_create_body():
 def test_provider_table_is_the_registry_order_of_providers_with_an_emulator():
     expected = [spec.name for spec in registry.specs() if spec.emulator]
     assert list(all_providers()) == expected
-    assert set(expected) >= {"goenhance", "tensorart", "vozo", "tensorpix"}
+    assert set(expected) >= set(PROVIDERS)

@@ -32,6 +32,8 @@ from airflow_provider_mediajobs.engine.wait import WaitState
 from airflow_provider_mediajobs.exceptions import MediaJobRateLimitedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
+from support.connections import set_connections
+
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 
@@ -240,16 +242,19 @@ async def test_a_trigger_whose_next_allowed_read_lies_past_its_deadline_times_ou
 ) -> None:
     """rate_limit 0.001 with a deadline 3 s away: the wait ends with its timeout event in ~3 s, not
     after the ~1,111 s the next slot is away (issue 24); other waits' slots are left alone."""
-    import json
 
     from airflow_provider_mediajobs.engine.transport import override_async_transport
     from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TP_SLOW",
-        json.dumps(
-            {"conn_type": "tensorpix", "password": "tp-key-0123456789", "extra": {"rate_limit": 0.001}}
-        ),
+    set_connections(
+        monkeypatch,
+        {
+            "tp_slow": {
+                "conn_type": "tensorpix",
+                "password": "tp-key-0123456789",
+                "extra": {"rate_limit": 0.001},
+            }
+        },
     )
     reads: list[Any] = []
 

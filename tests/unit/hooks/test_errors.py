@@ -4,7 +4,6 @@ provider echoes it back in its error text."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -26,6 +25,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState
 
+from support.connections import set_connections
 from support.constants import CONN_IDS, PROVIDERS, SENTINEL
 from support.seed_examples import tensorpix_job
 from support.wire import Reply, Wire, assert_error_context, make_hook
@@ -247,17 +247,22 @@ async def test_a_connection_of_another_type_or_without_key_is_refused(
 ) -> None:
     from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
-    monkeypatch.setenv("AIRFLOW_CONN_WRONG_TYPE", f'{{"conn_type": "http", "password": "{SENTINEL}"}}')
-    monkeypatch.setenv("AIRFLOW_CONN_NO_KEY", '{"conn_type": "goenhance"}')
-    for name, host in {
-        "KEY_IN_URL": f"https://u:{SENTINEL}@api.example",
-        "KEY_IN_FTP_URL": f"ftp://u:{SENTINEL}@api.example",
-        "KEY_IN_QUERY": f"https://api.example/?key={SENTINEL}",
-    }.items():
-        monkeypatch.setenv(
-            f"AIRFLOW_CONN_{name}",
-            json.dumps({"conn_type": "goenhance", "host": host, "password": "other-key"}),
-        )
+    hosts = {
+        "key_in_url": f"https://u:{SENTINEL}@api.example",
+        "key_in_ftp_url": f"ftp://u:{SENTINEL}@api.example",
+        "key_in_query": f"https://api.example/?key={SENTINEL}",
+    }
+    set_connections(
+        monkeypatch,
+        {
+            "wrong_type": {"conn_type": "http", "password": SENTINEL},
+            "no_key": {"conn_type": "goenhance"},
+            **{
+                name: {"conn_type": "goenhance", "host": host, "password": "other-key"}
+                for name, host in hosts.items()
+            },
+        },
+    )
     for conn_id, text in [
         ("wrong_type", "is of type 'http'"),
         ("no_key", "has no API key"),

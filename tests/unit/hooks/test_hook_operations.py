@@ -22,6 +22,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 from airflow_provider_mediajobs.models import JobState
 
+from support.connections import set_connections
 from support.constants import CONN_IDS, PROVIDERS, SENTINEL, TAMS_HOST
 from support.wire import Reply, Wire, assert_error_context, make_hook
 
@@ -121,7 +122,7 @@ def test_tams_create_without_request_id_against_the_emulator(
         "host": mediajobs_emulator.base_url("tensorart"),
         "password": creds["api_key"],
     }
-    monkeypatch.setenv("AIRFLOW_CONN_TAMS_EMU", json.dumps(conn))
+    set_connections(monkeypatch, {"tams_emu": conn})
     hook = make_hook("tensorart", conn_id="tams_emu")
     payload = (
         {"stages": STAGES}
@@ -245,7 +246,7 @@ async def test_cancel_twice_and_after_the_end_against_the_emulator(
         "host": mediajobs_emulator.base_url(provider),
         "password": creds["api_key"],
     }
-    monkeypatch.setenv("AIRFLOW_CONN_EMU", json.dumps(conn))
+    set_connections(monkeypatch, {"emu": conn})
     hook = make_hook(provider, conn_id="emu")
 
     async def cancel(job_id: str) -> bool:

@@ -11,7 +11,8 @@ import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
 
-from support.constants import BASE_URLS, PROVIDERS, SENTINEL
+from support.connections import set_connections
+from support.constants import BASE_URLS, PROVIDERS, SENTINEL, TAMS_HOST
 from support.wire import make_hook
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
@@ -85,7 +86,7 @@ def test_false_on_connection_refused(monkeypatch: pytest.MonkeyPatch, provider: 
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     conn = {"conn_type": provider, "host": f"http://127.0.0.1:{port}", "password": SENTINEL}
-    monkeypatch.setenv("AIRFLOW_CONN_REFUSED", json.dumps(conn))
+    set_connections(monkeypatch, {"refused": conn})
     ok, message = make_hook(provider, conn_id="refused").test_connection()
     assert ok is False
     assert f"API at http://127.0.0.1:{port}: connection problem" in message
@@ -102,8 +103,8 @@ def test_false_on_connection_refused(monkeypatch: pytest.MonkeyPatch, provider: 
 def test_false_on_an_unusable_tams_connection(
     monkeypatch: pytest.MonkeyPatch, extra: dict[str, str], text: str
 ) -> None:
-    conn = {"conn_type": "tensorart", "host": "https://tams.example", "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_TAMS_BAD", json.dumps(conn))
+    conn = {"conn_type": "tensorart", "host": TAMS_HOST, "extra": extra}
+    set_connections(monkeypatch, {"tams_bad": conn})
     ok, message = make_hook("tensorart", conn_id="tams_bad").test_connection()
     assert ok is False and text in message
     assert SENTINEL not in message
@@ -146,10 +147,8 @@ def test_against_the_emulator(
         good: dict[str, Any] = {"extra": {"app_id": creds["app_id"], "private_key": creds["private_key"]}}
     else:
         good = {"password": creds["api_key"]}
-    monkeypatch.setenv("AIRFLOW_CONN_EMU_GOOD", json.dumps({"conn_type": provider, "host": host, **good}))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_EMU_BAD", json.dumps({"conn_type": provider, "host": host, "password": SENTINEL})
-    )
+    set_connections(monkeypatch, {"emu_good": {"conn_type": provider, "host": host, **good}})
+    set_connections(monkeypatch, {"emu_bad": {"conn_type": provider, "host": host, "password": SENTINEL}})
     ok, message = make_hook(provider, conn_id="emu_good").test_connection()
     assert ok is True, message
     ok, message = make_hook(provider, conn_id="emu_bad").test_connection()

@@ -21,6 +21,8 @@ from airflow_provider_mediajobs.sensors import VozoJobSensor
 pytest.importorskip("airflow.providers.openlineage")
 from openlineage.client.serde import Serde
 
+from support.connections import set_connections
+
 SIGNED = "https://cdn.example.com/in/a.mp4?X-Amz-Signature=feedface&X-Amz-Credential=AKIAEXAMPLE"
 
 
@@ -30,7 +32,7 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> None:
         conn: dict[str, Any] = {"conn_type": provider, "password": f"{provider}-key"}
         if host:
             conn["host"] = host
-        monkeypatch.setenv(f"AIRFLOW_CONN_{provider.upper()}_DEFAULT", json.dumps(conn))
+        set_connections(monkeypatch, {f"{provider}_default": conn})
 
 
 def as_json(value: Any) -> Any:

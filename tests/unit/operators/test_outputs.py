@@ -17,6 +17,8 @@ from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
 from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
 from airflow_provider_mediajobs.operators.filenames import output_filenames
 
+from support.connections import set_connections
+
 CTX = CallContext("vozo", "vozo_default", "task-1")
 
 
@@ -154,8 +156,8 @@ def test_bare_id_needs_a_provider_or_a_connection() -> None:
 def test_bare_id_reads_the_provider_from_the_connection_with_the_one_wording(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_MY_PIX", json.dumps({"conn_type": "tensorpix", "password": "k"}))
-    monkeypatch.setenv("AIRFLOW_CONN_MY_HTTP", json.dumps({"conn_type": "http", "host": "https://x.test"}))
+    set_connections(monkeypatch, {"my_pix": {"conn_type": "tensorpix", "password": "k"}})
+    set_connections(monkeypatch, {"my_http": {"conn_type": "http", "host": "https://x.test"}})
     target = MediaJobOutputsOperator(task_id="p", job_id="77", conn_id="my_pix", destination="/tmp")._target()
     assert target == ("tensorpix", "77", None, "my_pix")
     with pytest.raises(MediaJobConfigError, match=r"'nope' does not exist\. Create a media-job connection"):

@@ -8,7 +8,6 @@ reads its task instance's state through the supervisor (faked here as a triggere
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -22,13 +21,7 @@ from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
 from support.airflow_compat import FakeSupervisor, bind_task_instance
 
-SENTINEL = "tp-SENTINEL-key-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, conn_type in (("TENSORPIX_DEFAULT", "tensorpix"), ("GOENHANCE_DEFAULT", "goenhance")):
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps({"conn_type": conn_type, "password": SENTINEL}))
+pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from airflow_provider_mediajobs.engine import api, transport
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.connections import set_connections
 
 KEY = "tp-prepared-read-0123456789"
 READS = 6
@@ -90,7 +91,7 @@ async def wait(
 async def test_a_wait_parses_its_url_leases_and_builds_headers_once(
     counted: Counter[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_TP_PREPARED", json.dumps({"conn_type": "tensorpix", "password": KEY}))
+    set_connections(monkeypatch, {"tp_prepared": {"conn_type": "tensorpix", "password": KEY}})
     sent = await wait(trigger("tensorpix", "tp_prepared"), tensorpix(1), tensorpix(2))
 
     assert len(sent) == READS
@@ -112,7 +113,7 @@ async def test_a_signing_dialect_signs_each_read_on_the_url_parsed_once(
         "host": "https://tams.test",
         "extra": {"rate_limit": 0, "app_id": "app-1", "private_key": pem},
     }
-    monkeypatch.setenv("AIRFLOW_CONN_TAMS_PREPARED", json.dumps(conn))
+    set_connections(monkeypatch, {"tams_prepared": conn})
     sent = await wait(trigger("tensorart", "tams_prepared"), tams("RUNNING"), tams("SUCCESS"))
 
     assert counted["url parses"] == 1 and counted["leases"] == 1
@@ -122,7 +123,7 @@ async def test_a_signing_dialect_signs_each_read_on_the_url_parsed_once(
 
 
 async def test_the_trigger_reads_first_at_first_read_at(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_TP_PREPARED", json.dumps({"conn_type": "tensorpix", "password": KEY}))
+    set_connections(monkeypatch, {"tp_prepared": {"conn_type": "tensorpix", "password": KEY}})
     times: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

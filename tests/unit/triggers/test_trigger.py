@@ -16,28 +16,15 @@ from airflow_provider_mediajobs.engine import wait as wait_module
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
-SENTINEL = "tp-SENTINEL-key-0123456789"
+from support.connections import set_connections
+from support.constants import SENTINEL, TAMS_HOST
 
 
 @pytest.fixture(autouse=True)
-def connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TENSORPIX_DEFAULT", json.dumps({"conn_type": "tensorpix", "password": SENTINEL})
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TAMS_LIMITED",
-        json.dumps(
-            {
-                "conn_type": "tensorart",
-                "host": "https://tams.test",
-                "password": SENTINEL,
-                "extra": {"rate_limit": 20},
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_GOENHANCE_DEFAULT", json.dumps({"conn_type": "goenhance", "password": SENTINEL})
-    )
+def connections(provider_connections: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default connections, and ``tams_limited`` with a client-side rate limit of 20/s."""
+    limited = {"conn_type": "tensorart", "host": TAMS_HOST, "password": SENTINEL, "extra": {"rate_limit": 20}}
+    set_connections(monkeypatch, {"tams_limited": limited})
 
 
 def tensorpix_job(
