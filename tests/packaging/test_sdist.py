@@ -28,12 +28,13 @@ REQUIRED = (
     "docs/emulator.md",
     "docs/screenshots/media-view-run.png",
     "tests/conftest.py",
-    "tests/readme_text.py",
-    "tests/core/test_sdist.py",
+    "tests/support/readme_text.py",
+    "tests/seeds/README.md",
+    "tests/packaging/test_sdist.py",
     "airflow_provider_mediajobs/py.typed",
     "airflow_provider_mediajobs/emulator/clip.mp4",
 )
-QUICK = ("tests/integration/test_readme_payloads.py", "tests/core/test_dependencies.py")
+QUICK = ("tests/integration/test_readme_payloads.py", "tests/packaging/test_dependencies.py")
 
 
 @pytest.fixture(scope="module")

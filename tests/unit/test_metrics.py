@@ -23,6 +23,7 @@ from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
 from support.connections import set_connections
 from support.stats import RecordingStats, installed
+from support.triggers import fast_trigger
 
 
 @pytest.fixture(autouse=True)
@@ -38,15 +39,7 @@ def tensorpix(status: int) -> httpx.Response:
 
 
 def trigger(**overrides: Any) -> MediaJobTrigger:
-    kwargs: dict[str, Any] = {
-        "provider": "tensorpix",
-        "conn_id": "tensorpix_default",
-        "job_id": "42",
-        "poll_interval": 0.01,
-        "max_poll_interval": 0.02,
-        "deadline": time.time() + 20,
-    }
-    return MediaJobTrigger(**{**kwargs, **overrides})
+    return fast_trigger(**{"max_poll_interval": 0.02, **overrides})
 
 
 async def run(t: MediaJobTrigger, *answers: httpx.Response | Exception) -> dict[str, Any]:

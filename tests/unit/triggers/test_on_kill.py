@@ -9,7 +9,6 @@ reads its task instance's state through the supervisor (faked here as a triggere
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
 from support.airflow_compat import FakeSupervisor, bind_task_instance
+from support.triggers import fast_trigger
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
 
@@ -52,17 +52,7 @@ class Provider:
 
 
 def make(**overrides: Any) -> MediaJobTrigger:
-    kwargs: dict[str, Any] = {
-        "provider": "tensorpix",
-        "conn_id": "tensorpix_default",
-        "job_id": "42",
-        "poll_interval": 0.01,
-        "max_poll_interval": 0.05,
-        "deadline": time.time() + 20,
-        "cancel_on_kill": True,
-    }
-    kwargs.update(overrides)
-    trigger = bind_task_instance(MediaJobTrigger(**kwargs))
+    trigger = bind_task_instance(fast_trigger(cancel_on_kill=True, **overrides))
     trigger._log = logging.getLogger("mediajobs.test.on_kill")  # stdlib records for caplog
     return trigger
 

@@ -18,6 +18,7 @@ from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
 from support.connections import set_connections
 from support.constants import SENTINEL, TAMS_HOST
+from support.triggers import fast_trigger
 
 
 @pytest.fixture(autouse=True)
@@ -65,19 +66,6 @@ def ok(body: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, json=body)
 
 
-def make(**overrides: Any) -> MediaJobTrigger:
-    kwargs: dict[str, Any] = {
-        "provider": "tensorpix",
-        "conn_id": "tensorpix_default",
-        "job_id": "42",
-        "poll_interval": 0.01,
-        "max_poll_interval": 0.05,
-        "deadline": time.time() + 20,
-    }
-    kwargs.update(overrides)
-    return MediaJobTrigger(**kwargs)
-
-
 async def run_once(
     trigger: MediaJobTrigger, handler: Callable[[httpx.Request], httpx.Response]
 ) -> dict[str, Any]:
@@ -90,7 +78,7 @@ async def run_once(
 
 
 def test_serialize_is_json_primitives_without_secrets() -> None:
-    trigger = make(job_kind=None, cancel_on_kill=True)
+    trigger = fast_trigger(job_kind=None, cancel_on_kill=True)
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider_mediajobs.triggers.MediaJobTrigger"
     text = json.dumps(kwargs)  # raises if anything is not a JSON primitive
@@ -121,7 +109,7 @@ async def test_waits_through_queue_and_progress_to_success() -> None:
         ok(tensorpix_job(42, 1, 0.8, eta=1)),
         ok(tensorpix_job(42, 2, 1.0)),
     )
-    event = await run_once(make(), script)
+    event = await run_once(fast_trigger(), script)
     assert event["status"] == "succeeded"
     assert event["job"]["state"] == "succeeded"
     assert event["job"]["output_urls"] == ["https://cdn.test/42.mp4?Expires=4102444800"]
@@ -132,7 +120,7 @@ async def test_waits_through_queue_and_progress_to_success() -> None:
 
 @pytest.mark.parametrize(("status", "expected"), [(-1, "failed"), (-2, "canceled")])
 async def test_failed_and_canceled_end_the_wait(status: int, expected: str) -> None:
-    event = await run_once(make(), Script(ok(tensorpix_job(42, 1)), ok(tensorpix_job(42, status))))
+    event = await run_once(fast_trigger(), Script(ok(tensorpix_job(42, 1)), ok(tensorpix_job(42, status))))
     assert event["status"] == expected
     assert event["job"]["state"] == expected
     assert "42" in event["message"]
@@ -146,14 +134,14 @@ async def test_transient_errors_are_retried_then_succeed() -> None:
         httpx.Response(200, text="not json"),
         ok(tensorpix_job(42, 2)),
     )
-    event = await run_once(make(), script)
+    event = await run_once(fast_trigger(), script)
     assert event["status"] == "succeeded"
     assert len(script.requests) == 5
 
 
 async def test_consecutive_failures_end_with_error_event() -> None:
     script = Script(httpx.Response(503, json={"detail": "down"}))
-    event = await run_once(make(max_consecutive_failures=3), script)
+    event = await run_once(fast_trigger(max_consecutive_failures=3), script)
     assert event["status"] == "error"
     assert len(script.requests) == 3
     assert "503" in event["message"] and "tensorpix" in event["message"] and "3 failed" in event["message"]
@@ -162,7 +150,7 @@ async def test_consecutive_failures_end_with_error_event() -> None:
 async def test_a_success_resets_the_failure_count() -> None:
     down = httpx.Response(503, json={"detail": "down"})
     script = Script(down, down, ok(tensorpix_job(42, 1)), down, down, ok(tensorpix_job(42, 2)))
-    event = await run_once(make(max_consecutive_failures=3), script)
+    event = await run_once(fast_trigger(max_consecutive_failures=3), script)
     assert event["status"] == "succeeded"
 
 
@@ -177,7 +165,7 @@ async def test_a_success_resets_the_failure_count() -> None:
 )
 async def test_fatal_errors_end_at_once(response: httpx.Response, error_type: str) -> None:
     script = Script(response)
-    event = await run_once(make(), script)
+    event = await run_once(fast_trigger(), script)
     assert event["status"] == "error"
     assert event["error_type"] == error_type
     assert len(script.requests) == 1
@@ -196,13 +184,13 @@ async def test_retry_after_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
         httpx.Response(429, headers={"Retry-After": "7"}, json={"detail": "throttled"}),
         ok(tensorpix_job(42, 2)),
     )
-    event = await run_once(make(max_poll_interval=1), script)
+    event = await run_once(fast_trigger(max_poll_interval=1), script)
     assert event["status"] == "succeeded"
     assert delays and delays[0] >= 7, "never come back before Retry-After"
 
 
 async def test_deadline_produces_timeout_event_with_last_job() -> None:
-    event = await run_once(make(deadline=time.time() + 0.2), Script(ok(tensorpix_job(42, 1, 0.1))))
+    event = await run_once(fast_trigger(deadline=time.time() + 0.2), Script(ok(tensorpix_job(42, 1, 0.1))))
     assert event["status"] == "timeout"
     assert event["job"]["state"] == "running"
     assert "Timed out" in event["message"]
@@ -210,27 +198,27 @@ async def test_deadline_produces_timeout_event_with_last_job() -> None:
 
 async def test_deadline_already_past_makes_no_call() -> None:
     script = Script(ok(tensorpix_job(42, 1)))
-    event = await run_once(make(deadline=time.time() - 1), script)
+    event = await run_once(fast_trigger(deadline=time.time() - 1), script)
     assert event["status"] == "timeout"
     assert script.requests == []
 
 
 async def test_missing_connection_is_a_clear_error_event() -> None:
-    event = await run_once(make(conn_id="nope"), Script(ok(tensorpix_job(42, 2))))
+    event = await run_once(fast_trigger(conn_id="nope"), Script(ok(tensorpix_job(42, 2))))
     assert event["status"] == "error"
     assert "'nope'" in event["message"] and "does not exist" in event["message"]
 
 
 async def test_unsafe_job_id_is_an_error_before_any_request() -> None:
     script = Script(ok(tensorpix_job(42, 2)))
-    event = await run_once(make(job_id="../42"), script)
+    event = await run_once(fast_trigger(job_id="../42"), script)
     assert event["status"] == "error"
     assert event["error_type"] == "InvalidJobIdError"
     assert script.requests == []
 
 
 async def test_running_twice_gives_equivalent_events() -> None:
-    _path, kwargs = make().serialize()
+    _path, kwargs = fast_trigger().serialize()
     body = tensorpix_job(42, 2)
     first = await run_once(MediaJobTrigger(**kwargs), Script(ok(body)))
     second = await run_once(MediaJobTrigger(**kwargs), Script(ok(body)))
@@ -259,7 +247,7 @@ async def test_many_waits_share_one_client_which_is_closed_after() -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(transport, "_new_client", spy)
         with override_async_transport(httpx.MockTransport(handler)):
-            events = await asyncio.gather(*(_collect(make(job_id=str(i))) for i in range(1, 31)))
+            events = await asyncio.gather(*(_collect(fast_trigger(job_id=str(i))) for i in range(1, 31)))
     assert all(e["status"] == "succeeded" for e in events)
     assert len(clients) == 1
     assert not transport._pools.get(asyncio.get_running_loop())
@@ -280,7 +268,9 @@ async def test_connection_rate_limit_is_shared_by_all_waits() -> None:
             {"job": {"id": request.url.path.rsplit("/", 1)[-1], "status": "SUCCESS", "successInfo": {}}}
         )
 
-    triggers = [make(provider="tensorart", conn_id="tams_limited", job_id=str(10**17 + i)) for i in range(30)]
+    triggers = [
+        fast_trigger(provider="tensorart", conn_id="tams_limited", job_id=str(10**17 + i)) for i in range(30)
+    ]
     with override_async_transport(httpx.MockTransport(handler)):
         events = await asyncio.gather(*(_collect(t) for t in triggers))
     assert all(e["status"] == "succeeded" for e in events)
