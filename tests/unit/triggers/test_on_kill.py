@@ -52,7 +52,7 @@ class Provider:
 
 
 def make(**overrides: Any) -> MediaJobTrigger:
-    trigger = bind_task_instance(fast_trigger(cancel_on_kill=True, **overrides))
+    trigger = bind_task_instance(fast_trigger(**{"cancel_on_kill": True, **overrides}))
     trigger._log = logging.getLogger("mediajobs.test.on_kill")  # stdlib records for caplog
     return trigger
 
