@@ -159,12 +159,14 @@ def assert_error_context(err: BaseException, provider: str, conn_id: str, job_id
 
 @pytest.fixture(params=["sync", "async"])
 def wire(request: pytest.FixtureRequest) -> Iterator[Wire]:
-    """Both paths, one canned server. Nothing leaves the process on either path."""
+    """Both paths, one canned server, each mocked once. Nothing leaves the process: requests-mock
+    is active on both paths but answers only on the sync one, so a sync call made on the async
+    path fails (``NoMockAddress``) instead of passing for the async path."""
     wire = Wire(request.param)
-    with requests_mock.Mocker() as mocker:  # also on the async path: a stray sync call stays local
-        mocker.register_uri(requests_mock.ANY, requests_mock.ANY, content=wire._sync)
-        if wire.mode == "async":
+    with requests_mock.Mocker() as mocker:
+        if wire.mode == "sync":
+            mocker.register_uri(requests_mock.ANY, requests_mock.ANY, content=wire._sync)
+            yield wire
+        else:
             with override_async_transport(httpx.MockTransport(wire._async)):
                 yield wire
-        else:
-            yield wire
