@@ -25,7 +25,7 @@ import pytest
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.lineage import SCHEMA_URL
 
-from support.connections import connection_env
+from support.connections import connection_env, environ_without_airflow
 from support.constants import PROVIDERS
 
 # Ten tasks through dag.test(): about 2 min on Airflow 3.3, 4-5 min on 3.1 (slower between tasks)
@@ -92,7 +92,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with Emulator(port=0, seed=7, speed=1.0, tams_qps=0) as emu:
         for provider in PROVIDERS:
             emu.script(provider, count=2, queued_s=0.6, running_s=0.6)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+        env = environ_without_airflow()
         env.update(
             AIRFLOW_HOME=str(tmp / "airflow"),
             AIRFLOW__CORE__DAGS_FOLDER=str(EXAMPLES),

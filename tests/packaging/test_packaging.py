@@ -5,7 +5,6 @@ and its four connection types (one subprocess runs the CLI's ``main`` for every 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from airflow_provider_mediajobs._compat import AIRFLOW_VERSION
 from airflow_provider_mediajobs.dialects.registry import get_spec
 from airflow_provider_mediajobs.emulator import Emulator
 
-from support.connections import connection_env
+from support.connections import connection_env, environ_without_airflow
 from support.constants import PROVIDERS, SENTINEL
 
 MARK = "@@mediajobs-cli@@ "
@@ -88,7 +87,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     runs — in one fresh process with its own AIRFLOW_HOME. Returns each command's output."""
     home = tmp_path_factory.mktemp("airflow-home")
     with Emulator(port=0, seed=3, speed=1000, tams_qps=0) as emu:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+        env = environ_without_airflow()
         env |= {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

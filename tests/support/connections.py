@@ -9,6 +9,7 @@ built-in provider, derived from the registry, all with the sentinel key.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,12 @@ def connection_env(connections: Mapping[str, Connection]) -> dict[str, str]:
         conn_env_name(conn_id): conn if isinstance(conn, str) else json.dumps(conn)
         for conn_id, conn in connections.items()
     }
+
+
+def environ_without_airflow() -> dict[str, str]:
+    """This process's environment without Airflow settings or connections: the base of a child
+    process (an Airflow of its own) that gets only what the test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
 
 
 def set_connections(monkeypatch: pytest.MonkeyPatch, connections: Mapping[str, Connection]) -> None:
