@@ -75,24 +75,19 @@ async def task_instance_state(ti: Any) -> str | None:
     return None if state is None else str(getattr(state, "value", state))
 
 
-try:
-    from airflow.sdk.exceptions import (
-        AirflowFailException,
-        AirflowSensorTimeout,
-        AirflowSkipException,
-        TaskDeferralError,
-        TaskDeferralTimeout,
-        TaskDeferred,
-    )
-except ImportError:  # Airflow 3.1
-    from airflow.exceptions import (  # type: ignore[no-redef]
-        AirflowFailException,
-        AirflowSensorTimeout,
-        AirflowSkipException,
-        TaskDeferralError,
-        TaskDeferralTimeout,
-        TaskDeferred,
-    )
+try:  # Airflow 3.2+ moved the task exceptions to the Task SDK
+    import airflow.sdk.exceptions as _task_exceptions
+
+    _task_exceptions.TaskDeferred  # noqa: B018 - 3.1 has the module but not these names
+except (ImportError, AttributeError):  # Airflow 3.1
+    import airflow.exceptions as _task_exceptions  # type: ignore[no-redef]
+
+AirflowFailException = _task_exceptions.AirflowFailException
+AirflowSensorTimeout = _task_exceptions.AirflowSensorTimeout
+AirflowSkipException = _task_exceptions.AirflowSkipException
+TaskDeferralError = _task_exceptions.TaskDeferralError
+TaskDeferralTimeout = _task_exceptions.TaskDeferralTimeout
+TaskDeferred = _task_exceptions.TaskDeferred
 
 __all__ = [
     "AIRFLOW_VERSION",

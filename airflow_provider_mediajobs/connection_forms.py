@@ -8,11 +8,34 @@ the registry only: Airflow reads this while it is still importing itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.registry import COMMON_FIELDS, ProviderSpec, get_spec, specs
+from airflow_provider_mediajobs.dialects.registry import ProviderSpec, get_spec, specs
 
 HIDDEN_FIELDS = ("schema", "port", "login", "extra")
+#: Fields every provider's form has after its own ones (``rate_limit``'s description names the
+#: provider's documented limit: :func:`_rate_limit_field`).
+COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "rate_limit": {
+            "label": "Rate limit (requests/second)",
+            "schema": {"type": ["number", "null"], "minimum": 0},
+        },
+        "timeout": {
+            "label": "Request timeout (seconds)",
+            "description": "How long one HTTP request may take before it counts as a transient failure. "
+            "Default 30.",
+            "schema": {"type": ["number", "null"], "minimum": 1},
+        },
+    }
+)
+
+
+def form_keys(spec: ProviderSpec) -> tuple[str, ...]:
+    """Every key a provider's connection form stores in the extra (its fields, then the common ones)."""
+    return (*spec.fields, *COMMON_FIELDS)
 
 
 def _rate_limit_field(spec: ProviderSpec) -> dict[str, Any]:
@@ -55,7 +78,7 @@ def empty_extra(conn_type: str) -> dict[str, Any]:
     has its key, so a connection stored without ``rate_limit`` (by the CLI, the REST API, an
     ``AIRFLOW_CONN_*`` variable) would lose that field the first time someone edits it.
     """
-    return dict.fromkeys(get_spec(conn_type).form_keys)
+    return dict.fromkeys(form_keys(get_spec(conn_type)))
 
 
 def connection_types() -> list[dict[str, Any]]:

@@ -16,9 +16,10 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_mediajobs import lineage, metrics
+from airflow_provider_mediajobs.deferrable import resolve_deferrable
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.engine.cadence import Cadence
 from airflow_provider_mediajobs.engine.retry import RETRYABLE
@@ -35,7 +36,7 @@ from airflow_provider_mediajobs.engine.wait import (
 )
 from airflow_provider_mediajobs.exceptions import MediaJobFailedError
 from airflow_provider_mediajobs.models import MediaJob
-from airflow_provider_mediajobs.operators.persist import PersistsOutputs
+from airflow_provider_mediajobs.operators.persist_options import PersistsOutputs
 
 if TYPE_CHECKING:
     from airflow_provider_mediajobs.hooks import MediaJobHook
@@ -63,23 +64,35 @@ def _state_store(context: Any) -> Any:
         return None
 
 
-def record_try(context: Any, job_id: str) -> None:
-    """Note this try's job id in the task state store (Airflow 3.3+), kept across retries.
+def read_tries(context: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The task state store (Airflow 3.3+, else None) and its record of every try's job.
 
-    XComs are cleared when a task retries; the Media view reads this list to show the job ids of
-    earlier tries.
+    One key holds it all (one read, one write per submit): the last entry's job is the one a retry
+    re-attaches to, and the Media view lists them all (XComs are cleared when a task retries).
     """
     store = _state_store(context)
     if store is None:
+        return None, []
+    tries = store.get(TRIES_KEY) or []  # a failed read fails the try: guessing could pay twice
+    return store, [t for t in tries if isinstance(t, dict)] if isinstance(tries, list) else []
+
+
+def last_job_id(tries: list[dict[str, Any]]) -> str | None:
+    """The job id of the latest try that recorded one: a retry re-attaches to it."""
+    for entry in reversed(tries):
+        if entry.get("job_id"):
+            return str(entry["job_id"])
+    return None
+
+
+def record_try(context: Any, store: Any, tries: list[dict[str, Any]], job_id: str) -> None:
+    """Note this try's job id in the task state store (one write), kept across retries. A failed
+    write fails the try: better than deferring a wait that a retry could not find again."""
+    if store is None:
         return
-    try:
-        tries = [t for t in (store.get(TRIES_KEY) or []) if isinstance(t, dict)]
-        number = int(getattr(context["ti"], "try_number", 0) or 0)
-        tries = [t for t in tries if t.get("try") != number][-19:]
-        tries.append({"try": number, "job_id": str(job_id)})
-        store.set(TRIES_KEY, tries)
-    except Exception as err:  # a record for the view never fails the task
-        _log.warning("Could not record the try's job id in the task state store (%s).", type(err).__name__)
+    number = int(getattr(context["ti"], "try_number", 0) or 0)
+    kept = [t for t in tries if t.get("try") != number][-19:]
+    store.set(TRIES_KEY, [*kept, {"try": number, "job_id": str(job_id)}])
 
 
 def _record_end(context: Any, job: MediaJob) -> None:
@@ -116,10 +129,27 @@ def recording_failure(context: Any) -> Iterator[None]:
 
 
 class TaskWaitMixin(PersistsOutputs):
-    """Mixin for operators that wait on one job (and persist its outputs when given a destination).
+    """Base of the operators that wait on one job (and persist its outputs when given a
+    destination): the wait arguments, declared once here.
 
-    Expects the attributes set in :meth:`_init_wait` and :meth:`_init_persist`.
+    :param conn_id: Airflow connection id (templated); the provider subclasses default it.
+    :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
+        unless the admin set ``[operators] default_deferrable``.
+    :param poll_interval: shortest time between status reads, seconds (provider default if None).
+    :param max_poll_interval: longest time between status reads while the job is far from done.
+    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row
+        (5xx, 429, timeouts) are ridden out before the wait fails; 30 minutes by default, never
+        past the wait's timeout.
+    :param max_backoff: longest pause between two failing status reads (seconds or timedelta).
+    :param max_consecutive_failures: optional extra bound on failing reads in a row (None: the
+        time window alone decides).
     """
+
+    default_provider: ClassVar[str | None] = None
+    """Set by a provider's named subclass (from its registry line); None: read from the connection."""
+    poll_sets_poke_interval: ClassVar[bool] = False
+    """A sensor's ``poke_interval`` follows ``poll_interval`` (poke and reschedule modes)."""
 
     conn_id: str
     job_kind: str | None
@@ -130,28 +160,31 @@ class TaskWaitMixin(PersistsOutputs):
     max_backoff: float
     max_consecutive_failures: int | None
     provider: str | None
-    log: Any
 
-    def _init_wait(
+    def __init__(
         self,
         *,
-        conn_id: str | None,
-        provider: str | None,
-        job_kind: str | None,
-        deferrable: bool,
-        poll_interval: float | None,
-        max_poll_interval: float | None,
+        conn_id: str | None = None,
+        job_kind: str | None = None,
+        deferrable: bool | None = None,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
         outage_tolerance: float | timedelta | None = OUTAGE_TOLERANCE,
         max_backoff: float | timedelta | None = MAX_BACKOFF,
         max_consecutive_failures: int | None = None,
+        **kwargs: Any,
     ) -> None:
+        if self.poll_sets_poke_interval and poll_interval is not None:
+            kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(**kwargs)
+        provider = self.default_provider
         default_conn = get_spec(provider).default_conn_id if provider else None
         if not (conn_id or default_conn):
             raise ValueError("conn_id is required when no provider is set.")
         self.conn_id = conn_id or str(default_conn)
         self.provider = provider
         self.job_kind = job_kind
-        self.deferrable = deferrable
+        self.deferrable = resolve_deferrable(deferrable)
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         tolerance, backoff = seconds(outage_tolerance), seconds(max_backoff)
@@ -194,9 +227,10 @@ class TaskWaitMixin(PersistsOutputs):
 
     # ---- the wait ---------------------------------------------------------------------------
     def _check_once(self, job_id: str) -> MediaJob | None:
-        """One read before deferring; transient trouble is left to the trigger's retries."""
+        """One read before deferring, one attempt: transient trouble (a 429 included) is left to the
+        trigger, whose reads the triggerer's rate limiter paces; a worker's retries would not be."""
         try:
-            return self.hook.get_job(job_id)
+            return self.hook.get_job(job_id, attempts=1)
         except RETRYABLE as err:
             self.log.warning(
                 "First read of job %s failed (%s); waiting in the triggerer anyway.", job_id, err
@@ -216,7 +250,8 @@ class TaskWaitMixin(PersistsOutputs):
         """Return the finished job's dict, or defer (raising ``TaskDeferred``).
 
         ``job`` is a read of the job made just now (a re-attach's), used instead of another one;
-        ``read_first=False`` defers without reading (a job created a moment ago is not finished).
+        ``read_first=False`` defers without reading (a job created a moment ago is not finished),
+        and the trigger reads it first one poll interval later.
         """
         from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
@@ -238,6 +273,9 @@ class TaskWaitMixin(PersistsOutputs):
             self.log.info(
                 "Deferring the wait for %s job %s to the triggerer.", self._resolve_provider(), job_id
             )
+            if not read_first:
+                # created a moment ago: the first read that can find it finished is one interval away
+                first_read_at = now + low
         trigger = MediaJobTrigger(
             provider=self._resolve_provider(),
             conn_id=self.conn_id,
@@ -253,7 +291,7 @@ class TaskWaitMixin(PersistsOutputs):
             started_at=now,
             first_read_at=first_read_at,
         )
-        self.defer(  # type: ignore[attr-defined]
+        self.defer(
             trigger=trigger,
             method_name="execute_complete",
             kwargs={"job_id": job_id},

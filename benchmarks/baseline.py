@@ -19,8 +19,8 @@ from airflow.providers.common.compat.connection import get_async_connection, get
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from airflow_provider_mediajobs.dialects.base import ApiResponse
 from airflow_provider_mediajobs.dialects.registry import get_dialect
+from airflow_provider_mediajobs.dialects.wire import ApiResponse
 from airflow_provider_mediajobs.engine.config import ApiConfig, config_from_connection
 from airflow_provider_mediajobs.engine.transport import prepare
 from airflow_provider_mediajobs.models import MediaJob

@@ -1,7 +1,7 @@
 """What every provider dialect is made of.
 
-A dialect is pure: it builds :class:`ApiRequest` objects and reads :class:`ApiResponse` objects,
-and never does I/O. The engine sends the requests (sync with ``requests``, async with ``httpx``)
+A dialect is pure: it builds :class:`~.wire.ApiRequest` objects and reads
+:class:`~.wire.ApiResponse` objects, and never does I/O. The engine sends the requests (sync with ``requests``, async with ``httpx``)
 and hands the responses back to the same parser, so both paths read a job identically.
 """
 
@@ -12,22 +12,21 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
-from urllib.parse import quote
 
-from airflow_provider_mediajobs.dialects.values import parse_retry_after
-from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url, strip_signed
+from airflow_provider_mediajobs.dialects.inputs import generic_inputs
+from airflow_provider_mediajobs.dialects.values import as_str, parse_retry_after
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
+from airflow_provider_mediajobs.engine.urls import UrlRefused, check_url, shown_url
 from airflow_provider_mediajobs.exceptions import (
     InvalidJobIdError,
     MediaJobApiError,
     MediaJobAuthError,
     MediaJobBadResponseError,
     MediaJobConfigError,
-    MediaJobError,
     MediaJobRateLimitedError,
     UnsafeOutputUrlError,
-    redact,
     status_error,
 )
 from airflow_provider_mediajobs.models import JobInputs, MediaJob
@@ -38,86 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_JOB_ID_LENGTH = 128
-PAYLOADS_SECTION = "README.md, section 'Payloads'"
-"""Where every provider's minimal working create payload is shown (and tested against the emulator)."""
-#: (label, payload key) of the inputs the default ``describe_inputs`` reads
-GENERIC_INPUT_TEXTS = (
-    ("Prompt", "prompt"),
-    ("Negative prompt", "negative_prompt"),
-    ("Model", "model"),
-    ("Size", "size"),
-    ("Resolution", "resolution"),
-    ("Duration", "duration"),
-)
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """A request below the connection's base URL. ``path`` is already percent-encoded."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...] = ()
-    body: bytes | None = None
-
-    @property
-    def path_and_query(self) -> str:
-        if not self.query:
-            return self.path
-        return self.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.query)
-
-    @classmethod
-    def json(cls, method: str, path: str, payload: Mapping[str, Any]) -> ApiRequest:
-        # Serialized once: the exact bytes sent are the bytes signed (TAMS).
-        return cls(method, path, body=json.dumps(payload, separators=(",", ":")).encode())
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    status_code: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-@dataclass(frozen=True, repr=False)
-class Credentials:
-    """Secrets of one connection. ``repr`` never shows them."""
-
-    api_key: str | None = None
-    app_id: str | None = None
-    private_key: Any = None  # a loaded cryptography private key (TAMS signature mode)
-    secret_texts: tuple[str, ...] = ()  # every secret string, for redaction
-
-    def __repr__(self) -> str:
-        mode = "rsa" if self.private_key is not None else ("key" if self.api_key else "none")
-        return f"Credentials(mode={mode!r}, app_id={self.app_id!r})"
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Who is asking: goes into every error, and tells redaction which secrets to strip (signed
-    query strings of URLs in the text are cut too)."""
-
-    provider: str
-    conn_id: str | None = None
-    job_id: str | None = None
-    secrets: tuple[str, ...] = ()
-
-    def error(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> MediaJobError:
-        return cls(
-            strip_signed(redact(detail, self.secrets)),
-            provider=self.provider,
-            conn_id=self.conn_id,
-            job_id=self.job_id,
-            **kwargs,
-        )
-
-    def fail(self, cls: type[MediaJobError], detail: str, **kwargs: Any) -> NoReturn:
-        raise self.error(cls, detail, **kwargs)
 
 
 class Dialect(ABC):
@@ -134,7 +54,11 @@ class Dialect(ABC):
 
     create_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """The fields each job kind's create payload must set, as the provider documents them;
-    ``"a|b"`` is satisfied by either name. Checked before any request (:meth:`check_create`)."""
+    ``"a|b"`` is satisfied by either name. Checked before any request (:func:`.inputs.check_create`)."""
+
+    example_payloads: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    """A minimal working create payload per job kind: the submit operator's docstring shows them,
+    as does the README's section 'Payloads' (a test holds the two equal and runs them on the emulator)."""
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
@@ -255,42 +179,16 @@ class Dialect(ABC):
     def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         """The Test button's success message; raises like :meth:`check_response` on failure."""
         self.check_response(response, ctx)
-        return f"Connected to {self.display_name}."
+        return self.connected()
+
+    def connected(self, label: str = "", value: Any = None) -> str:
+        """The Test button's success message, with one account fact when the check answered it
+        (``Connected to TensorPix. Balance: 12.``)."""
+        return f"Connected to {self.display_name}." + (f" {label}: {value}." if value is not None else "")
 
     def create_payload_fields(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The part of ``payload`` that :attr:`create_fields` names (the payload itself by default)."""
         return payload
-
-    def payload_hint(self, kind: str) -> str:
-        """Where the minimal working create payload of ``kind`` is shown."""
-        return (
-            f"A minimal working {self.display_name} {kind!r} payload is in the {PAYLOADS_SECTION} > "
-            f"{self.display_name!r}, and in the docstring of the provider's submit operator."
-        )
-
-    def check_create(self, kind: str, payload: object, ctx: CallContext) -> None:
-        """:class:`MediaJobConfigError` naming each required field ``payload`` lacks, before any request."""
-        if not isinstance(payload, Mapping):
-            ctx.fail(
-                MediaJobConfigError,
-                f"The {self.display_name} {kind!r} payload must be a JSON object (a dict), "
-                f"not {type(payload).__name__}.",
-                hint=self.payload_hint(kind),
-            )
-        fields = self.create_payload_fields(payload)
-        missing = [
-            required
-            for required in self.create_fields.get(kind, ())
-            if not any(_is_set(fields.get(name)) for name in required.split("|"))
-        ]
-        if missing:
-            names = ", ".join(" or ".join(f"'{name}'" for name in m.split("|")) for m in missing)
-            ctx.fail(
-                MediaJobConfigError,
-                f"The {self.display_name} {kind!r} payload is missing {names} "
-                f"(required by the {self.display_name} API).",
-                hint=self.payload_hint(kind),
-            )
 
     @abstractmethod
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
@@ -306,15 +204,10 @@ class Dialect(ABC):
         """The new job's id from the create answer."""
 
     def describe_inputs(self, kind: str, payload: Mapping[str, Any]) -> JobInputs:
-        """What a create payload asks, for people (prompt, model, size, source media, ...).
-
-        The Media view shows it beside the outputs. This default reads the commonly named keys of
-        a flat payload; a dialect whose payload is shaped otherwise overrides it.
-        """
-        return JobInputs.build(
-            [(label, payload.get(key)) for label, key in GENERIC_INPUT_TEXTS],
-            [(key, payload.get(key)) for key in payload if key.endswith(("_url", "_img", "_image"))],
-        )
+        """What a create payload asks, for people (prompt, model, size, source media, ...), shown
+        by the Media view beside the outputs. This default reads a flat payload
+        (:func:`~.inputs.generic_inputs`); a dialect whose payload is shaped otherwise overrides it."""
+        return generic_inputs(payload)
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         """The request that cancels a job; only called when the spec ``supports_cancel``."""
@@ -369,6 +262,14 @@ class Dialect(ABC):
                 status_code=response.status_code,
             )
 
+    def created_id(self, data: Mapping[str, Any], key: str, where: str, ctx: CallContext) -> str:
+        """The new job's id, ``data[key]``; :class:`MediaJobBadResponseError` naming ``where``
+        (``job.id``) when a create's answer has none."""
+        job_id = as_str(data.get(key))
+        if not job_id:
+            ctx.fail(MediaJobBadResponseError, f"{self.display_name} create response has no {where}.")
+        return job_id
+
     def expect_object(self, value: Any, what: str, ctx: CallContext) -> Mapping[str, Any]:
         """``value`` when it is a JSON object; :class:`MediaJobBadResponseError` naming ``what`` otherwise."""
         if not isinstance(value, Mapping):
@@ -377,10 +278,6 @@ class Dialect(ABC):
                 f"{self.display_name} response has no {what} object (got {type(value).__name__}).",
             )
         return value
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value != "" and value != [] and value != {}
 
 
 def accepted_outputs(job: MediaJob, ctx: CallContext) -> MediaJob:
@@ -426,10 +323,6 @@ def _snippet(response: ApiResponse, limit: int = 120) -> str:
 
 __all__ = [
     "MAX_JOB_ID_LENGTH",
-    "ApiRequest",
-    "ApiResponse",
-    "CallContext",
-    "Credentials",
     "Dialect",
     "accepted_outputs",
     "json_object",

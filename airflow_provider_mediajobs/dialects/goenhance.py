@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.values import as_fraction, as_str, expiry_from_signed_url
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobNotFoundError,
@@ -52,6 +53,25 @@ class GoEnhanceDialect(Dialect):
     create_fields = {
         "faceswap": ("reference_img", "source_img"),  # the face-swap reference: both required
         "video2video": ("reference_video_url", "model"),  # from third-party clients (no reference page)
+    }
+    example_payloads = {
+        "faceswap": {
+            "args": {
+                "reference_img": "https://example.com/target.jpg",
+                "source_img": "https://example.com/face.jpg",
+            },
+            "type": "mx-image-face-swap",
+        },
+        "video2video": {
+            "args": {
+                "model": 2000,
+                "duration": 5,
+                "reference_video_url": "https://example.com/in.mp4",
+                "seed": -1,
+                "resolution": "540p",
+            },
+            "type": "mx-v2v",
+        },
     }
 
     def create_payload_fields(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -109,8 +129,7 @@ class GoEnhanceDialect(Dialect):
 
     def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         data = self._envelope(response, ctx)
-        count = data.get("count") if isinstance(data, Mapping) else None
-        return "Connected to GoEnhance." + (f" Credits left: {count}." if count is not None else "")
+        return self.connected("Credits left", data.get("count") if isinstance(data, Mapping) else None)
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         path, job_type = CREATE_PATHS[kind]
@@ -142,10 +161,7 @@ class GoEnhanceDialect(Dialect):
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self._envelope(response, ctx), "data", ctx)
-        job_id = as_str(data.get("img_uuid"))
-        if not job_id:
-            ctx.fail(MediaJobBadResponseError, "GoEnhance create response has no data.img_uuid.")
-        return job_id
+        return self.created_id(data, "img_uuid", "data.img_uuid", ctx)
 
 
 def _expiry(url: str, end_time: datetime | None) -> datetime | None:

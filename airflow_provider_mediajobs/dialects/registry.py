@@ -16,7 +16,6 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -53,8 +52,9 @@ class ProviderSpec:
     key_placeholder: str = ""
     """Placeholder of the password field."""
     fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Its own extra form fields ``{key: {label, description, schema}}``, before :data:`COMMON_FIELDS`;
-    the dialect's ``build_credentials`` gets their values."""
+    """Its own extra form fields ``{key: {label, description, schema}}``, before the ones every
+    form has (:data:`~airflow_provider_mediajobs.connection_forms.COMMON_FIELDS`); the dialect's
+    ``build_credentials`` gets their values."""
     default_rate_limit: float | None = None
     """Requests/second per connection when the connection sets none; None = no limit."""
     default_poll_interval: float = 10.0
@@ -81,48 +81,40 @@ class ProviderSpec:
     def class_prefix(self) -> str:
         """What its convenience classes are named after: its hook's name without ``Hook``
         (``GoEnhanceHook``: ``GoEnhanceJobSensor``, ``GoEnhanceSubmitJobOperator``)."""
-        return self.hook.rsplit(".", 1)[-1].removesuffix("Hook")
+        return self.hook.rsplit(".", 1)[-1].removesuffix(HOOK_SUFFIX)
+
+    @property
+    def operator_names(self) -> tuple[str, str]:
+        """The names of its submit operator and sensor (the Media view lists their tasks)."""
+        return f"{self.class_prefix}{SUBMIT_SUFFIX}", f"{self.class_prefix}{SENSOR_SUFFIX}"
 
     @property
     def default_conn_id(self) -> str:
         """The connection id used when none is given."""
         return f"{self.name}_default"
 
-    @property
-    def form_keys(self) -> tuple[str, ...]:
-        """Every key its connection form stores in the extra (its fields, then the common ones)."""
-        return (*self.fields, *COMMON_FIELDS)
+
+#: What a provider's convenience classes are called after its :attr:`ProviderSpec.class_prefix`.
+HOOK_SUFFIX, SENSOR_SUFFIX, SUBMIT_SUFFIX = "Hook", "JobSensor", "SubmitJobOperator"
 
 
-#: Fields every provider's form has after its own ones.
-COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {
-        "rate_limit": {
-            "label": "Rate limit (requests/second)",
-            "description": "Status and create calls per second shared by every wait on this connection "
-            "in one triggerer. Empty = the provider's documented limit, 0 = no limit.",
-            "schema": {"type": ["number", "null"], "minimum": 0},
-        },
-        "timeout": {
-            "label": "Request timeout (seconds)",
-            "description": "How long one HTTP request may take before it counts as a transient failure. "
-            "Default 30.",
-            "schema": {"type": ["number", "null"], "minimum": 1},
-        },
-    }
-)
+def _builtin(name: str, prefix: str, **facts: Any) -> ProviderSpec:
+    """A provider of this package: its dialect, hook and emulator live where their names say
+    (``dialects/<name>.py``: ``<prefix>Dialect``, ``hooks.<prefix>Hook``, ``emulator/providers/<name>.py``)."""
+    return ProviderSpec(
+        name=name,
+        dialect=f"airflow_provider_mediajobs.dialects.{name}:{prefix}Dialect",
+        hook=f"airflow_provider_mediajobs.hooks.{prefix}{HOOK_SUFFIX}",
+        emulator=f"airflow_provider_mediajobs.emulator.providers.{name}:{prefix}",
+        **facts,
+    )
 
-_DIALECT_PKG = "airflow_provider_mediajobs.dialects"
-_HOOK_PKG = "airflow_provider_mediajobs.hooks"
-_EMULATOR_PKG = "airflow_provider_mediajobs.emulator.providers"
 
 BUILTIN: tuple[ProviderSpec, ...] = (
-    ProviderSpec(
-        name="goenhance",
+    _builtin(
+        "goenhance",
+        "GoEnhance",
         display_name="GoEnhance",
-        dialect=f"{_DIALECT_PKG}.goenhance:GoEnhanceDialect",
-        hook=f"{_HOOK_PKG}.GoEnhanceHook",
-        emulator=f"{_EMULATOR_PKG}.goenhance:GoEnhance",
         docs_url="https://docs.goenhance.ai/",
         default_base_url="https://api.goenhance.ai",
         host_placeholder="https://api.goenhance.ai (default)",
@@ -130,12 +122,10 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         default_poll_interval=5.0,  # the provider's best-practices page
         job_kinds=("faceswap", "video2video"),
     ),
-    ProviderSpec(
-        name="tensorart",
+    _builtin(
+        "tensorart",
+        "TensorArt",
         display_name="TensorArt TAMS",
-        dialect=f"{_DIALECT_PKG}.tensorart:TensorArtDialect",
-        hook=f"{_HOOK_PKG}.TensorArtHook",
-        emulator=f"{_EMULATOR_PKG}.tensorart:TensorArt",
         docs_url="https://tams-docs.tensor.art/",
         base_url_hint="e.g. https://ap-east-1.tensorart.cloud, shown on the TAMS console next to the app id",
         host_label="Application endpoint",
@@ -162,12 +152,10 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         supports_cancel=True,
         idempotent_create=True,
     ),
-    ProviderSpec(
-        name="vozo",
+    _builtin(
+        "vozo",
+        "Vozo",
         display_name="Vozo",
-        dialect=f"{_DIALECT_PKG}.vozo:VozoDialect",
-        hook=f"{_HOOK_PKG}.VozoHook",
-        emulator=f"{_EMULATOR_PKG}.vozo:Vozo",
         docs_url="https://www.vozo.ai/docs/",
         default_base_url="https://api.vozo.ai",
         host_placeholder="https://api.vozo.ai (default)",
@@ -176,12 +164,10 @@ BUILTIN: tuple[ProviderSpec, ...] = (
         default_max_poll_interval=120.0,
         job_kinds=("lipsync", "translate", "reusable_lipsync"),
     ),
-    ProviderSpec(
-        name="tensorpix",
+    _builtin(
+        "tensorpix",
+        "TensorPix",
         display_name="TensorPix",
-        dialect=f"{_DIALECT_PKG}.tensorpix:TensorPixDialect",
-        hook=f"{_HOOK_PKG}.TensorPixHook",
-        emulator=f"{_EMULATOR_PKG}.tensorpix:TensorPix",
         docs_url="https://docs.tensorpix.ai/",
         default_base_url="https://backend.tensorpix.ai",
         host_placeholder="https://backend.tensorpix.ai (default)",
@@ -275,7 +261,9 @@ def convenience_classes(
 ) -> dict[str, type[T]]:
     """One subclass of ``base`` per built-in provider (or per spec in ``of``), named
     ``<class_prefix><suffix>`` and set to its provider, for ``module`` to expose: a provider's
-    hook, sensor and submit operator come from its registry line, not from code of their own."""
+    hook, sensor and submit operator come from its registry line, not from code of their own.
+    Their docstrings are written when first read (``doc`` may read the provider's dialect, which
+    a DAG file's import must not load)."""
     classes: dict[str, type[T]] = {}
     for spec in tuple(of) or BUILTIN:
         name = f"{spec.class_prefix}{suffix}"
@@ -283,10 +271,23 @@ def convenience_classes(
             "default_provider": spec.name,
             "__module__": module,
             "__qualname__": name,
-            "__doc__": doc(spec),
+            "__doc__": _Docstring(doc, spec),
         }
         classes[name] = type(name, (base,), attrs)
     return classes
+
+
+class _Docstring:
+    """A class's ``__doc__`` written on first read (``type.__doc__`` calls a descriptor's ``__get__``)."""
+
+    def __init__(self, write: Callable[[ProviderSpec], str], spec: ProviderSpec) -> None:
+        self._write, self._spec = write, spec
+        self._text: str | None = None
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        if self._text is None:
+            self._text = self._write(self._spec)
+        return self._text
 
 
 def missing_connection_error(conn_id: str, provider: str | None = None) -> Exception:
@@ -328,7 +329,9 @@ def _config_error(text: str, conn_id: str | None, provider: str | None = None) -
 
 __all__ = [
     "BUILTIN",
-    "COMMON_FIELDS",
+    "HOOK_SUFFIX",
+    "SENSOR_SUFFIX",
+    "SUBMIT_SUFFIX",
     "ProviderSpec",
     "all_dialects",
     "conn_types_text",

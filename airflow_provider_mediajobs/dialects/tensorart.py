@@ -14,14 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Credentials,
-    Dialect,
-    json_object,
-)
+from airflow_provider_mediajobs.dialects.base import Dialect, json_object
 from airflow_provider_mediajobs.dialects.values import (
     as_float,
     as_fraction,
@@ -31,6 +24,7 @@ from airflow_provider_mediajobs.dialects.values import (
     expiry_after,
     expiry_from_signed_url,
 )
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
 from airflow_provider_mediajobs.exceptions import MediaJobBadResponseError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
@@ -77,6 +71,62 @@ class TensorArtDialect(Dialect):
         "job": ("stages",),
         "template": ("templateId|template_id", "fields"),
         "workflow": ("params",),
+    }
+    example_payloads = {
+        "job": {
+            "stages": [
+                {"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}},
+                {
+                    "type": "DIFFUSION",
+                    "diffusion": {
+                        "width": 512,
+                        "height": 512,
+                        "prompts": [{"text": "a lighthouse at dusk"}],
+                        "sd_model": "600423083519508503",
+                        "steps": 15,
+                        "cfg_scale": 7,
+                        "clip_skip": 2,
+                    },
+                },
+            ]
+        },
+        "template": {
+            "templateId": "676018193025756628",
+            "fields": {
+                "fieldAttrs": [{"nodeId": "6", "fieldName": "text", "fieldValue": "a lighthouse at dusk"}]
+            },
+        },
+        "workflow": {
+            "params": {
+                "1": {"classType": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "600423083519508503"}},
+                "2": {
+                    "classType": "CLIPTextEncode",
+                    "inputs": {"text": "a lighthouse at dusk", "clip": ["1", 1]},
+                },
+                "3": {"classType": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["1", 1]}},
+                "4": {
+                    "classType": "EmptyLatentImage",
+                    "inputs": {"width": 512, "height": 512, "batch_size": 1},
+                },
+                "5": {
+                    "classType": "KSampler",
+                    "inputs": {
+                        "model": ["1", 0],
+                        "positive": ["2", 0],
+                        "negative": ["3", 0],
+                        "latent_image": ["4", 0],
+                        "seed": 1,
+                        "steps": 15,
+                        "cfg": 7,
+                        "sampler_name": "euler",
+                        "scheduler": "normal",
+                        "denoise": 1,
+                    },
+                },
+                "6": {"classType": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}},
+                "7": {"classType": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": "out"}},
+            }
+        },
     }
 
     def build_credentials(
@@ -205,10 +255,7 @@ class TensorArtDialect(Dialect):
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         payload = self.expect_object(self.check_response(response, ctx), "response", ctx)
         job = self.expect_object(payload.get("job"), "job", ctx)
-        job_id = as_str(job.get("id"))
-        if not job_id:
-            ctx.fail(MediaJobBadResponseError, "TAMS create response has no job.id.")
-        return job_id
+        return self.created_id(job, "id", "job.id", ctx)
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("DELETE", f"/v1/jobs/{encode_segment(job_id)}")

@@ -17,7 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
 _PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)

@@ -12,14 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Credentials,
-    Dialect,
-)
+from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.values import as_float, as_fraction, as_str, expiry_from_signed_url
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
 from airflow_provider_mediajobs.exceptions import InvalidJobIdError, MediaJobBadResponseError
 from airflow_provider_mediajobs.models import JobInputs, JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.statemap import StateMap
@@ -53,6 +48,9 @@ class TensorPixDialect(Dialect):
     )
     # a public (or pre-signed) video URL, or the id of a video uploaded with POST /api/videos/
     create_fields = {"enhance": ("url|input_video",)}
+    example_payloads = {
+        "enhance": {"url": "https://example.com/in.mp4", "ml_models": [1], "output_resolution": 1920}
+    }
 
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         return {"Authorization": f"Token {creds.api_key}"}
@@ -120,8 +118,7 @@ class TensorPixDialect(Dialect):
 
     def parse_connection_check(self, response: ApiResponse, ctx: CallContext) -> str:
         data = self.check_response(response, ctx)
-        balance = data.get("balance") if isinstance(data, Mapping) else None
-        return "Connected to TensorPix." + (f" Balance: {balance}." if balance is not None else "")
+        return self.connected("Balance", data.get("balance") if isinstance(data, Mapping) else None)
 
     def create_request(self, kind: str, payload: Mapping[str, Any], request_id: str | None) -> ApiRequest:
         # an uploaded video is enhanced by POST /api/jobs/, a URL by its from-url twin
@@ -136,10 +133,7 @@ class TensorPixDialect(Dialect):
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "job", ctx)
-        job_id = as_str(data.get("id"))
-        if not job_id:
-            ctx.fail(MediaJobBadResponseError, "TensorPix create response has no job id.")
-        return job_id
+        return self.created_id(data, "id", "job id", ctx)
 
     def cancel_request(self, job_id: str, kind: str) -> ApiRequest:
         return ApiRequest("DELETE", f"/api/jobs/{job_id}/")

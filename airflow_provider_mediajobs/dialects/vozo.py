@@ -12,15 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Dialect,
-    _snippet,
-    json_object,
-)
+from airflow_provider_mediajobs.dialects.base import Dialect, _snippet, json_object
 from airflow_provider_mediajobs.dialects.values import as_str, encode_segment, expiry_from_signed_url
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,
@@ -86,6 +80,22 @@ class VozoDialect(Dialect):
         "lipsync": ("reference_file_url", "audio_url", "model", "reference_file_type"),
         "translate": ("media_type", "media_url", "source_language", "target_language", "export_type"),
         "reusable_lipsync": ("model_id", "audio_url"),
+    }
+    example_payloads = {
+        "lipsync": {
+            "reference_file_url": "https://example.com/face.mp4",
+            "reference_file_type": "video",
+            "audio_url": "https://example.com/speech.mp3",
+            "model": "standard_v1",
+        },
+        "translate": {
+            "media_type": "video",
+            "media_url": "https://example.com/talk.mp4",
+            "source_language": "auto",
+            "target_language": "es",
+            "export_type": "all",
+        },
+        "reusable_lipsync": {"model_id": "lsm_8f3a2c", "audio_url": "https://example.com/speech.mp3"},
     }
 
     def check_response(self, response: ApiResponse, ctx: CallContext) -> Any:
@@ -193,10 +203,7 @@ class VozoDialect(Dialect):
 
     def parse_create(self, kind: str, response: ApiResponse, ctx: CallContext) -> str:
         data = self.expect_object(self.check_response(response, ctx), "response", ctx)
-        task_id = as_str(data.get("task_id"))
-        if not task_id:
-            ctx.fail(MediaJobBadResponseError, "Vozo create response has no task_id.")
-        return task_id
+        return self.created_id(data, "task_id", "task_id", ctx)
 
 
 def _translate_outputs(result: Mapping[str, Any]) -> tuple[MediaOutput, ...]:

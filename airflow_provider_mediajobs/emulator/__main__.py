@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import signal
@@ -83,36 +84,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of job durations and ids (default: 0)")
     p.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second (default: 1)")
     p.add_argument("--tams-qps", type=float, default=5.0, help="TAMS rate limit per key; 0 disables")
-    p.add_argument(
+    # an option given any number of times, collected in a list
+    repeatable = functools.partial(p.add_argument, action="append", default=[])
+    repeatable(
         "--rate-limit",
         type=_rate_limit,
-        action="append",
-        default=[],
         metavar="PROVIDER=QPS",
         help="rate limit for another provider (repeatable)",
     )
-    p.add_argument(
+    repeatable(
         "--fault",
-        action="append",
-        default=[],
         metavar="SPEC",
         help="PROVIDER:ROUTE:KIND[:key=value,...], e.g. tensorpix:status:http_503:count=3",
     )
     p.add_argument("--tams-public-key", metavar="FILE", help="PEM public key for TAMS signatures")
-    p.add_argument(
+    repeatable(
         "--api-key",
         type=_api_key,
-        action="append",
-        default=[],
         metavar="PROVIDER=KEY",
         help="accept KEY instead of the provider's default key (repeatable)",
     )
     p.add_argument("--print-credentials", action="store_true", help="print the credentials JSON")
-    p.add_argument(
+    repeatable(
         "--origin-port",
         type=_origin_port,
-        action="append",
-        default=[],
         metavar="PORT|PROVIDER=PORT",
         help="ports of the per-provider origins (production paths at the root): PORT is the first of "
         f"{len(PROVIDERS)} ({', '.join(PROVIDERS)}); default --port+1.., free ports with --port 0",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -18,6 +17,7 @@ from .admin import add_job
 from .app import build_app
 from .auth import Credentials
 from .faults import FaultSet, parse_spec
+from .listeners import Listeners
 from .protocol import Connections, protocol_class
 from .providers import all_providers
 from .ratelimit import RateLimiter
@@ -110,9 +110,7 @@ class Emulator:
         self.app = build_app(self.runtime)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._socks: list[socket.socket] = []
-        self._port: int | None = None
-        self._origins: dict[str, int] = {}
+        self._listeners = Listeners(self.host)
 
     def _check(self, provider: Any) -> str:
         """``provider`` if the emulator serves it; ValueError naming the ones it serves otherwise."""
@@ -129,38 +127,13 @@ class Emulator:
         return ports
 
     # lifecycle -----------------------------------------------------------------------------------
-    def _bind(self, port: int) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, port))
-            sock.listen(128)
-        except OSError as err:
-            sock.close()
-            raise OSError(err.errno, f"cannot listen on {self.host}:{port}: {err.strerror}") from err
-        return sock
+    def _listen(self) -> None:
+        self._listeners.open(self._requested_port, self._origin_request)
+        self.runtime.main_port = self._listeners.port
+        self.runtime.origin_ports = {port: provider for provider, port in self._listeners.origins.items()}
 
-    def _bind_all(self) -> None:
-        try:
-            main = self._bind(self._requested_port)
-            self._socks.append(main)
-            self._port = int(main.getsockname()[1])
-            for provider, port in self._origin_request.items():
-                sock = self._bind(port)
-                self._socks.append(sock)
-                self._origins[provider] = int(sock.getsockname()[1])
-        except OSError:
-            self._close_socks()
-            raise
-        self.runtime.main_port = self._port
-        self.runtime.origin_ports = {port: provider for provider, port in self._origins.items()}
-
-    def _close_socks(self) -> None:
-        for sock in self._socks:
-            sock.close()
-        self._socks = []
-        self._origins = {}
+    def _close_listeners(self) -> None:
+        self._listeners.close()
         self.runtime.origin_ports = {}
 
     def start(self) -> Emulator:
@@ -168,7 +141,7 @@ class Emulator:
             return self
         assert self.runtime.connections is not None
         self.runtime.closing.clear()
-        self._bind_all()
+        self._listen()
         config = uvicorn.Config(
             self.app,
             host=self.host,
@@ -187,7 +160,10 @@ class Emulator:
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
-            target=server.run, kwargs={"sockets": list(self._socks)}, name="mediajobs-emulator", daemon=True
+            target=server.run,
+            kwargs={"sockets": list(self._listeners.socks)},
+            name="mediajobs-emulator",
+            daemon=True,
         )
         self._server, self._thread = server, thread
         thread.start()
@@ -208,7 +184,7 @@ class Emulator:
             if thread.is_alive():
                 server.force_exit = True
                 thread.join(timeout=5)
-        self._close_socks()
+        self._close_listeners()
         self._server = self._thread = None
 
     def __enter__(self) -> Emulator:
@@ -226,9 +202,9 @@ class Emulator:
     # addresses and credentials -------------------------------------------------------------------
     @property
     def port(self) -> int:
-        if self._port is None:
+        if self._listeners.port is None:
             raise RuntimeError("the emulator is not started")
-        return self._port
+        return self._listeners.port
 
     def _url(self, port: int) -> str:
         host = self.host
@@ -247,16 +223,16 @@ class Emulator:
     def origin(self, provider: str) -> str:
         """Base URL serving ``provider``'s production paths at its root (a real client's base URL)."""
         provider = self._check(provider)
-        if self._port is None:
+        if self._listeners.port is None:
             raise RuntimeError("the emulator is not started")
-        if provider not in self._origins:
+        if provider not in self._listeners.origins:
             raise RuntimeError("this emulator serves no per-provider origins (origins=False)")
-        return self._url(self._origins[provider])
+        return self._url(self._listeners.origins[provider])
 
     @property
     def origins(self) -> dict[str, str]:
         """``{provider: origin URL}`` (empty with ``origins=False``)."""
-        return {provider: self._url(port) for provider, port in self._origins.items()}
+        return {provider: self._url(port) for provider, port in self._listeners.origins.items()}
 
     @property
     def ca_file(self) -> str | None:

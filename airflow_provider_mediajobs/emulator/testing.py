@@ -34,11 +34,16 @@ def mediajobs_emulator_session() -> Iterator[Emulator]:
         yield emulator
 
 
+def _reset_around(emulator: Emulator) -> Iterator[Emulator]:
+    """A session's emulator for one test: no job, fault or setting of another test before or after."""
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
 @pytest.fixture
 def mediajobs_emulator(mediajobs_emulator_session: Emulator) -> Iterator[Emulator]:
-    mediajobs_emulator_session.reset()
-    yield mediajobs_emulator_session
-    mediajobs_emulator_session.reset()
+    yield from _reset_around(mediajobs_emulator_session)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +54,4 @@ def mediajobs_emulator_tls_session() -> Iterator[Emulator]:
 
 @pytest.fixture
 def mediajobs_emulator_tls(mediajobs_emulator_tls_session: Emulator) -> Iterator[Emulator]:
-    mediajobs_emulator_tls_session.reset()
-    yield mediajobs_emulator_tls_session
-    mediajobs_emulator_tls_session.reset()
+    yield from _reset_around(mediajobs_emulator_tls_session)

@@ -9,11 +9,14 @@ to have acted on it (429) or its spec says creates are idempotent (``idempotent_
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
-from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.dialects.base import Dialect
+from airflow_provider_mediajobs.dialects.inputs import check_create, payload_hint
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.ratelimit import limiter_for
 from airflow_provider_mediajobs.engine.retry import RETRYABLE, RetryPolicy, retry_after_of
@@ -32,6 +35,16 @@ if TYPE_CHECKING:
     import requests
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One request, ready to send: what it asks, how its answer is read, which errors it retries."""
+
+    request: ApiRequest
+    parse: Callable[[ApiResponse, CallContext], T]
+    ctx: CallContext
+    retry_on: tuple[type[Exception], ...] = RETRYABLE
 
 
 class JobApi:
@@ -59,39 +72,23 @@ class JobApi:
             retry_on=retry_on,
         )
 
-    def call(
-        self,
-        session: requests.Session,
-        request: ApiRequest,
-        parse: Callable[[ApiResponse, CallContext], T],
-        ctx: CallContext,
-        *,
-        attempts: int | None = None,
-        retry_on: tuple[type[Exception], ...] = RETRYABLE,
-    ) -> T:
+    def call(self, session: requests.Session, op: Operation[T], *, attempts: int | None = None) -> T:
         def once() -> T:
-            return parse(send_sync(session, self.dialect, self.config, request, ctx), ctx)
+            return op.parse(send_sync(session, self.dialect, self.config, op.request, op.ctx), op.ctx)
 
-        return self._policy(attempts, retry_on).call(once)
+        return self._policy(attempts, op.retry_on).call(once)
 
-    async def acall(
-        self,
-        request: ApiRequest,
-        parse: Callable[[ApiResponse, CallContext], T],
-        ctx: CallContext,
-        *,
-        attempts: int | None = None,
-        retry_on: tuple[type[Exception], ...] = RETRYABLE,
-    ) -> T:
+    async def acall(self, op: Operation[T], *, attempts: int | None = None) -> T:
         """The async twin of :meth:`call`: same policy, plus the connection's shared rate limit."""
-        policy, limiter = self._policy(attempts, retry_on), self._limiter()
+        policy, limiter = self._policy(attempts, op.retry_on), self._limiter()
         async with ClientLease(self.config) as client:
 
             async def once() -> T:
                 if limiter is not None:
                     await limiter.acquire()
                 try:
-                    return parse(await send_async(client, self.dialect, self.config, request, ctx), ctx)
+                    response = await send_async(client, self.dialect, self.config, op.request, op.ctx)
+                    return op.parse(response, op.ctx)
                 except MediaJobRateLimitedError as err:
                     _push_back(limiter, err)
                     raise
@@ -103,9 +100,7 @@ class JobApi:
         return limiter_for(config.conn_id, config.base_url, config.rate_limit) if config.rate_limit else None
 
     # ---- operations ------------------------------------------------------------------------
-    def _status(
-        self, job_id: object, kind: str | None
-    ) -> tuple[ApiRequest, Callable[..., MediaJob], CallContext]:
+    def _status(self, job_id: object, kind: str | None) -> Operation[MediaJob]:
         ctx = self.config.context(None if job_id is None else str(job_id))
         safe_id = self.dialect.validate_job_id(job_id, ctx)
         kind = self.dialect.normalize_kind(kind, ctx)
@@ -113,13 +108,12 @@ class JobApi:
         def parse(response: ApiResponse, c: CallContext) -> MediaJob:
             return self.dialect.read_status(safe_id, kind, response, c)
 
-        return self.dialect.status_request(safe_id, kind), parse, ctx
+        return Operation(self.dialect.status_request(safe_id, kind), parse, ctx)
 
     def get_job(
         self, session: requests.Session, job_id: object, kind: str | None = None, attempts: int | None = None
     ) -> MediaJob:
-        request, parse, ctx = self._status(job_id, kind)
-        return self.call(session, request, parse, ctx, attempts=attempts)
+        return self.call(session, self._status(job_id, kind), attempts=attempts)
 
     def status_read(self, client: SharedClient, job_id: object, kind: str | None = None) -> StatusRead:
         """``job_id``'s status read on the leased ``client``, prepared once for a whole wait."""
@@ -129,12 +123,10 @@ class JobApi:
         """The retry policy of a single status read outside a wait (a wait retries by itself)."""
         return self._policy(attempts, RETRYABLE)
 
-    def _create(
-        self, kind: str | None, payload: Mapping[str, Any], request_id: str | None
-    ) -> tuple[ApiRequest, Callable[..., str], CallContext, tuple[type[Exception], ...]]:
+    def _create(self, kind: str | None, payload: Mapping[str, Any], request_id: str | None) -> Operation[str]:
         ctx = self.config.context()
         kind = self.dialect.normalize_kind(kind, ctx)
-        self.dialect.check_create(kind, payload, ctx)
+        check_create(self.dialect, kind, payload, ctx)
         request = self.dialect.create_request(kind, payload, request_id)
 
         def parse(response: ApiResponse, c: CallContext) -> str:
@@ -145,13 +137,13 @@ class JobApi:
                     type(err),
                     err.detail,
                     status_code=err.http_status,
-                    hint=f"If it names a field, fix the payload: {self.dialect.payload_hint(kind)} "
+                    hint=f"If it names a field, fix the payload: {payload_hint(self.dialect, kind)} "
                     f"{err.hint}",
                 ) from None
 
         idempotent = self.dialect.idempotent_create and request_id is not None
         retry_on: tuple[type[Exception], ...] = RETRYABLE if idempotent else (MediaJobRateLimitedError,)
-        return request, parse, ctx, retry_on
+        return Operation(request, parse, ctx, retry_on)
 
     def submit(
         self,
@@ -160,30 +152,27 @@ class JobApi:
         kind: str | None = None,
         request_id: str | None = None,
     ) -> str:
-        request, parse, ctx, retry_on = self._create(kind, payload, request_id)
-        return self.call(session, request, parse, ctx, retry_on=retry_on)
+        return self.call(session, self._create(kind, payload, request_id))
 
-    def _cancel(self, job_id: object, kind: str | None) -> tuple[ApiRequest, CallContext]:
+    def _cancel(self, job_id: object, kind: str | None) -> Operation[bool]:
         ctx = self.config.context(None if job_id is None else str(job_id))
         safe_id = self.dialect.validate_job_id(job_id, ctx)
-        return self.dialect.cancel_request(safe_id, self.dialect.normalize_kind(kind, ctx)), ctx
+        request = self.dialect.cancel_request(safe_id, self.dialect.normalize_kind(kind, ctx))
+        return Operation(request, self.dialect.parse_cancel, ctx)
 
     def cancel(self, session: requests.Session, job_id: object, kind: str | None = None) -> bool:
-        request, ctx = self._cancel(job_id, kind)
-        return self.call(session, request, self.dialect.parse_cancel, ctx)
+        return self.call(session, self._cancel(job_id, kind))
 
     async def acancel(self, job_id: object, kind: str | None = None) -> bool:
-        request, ctx = self._cancel(job_id, kind)
-        return await self.acall(request, self.dialect.parse_cancel, ctx)
+        return await self.acall(self._cancel(job_id, kind))
 
     def check_connection(self, session: requests.Session) -> str:
-        return self.call(
-            session,
+        check = Operation(
             self.dialect.connection_check_request(),
             self.dialect.parse_connection_check,
             self.config.context(),
-            attempts=1,
         )
+        return self.call(session, check, attempts=1)
 
 
 class StatusRead:

@@ -14,8 +14,10 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_mediajobs.dialects.base import CallContext, Credentials, Dialect
+from airflow_provider_mediajobs.connection_forms import form_keys
+from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.values import as_float
+from airflow_provider_mediajobs.dialects.wire import CallContext, Credentials
 from airflow_provider_mediajobs.engine.urls import shown_url
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
@@ -166,7 +168,7 @@ def build_config(
             MediaJobConfigError,
             f"Connection {conn_id!r} is of type {conn_type!r}, but this needs a {dialect.name!r} connection.",
         )
-    keys = (*dialect.spec.form_keys, "max_response_bytes", ALLOW_PRIVATE_HOSTS)
+    keys = (*form_keys(dialect.spec), "max_response_bytes", ALLOW_PRIVATE_HOSTS)
     fields = {key: extra_field(extras, dialect.name, key) for key in keys}
     credentials = dialect.build_credentials(password, fields, ctx)
     timeout = _number(fields, "timeout", 0.001, MAX_TIMEOUT, ctx)

@@ -20,7 +20,7 @@ from airflow_provider_mediajobs.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_mediajobs.dialects.base import CallContext
+    from airflow_provider_mediajobs.dialects.wire import CallContext
     from airflow_provider_mediajobs.engine.config import ApiConfig
 
 TLS_HINT = (

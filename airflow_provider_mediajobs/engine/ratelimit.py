@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from collections import deque
 
 from airflow_provider_mediajobs.engine.deadline import PastDeadline, loop_deadline, past_deadline, sleep_until
+from airflow_provider_mediajobs.engine.loopstore import loop_object
 
 HEADROOM = 0.9  # share of the configured rate actually used (the ceiling)
 DECREASE = 0.5  # a 429 multiplies the rate by this
@@ -146,17 +146,6 @@ class AsyncRateLimiter:
         self._next_at = max(self._next_at, until)
 
 
-_limiters: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, str, float], AsyncRateLimiter]
-] = weakref.WeakKeyDictionary()
-
-
 def limiter_for(conn_id: str, base_url: str, rate: float) -> AsyncRateLimiter:
     """The limiter of this connection on the running loop (created on first use)."""
-    loop = asyncio.get_running_loop()
-    per_loop = _limiters.setdefault(loop, {})
-    key = (conn_id, base_url, rate)
-    limiter = per_loop.get(key)
-    if limiter is None:
-        limiter = per_loop[key] = AsyncRateLimiter(rate)
-    return limiter
+    return loop_object(("limiter", conn_id, base_url, rate), lambda: AsyncRateLimiter(rate))

@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-import weakref
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from airflow_provider_mediajobs import __version__
-from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Dialect
+from airflow_provider_mediajobs.dialects.base import Dialect
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext
 from airflow_provider_mediajobs.engine.config import ApiConfig
 from airflow_provider_mediajobs.engine.errormap import map_error
 from airflow_provider_mediajobs.engine.limits import (
@@ -30,6 +30,7 @@ from airflow_provider_mediajobs.engine.limits import (
     SyncDeadline,
     deadline,
 )
+from airflow_provider_mediajobs.engine.loopstore import loop_store
 
 if TYPE_CHECKING:
     import requests
@@ -169,9 +170,6 @@ class _Pooled:
     users: int = 0
 
 
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Pooled]] = weakref.WeakKeyDictionary()
-
-
 _transport_override: httpx.AsyncBaseTransport | None = None
 
 
@@ -198,9 +196,7 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
-_tls_builds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[ssl.SSLContext]] = (
-    weakref.WeakKeyDictionary()
-)
+_TLS_BUILD = ("tls-build",)  # the loop store's key of a TLS context being built
 
 
 async def ashared_ssl_context() -> ssl.SSLContext:
@@ -211,15 +207,15 @@ async def ashared_ssl_context() -> ssl.SSLContext:
     """
     if _ssl_context is not None:
         return _ssl_context
-    loop = asyncio.get_running_loop()
-    build = _tls_builds.get(loop)
+    store = loop_store()
+    build: asyncio.Future[ssl.SSLContext] | None = store.get(_TLS_BUILD)
     if build is None:
-        build = _tls_builds[loop] = loop.run_in_executor(None, shared_ssl_context)
+        build = store[_TLS_BUILD] = asyncio.get_running_loop().run_in_executor(None, shared_ssl_context)
     try:
         return await asyncio.shield(build)
     finally:
         if build.done():
-            _tls_builds.pop(loop, None)  # built (or failed: the next wait tries again)
+            store.pop(_TLS_BUILD, None)  # built (or failed: the next wait tries again)
 
 
 def environment_proxy(origin: str) -> str | None:
@@ -268,26 +264,22 @@ def _new_client(verify: ssl.SSLContext, origin: str) -> SharedClient:
     return SharedClient(transport)
 
 
-async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[str, _Pooled], str]:
-    loop = asyncio.get_running_loop()
-    per_loop = _pools.get(loop)
-    if per_loop is None:
-        per_loop = _pools.setdefault(loop, {})
-    key = config.origin
-    pooled = per_loop.get(key)
+async def _acquire(config: ApiConfig) -> tuple[_Pooled, dict[Hashable, Any], Hashable]:
+    store, key = loop_store(), ("client", config.origin)
+    pooled = store.get(key)
     if pooled is None or pooled.client.is_closed:
         verify = await ashared_ssl_context()
-        pooled = per_loop.get(key)  # another wait may have created it meanwhile
+        pooled = store.get(key)  # another wait may have created it meanwhile
         if pooled is None or pooled.client.is_closed:
-            pooled = per_loop[key] = _Pooled(_new_client(verify, config.origin))
+            pooled = store[key] = _Pooled(_new_client(verify, config.origin))
     pooled.users += 1
-    return pooled, per_loop, key
+    return pooled, store, key
 
 
-async def _release(pooled: _Pooled, per_loop: dict[str, _Pooled], key: str) -> None:
+async def _release(pooled: _Pooled, store: dict[Hashable, Any], key: Hashable) -> None:
     pooled.users -= 1
-    if pooled.users == 0 and per_loop.get(key) is pooled:
-        del per_loop[key]
+    if pooled.users == 0 and store.get(key) is pooled:
+        del store[key]
         await asyncio.shield(pooled.client.aclose())
 
 
@@ -303,7 +295,7 @@ class ClientLease:
 
     def __init__(self, config: ApiConfig) -> None:
         self._config = config
-        self._held: tuple[_Pooled, dict[str, _Pooled], str] | None = None
+        self._held: tuple[_Pooled, dict[Hashable, Any], Hashable] | None = None
 
     async def __aenter__(self) -> SharedClient:
         self._held = await _acquire(self._config)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from airflow_provider_mediajobs.dialects.registry import BUILTIN, convenience_classes, hook_class
+from airflow_provider_mediajobs.dialects.registry import BUILTIN, HOOK_SUFFIX, convenience_classes, hook_class
 from airflow_provider_mediajobs.hooks.base import MediaJobHook
 
 _NAMED = convenience_classes(
     MediaJobHook,
-    "Hook",
+    HOOK_SUFFIX,
     __name__,
     lambda spec: (
         f"{spec.display_name} hook: reads, creates and cancels its jobs. Connection type "

@@ -68,7 +68,6 @@ class MediaJobHook(BaseHook):
             cls.provider = cls.conn_type = spec.name
             cls.default_conn_name = spec.default_conn_id
             cls.hook_name = spec.display_name
-            get_dialect(spec.name)  # loaded with its hook, not on a triggerer's loop at the first wait
         # Airflow 3.1 takes the form classmethods only from a hook class's own __dict__ (so that
         # a parent's fields count once): give each provider hook its own, bound to its conn type.
         if "conn_type" in cls.__dict__:

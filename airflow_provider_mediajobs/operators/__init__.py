@@ -1,8 +1,9 @@
 """Operators: submit a media job and wait for it, persisting its outputs when given a destination
-(:mod:`.submit`); persist the outputs of a job started elsewhere (:mod:`.outputs`). The one persist
-step both use is :mod:`.persist`.
+(:mod:`.submit`: :class:`MediaJobSubmitOperator` and one per built-in provider, made from its
+registry line); persist the outputs of a job started elsewhere (:mod:`.outputs`). The one persist
+step both use is :mod:`.persist`; the arguments that configure it, :mod:`.persist_options`.
 
-The classes load on first use (PEP 562), so a sensor importing :mod:`.persist` does not pull in
+The classes load on first use (PEP 562), so a sensor importing :mod:`.persist_options` does not pull in
 every operator (and the waiting code the submit operators share with it).
 """
 
@@ -11,23 +12,19 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mediajobs.dialects.registry import BUILTIN, SUBMIT_SUFFIX
+
 if TYPE_CHECKING:
-    from airflow_provider_mediajobs.operators.outputs import MediaJobOutputsOperator
-    from airflow_provider_mediajobs.operators.submit import (
-        GoEnhanceSubmitJobOperator,
-        MediaJobSubmitOperator,
-        TensorArtSubmitJobOperator,
-        TensorPixSubmitJobOperator,
-        VozoSubmitJobOperator,
+    from airflow_provider_mediajobs.operators.outputs import (
+        MediaJobOutputsOperator as MediaJobOutputsOperator,
     )
+    from airflow_provider_mediajobs.operators.submit import MediaJobSubmitOperator as MediaJobSubmitOperator
 
 _MODULE_OF = {
     "MediaJobOutputsOperator": "outputs",
-    "GoEnhanceSubmitJobOperator": "submit",
     "MediaJobSubmitOperator": "submit",
-    "TensorArtSubmitJobOperator": "submit",
-    "TensorPixSubmitJobOperator": "submit",
-    "VozoSubmitJobOperator": "submit",
+    # the names operators.submit makes from the registry (convenience_classes)
+    **{f"{spec.class_prefix}{SUBMIT_SUFFIX}": "submit" for spec in BUILTIN},
 }
 
 
@@ -38,11 +35,4 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f"{__name__}.{module}"), name)
 
 
-__all__ = [
-    "GoEnhanceSubmitJobOperator",
-    "MediaJobOutputsOperator",
-    "MediaJobSubmitOperator",
-    "TensorArtSubmitJobOperator",
-    "TensorPixSubmitJobOperator",
-    "VozoSubmitJobOperator",
-]
+__all__ = sorted(_MODULE_OF)

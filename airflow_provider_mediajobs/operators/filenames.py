@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 
 if TYPE_CHECKING:
-    from airflow_provider_mediajobs.dialects.base import CallContext
+    from airflow_provider_mediajobs.dialects.wire import CallContext
     from airflow_provider_mediajobs.models import MediaJob, MediaOutput
 
 DEFAULT_TEMPLATE = "{provider}-{job_id}-{index}{ext}"

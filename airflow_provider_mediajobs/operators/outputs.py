@@ -14,22 +14,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_mediajobs import lineage
 from airflow_provider_mediajobs.dialects.registry import get_spec, hook_class, provider_of_connection
 from airflow_provider_mediajobs.exceptions import (
     MediaJobConfigError,
 )
 from airflow_provider_mediajobs.models import MediaJob
-from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
-from airflow_provider_mediajobs.operators.persist import (
-    DEFAULT_ATTEMPTS_PER_FILE,
-    DEFAULT_DOWNLOAD_DEADLINE,
-    DEFAULT_DOWNLOAD_TIMEOUT,
-    PersistsOutputs,
-    outlets_with_asset,
-)
+from airflow_provider_mediajobs.operators.persist_options import PersistsOutputs
 from airflow_provider_mediajobs.plugins.links import MediaLink
 
 if TYPE_CHECKING:
@@ -43,37 +34,17 @@ if TYPE_CHECKING:
 JOB_KEY = "media_job"  # XCom: {provider, job_id} of the job whose outputs the task persists
 
 
-class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
+class MediaJobOutputsOperator(PersistsOutputs):
     """Download every output of a succeeded job into ``destination``.
 
     :param job_id: the job id (templated), or the job dict a sensor / submit operator returned
         (e.g. ``wait.output``); a job dict also tells the provider and job kind.
-    :param destination: an ``ObjectStoragePath`` or URL string (``file:///data/renders``,
-        ``s3://aws_conn@bucket/renders``; a plain path is a local folder, created if missing).
-        Templated.
+    :param destination: required here; as the other persist arguments (``filename_template``,
+        ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``, ...), see
+        :class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`.
     :param conn_id: the provider connection (default: the provider's default connection).
     :param provider: needed only when ``job_id`` is a bare id and ``conn_id`` is not given.
     :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
-    :param filename_template: ``str.format`` template with ``provider``, ``job_id``, ``index``,
-        ``kind``, ``name`` (the output's own name, cleaned) and ``ext`` (with the dot). Templated.
-    :param max_bytes: refuse any single output larger than this (nothing is written for it): a
-        number of bytes for every output, or a mapping by kind (``{"video": 20 * 2**30}``, merged
-        over the defaults). Default: 4 GiB per video, 1 GiB per audio or other file, 256 MiB per
-        image.
-    :param overwrite: replace an existing file whose content differs. Identical files are always
-        skipped (``skipped: true`` in the result); without ``overwrite`` a different existing
-        file fails the task.
-    :param asset: record an Airflow Asset event for the destination (adds
-        ``Asset(<destination URI>)`` to ``outlets``; needs a literal, non-templated destination).
-        Any ``Asset`` in ``outlets`` gets the files written as its event's ``extra``.
-    :param download_timeout: seconds without progress before one download is abandoned.
-    :param download_deadline: seconds one whole download may take (default 2 hours; None = none).
-    :param allow_private_hosts: let downloads reach loopback, private and other non-public
-        addresses (an emulator, an in-house store). None (default) = the connection's
-        ``allow_private_hosts`` extra, which defaults to false.
-    :param attempts_per_file: attempts per output for transient failures (5xx, 429, resets,
-        truncated bodies), with capped exponential backoff.
-    :param progress_interval: seconds between progress log lines of one download (default 30).
 
     Returns (XCom) one ``{url, path, bytes, sha256, content_type, kind, skipped}`` per output,
     in the provider's order; ``url`` is the source without its signature, ``path`` the written
@@ -99,33 +70,13 @@ class MediaJobOutputsOperator(PersistsOutputs, BaseOperator):
         conn_id: str | None = None,
         provider: str | None = None,
         job_kind: str | None = None,
-        filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | Mapping[str, int] | None = None,
-        overwrite: bool = False,
-        asset: bool = False,
-        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
-        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
-        allow_private_hosts: bool | None = None,
-        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
-        progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**outlets_with_asset(kwargs, destination, asset))
+        super().__init__(destination=destination, **kwargs)
         self.job_id = job_id
         self.conn_id = conn_id
         self.provider = provider
         self.job_kind = job_kind
-        self._init_persist(
-            destination=destination,
-            filename_template=filename_template,
-            max_bytes=max_bytes,
-            overwrite=overwrite,
-            download_timeout=download_timeout,
-            download_deadline=download_deadline,
-            allow_private_hosts=allow_private_hosts,
-            attempts_per_file=attempts_per_file,
-            progress_interval=progress_interval,
-        )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Every persisted file as an output dataset; the source job as ``mediaJobs_job``."""

@@ -2,7 +2,8 @@
 
 Two ways run it: :class:`~airflow_provider_mediajobs.operators.outputs.MediaJobOutputsOperator`
 (a job started outside the DAG, or by an upstream task), and a submit operator or sensor given
-``destination=`` (one task per media job: submit, defer, resume, persist). Both write the same
+``destination=`` (one task per media job: submit, defer, resume, persist), all through
+:class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`. Both write the same
 files, return the same ``{url, path, bytes, sha256, content_type, kind, skipped}`` records and
 record the same Asset events, because both call :func:`persist_outputs`.
 
@@ -12,8 +13,7 @@ The engine (download, storage, HTTP) is imported when a task persists, not when 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset
@@ -30,69 +30,23 @@ from airflow_provider_mediajobs.exceptions import (
     OutputExpiredError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput
-from airflow_provider_mediajobs.operators.destinations import as_storage_path, destination_uri
+from airflow_provider_mediajobs.operators.destinations import as_storage_path
 from airflow_provider_mediajobs.operators.filenames import (
-    DEFAULT_TEMPLATE,
     extension_for,
     output_filenames,
     url_extension,
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_mediajobs.dialects.base import CallContext
+    from airflow_provider_mediajobs.dialects.wire import CallContext
     from airflow_provider_mediajobs.engine.download import Downloaded
     from airflow_provider_mediajobs.hooks import MediaJobHook
+    from airflow_provider_mediajobs.operators.persist_options import PersistOptions
 
 EXPIRY_MARGIN_SECONDS = 60.0
-DEFAULT_DOWNLOAD_TIMEOUT = 300.0
-DEFAULT_DOWNLOAD_DEADLINE = 2 * 3600.0
-DEFAULT_ATTEMPTS_PER_FILE = 3
 
 # the download retries' sleep, indirect so tests can skip the real backoff without patching time.sleep
 _sleep = time.sleep
-
-
-@dataclass(frozen=True)
-class PersistOptions:
-    """Where and how outputs are written (the rendered values of the operator's arguments)."""
-
-    destination: Any
-    filename_template: str = DEFAULT_TEMPLATE
-    max_bytes: int | Mapping[str, int] | None = None
-    overwrite: bool = False
-    download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
-    download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE
-    allow_private_hosts: bool | None = None
-    attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE
-    progress_interval: float | None = None
-
-
-def checked_max_bytes(max_bytes: int | Mapping[str, int] | None) -> int | Mapping[str, int] | None:
-    """``max_bytes`` as given, refused unless bytes or a mapping of kind to bytes (at DAG parse time)."""
-    limits = max_bytes.values() if isinstance(max_bytes, Mapping) else [max_bytes]
-    if any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0) for v in limits):
-        raise MediaJobConfigError(
-            f"max_bytes must be a number of bytes (or a mapping of kind to bytes), not {max_bytes!r}."
-        )
-    return max_bytes
-
-
-def checked_deadline(download_deadline: float | None) -> float | None:
-    """``download_deadline`` as given, refused outside 0..7 days (at DAG parse time)."""
-    if download_deadline is not None and not 0 < download_deadline <= 7 * 86400:
-        raise MediaJobConfigError(
-            f"download_deadline must be seconds in 0..604800 (or None), not {download_deadline!r}."
-        )
-    return download_deadline
-
-
-def outlets_with_asset(kwargs: dict[str, Any], destination: Any, asset: bool) -> dict[str, Any]:
-    """``kwargs`` with ``Asset(<destination URI>)`` added to ``outlets`` when ``asset`` is set."""
-    if asset:
-        if destination is None:
-            raise MediaJobConfigError("asset=True needs a destination to name the Asset after.")
-        kwargs["outlets"] = [*_as_list(kwargs.get("outlets")), Asset(uri=destination_uri(destination))]
-    return kwargs
 
 
 def persist_outputs(
@@ -113,7 +67,7 @@ def persist_outputs(
     project's retry policy (``attempts_per_file``). Asset outlets get the files in their event.
     Returns the job as last read (its URLs the ones downloaded) and the records.
     """
-    from airflow_provider_mediajobs.engine.download import output_client
+    from airflow_provider_mediajobs.engine.addresses import output_client
     from airflow_provider_mediajobs.engine.transport import USER_AGENT, shared_ssl_context
 
     ctx = hook.config.context(job_id)
@@ -306,80 +260,4 @@ def _extension_from_content_type(target: Any, content_type: str | None) -> Any:
     return target.with_name(target.name[: -len(suffix)] + ext)
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple, set)) else [value]
-
-
-class PersistsOutputs:
-    """Mixin for operators that persist a job's outputs: their arguments and the step itself."""
-
-    destination: Any
-    filename_template: str
-    max_bytes: int | Mapping[str, int] | None
-    overwrite: bool
-    download_timeout: float
-    download_deadline: float | None
-    allow_private_hosts: bool | None
-    attempts_per_file: int
-    progress_interval: float | None
-    outlets: Any
-    log: Any
-
-    def _init_persist(
-        self,
-        *,
-        destination: Any,
-        filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | Mapping[str, int] | None = None,
-        overwrite: bool = False,
-        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
-        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
-        allow_private_hosts: bool | None = None,
-        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
-        progress_interval: float | None = None,
-    ) -> None:
-        self.destination = destination
-        self.filename_template = filename_template
-        self.max_bytes = checked_max_bytes(max_bytes)
-        self.overwrite = overwrite
-        self.download_timeout = download_timeout
-        self.download_deadline = checked_deadline(download_deadline)
-        self.allow_private_hosts = allow_private_hosts
-        self.attempts_per_file = max(1, attempts_per_file)
-        self.progress_interval = progress_interval
-
-    def persist(
-        self, context: Any, hook: MediaJobHook, job_id: str, job: MediaJob | None = None
-    ) -> list[dict[str, Any]]:
-        """The persist step of this task (see :func:`persist_outputs`) with its rendered arguments."""
-        options = PersistOptions(
-            destination=self.destination,
-            filename_template=self.filename_template,
-            max_bytes=self.max_bytes,
-            overwrite=self.overwrite,
-            download_timeout=self.download_timeout,
-            download_deadline=self.download_deadline,
-            allow_private_hosts=self.allow_private_hosts,
-            attempts_per_file=self.attempts_per_file,
-            progress_interval=self.progress_interval,
-        )
-        events = context.get("outlet_events") if isinstance(context, Mapping) else None
-        persisted, records = persist_outputs(
-            options, hook, job_id, job=job, log=self.log, outlets=self.outlets or (), outlet_events=events
-        )
-        # what OpenLineage's events describe (the listener runs in a fork of the task: no XCom)
-        self._lineage_job, self._lineage_files = persisted, records
-        return records
-
-
-__all__ = [
-    "JobNotSucceededError",
-    "NoOutputsError",
-    "PersistOptions",
-    "PersistsOutputs",
-    "checked_max_bytes",
-    "outlets_with_asset",
-    "persist_outputs",
-]
+__all__ = ["persist_outputs"]

@@ -11,15 +11,20 @@ that holds on every Airflow version for it.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
-from airflow_provider_mediajobs.deferrable import resolve_deferrable
-from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, run_sync
+from airflow_provider_mediajobs.dialects.inputs import PAYLOADS_SECTION
+from airflow_provider_mediajobs.dialects.registry import (
+    SUBMIT_SUFFIX,
+    ProviderSpec,
+    convenience_classes,
+    get_dialect,
+)
+from airflow_provider_mediajobs.engine.wait import run_sync
 from airflow_provider_mediajobs.exceptions import (
     MediaJobBadResponseError,
     MediaJobError,
@@ -27,20 +32,19 @@ from airflow_provider_mediajobs.exceptions import (
     MediaJobTransientError,
 )
 from airflow_provider_mediajobs.models import JobState, MediaJob
-from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
-from airflow_provider_mediajobs.operators.persist import (
-    DEFAULT_ATTEMPTS_PER_FILE,
-    DEFAULT_DOWNLOAD_DEADLINE,
-    DEFAULT_DOWNLOAD_TIMEOUT,
-    outlets_with_asset,
-)
 from airflow_provider_mediajobs.plugins.links import MediaLink
-from airflow_provider_mediajobs.task_wait import TaskWaitMixin, record_try, recording_failure, seconds
+from airflow_provider_mediajobs.task_wait import (
+    TaskWaitMixin,
+    last_job_id,
+    read_tries,
+    record_try,
+    recording_failure,
+    seconds,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-STATE_KEY = "mediajobs_job_id"
 INPUTS_KEY = "media_inputs"  # XCom: the job's inputs as people read them (JobInputs.to_dict())
 DEFAULT_TIMEOUT = timedelta(hours=24)
 
@@ -51,29 +55,23 @@ def how_it_ended(job: MediaJob) -> str:
     return f"{job.provider} job {job.job_id} {ended}; cost {job.cost_text}"
 
 
-class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
+class MediaJobSubmitOperator(TaskWaitMixin):
     """Submit a job to a media-job provider and wait for it.
 
     :param payload: the provider's documented create body (templated).
-    :param conn_id: Airflow connection id; the provider subclasses default it.
     :param job_kind: which create endpoint, one of the provider's ``job_kinds`` (the named
         subclasses list theirs); the first one by default.
     :param wait_for_completion: wait for the job (default) or return its id at once.
-    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
-        unless the admin set ``[operators] default_deferrable``.
     :param timeout: how long to wait (seconds or timedelta; ``execution_timeout`` also applies).
-    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row are
-        ridden out before the wait fails (30 minutes by default, never past ``timeout``).
-    :param max_backoff: longest pause between two failing status reads, seconds.
-    :param max_consecutive_failures: optional extra bound on failing reads in a row (None: time only).
     :param cancel_on_timeout: cancel the remote job when the wait times out (providers that can cancel).
     :param request_id: idempotency key of a provider with idempotent creates;
         derived from the task instance when not given.
-    :param destination: persist the finished job's outputs here, in this task (templated; a
-        local folder, ``file://``, ``s3://conn@bucket/key``, ... as for ``MediaJobOutputsOperator``).
-        ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
-        ``download_deadline``, ``allow_private_hosts``, ``attempts_per_file`` and ``progress_interval`` mean what they mean there; any Asset in
-        ``outlets`` gets the files written in its event's ``extra``.
+
+    The wait's arguments (``conn_id``, ``deferrable``, ``poll_interval``, ``outage_tolerance``, ...)
+    are :class:`~airflow_provider_mediajobs.task_wait.TaskWaitMixin`'s; ``destination`` (persist
+    the finished job's outputs in this task) and the other persist arguments are
+    :class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`'. Any Asset in
+    ``outlets`` gets the files written in its event's ``extra``.
 
     Returns (XCom) the finished job's dict (with ``files``, the outputs operator's records, when
     given a destination), or the job id when not waiting.
@@ -90,69 +88,28 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
     template_fields_renderers = {"payload": "json"}
     ui_color = "#e4f0ff"
     operator_extra_links = (MediaLink(),)
-    default_provider: ClassVar[str | None] = None
 
     def __init__(
         self,
         *,
         payload: Mapping[str, Any],
-        conn_id: str | None = None,
-        job_kind: str | None = None,
         wait_for_completion: bool = True,
-        deferrable: bool | None = None,
-        poll_interval: float | None = None,
-        max_poll_interval: float | None = None,
-        outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
-        max_backoff: float | timedelta = MAX_BACKOFF,
-        max_consecutive_failures: int | None = None,
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         cancel_on_timeout: bool = True,
         request_id: str | None = None,
-        destination: Any = None,
-        filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | Mapping[str, int] | None = None,
-        overwrite: bool = False,
-        asset: bool = False,
-        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
-        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
-        allow_private_hosts: bool | None = None,
-        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
-        progress_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**outlets_with_asset(kwargs, destination, asset))
-        if destination is not None and not wait_for_completion:
+        if kwargs.get("destination") is not None and not wait_for_completion:
             raise ValueError(
                 "destination needs wait_for_completion=True: outputs exist once the job is done."
             )
+        super().__init__(**kwargs)
         self.payload = payload
         self.wait_for_completion = wait_for_completion
         self.timeout = timeout
         self.cancel_on_timeout = cancel_on_timeout
         self.request_id = request_id
         self._submitted_job_id: str | None = None
-        self._init_wait(
-            conn_id=conn_id,
-            provider=self.default_provider,
-            job_kind=job_kind,
-            deferrable=resolve_deferrable(deferrable),
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            outage_tolerance=outage_tolerance,
-            max_backoff=max_backoff,
-            max_consecutive_failures=max_consecutive_failures,
-        )
-        self._init_persist(
-            destination=destination,
-            filename_template=filename_template,
-            max_bytes=max_bytes,
-            overwrite=overwrite,
-            download_timeout=download_timeout,
-            download_deadline=download_deadline,
-            allow_private_hosts=allow_private_hosts,
-            attempts_per_file=attempts_per_file,
-            progress_interval=progress_interval,
-        )
 
     # ---- submit or re-attach ------------------------------------------------------------------
     def _base_request_id(self, context: Context) -> str:
@@ -162,13 +119,11 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         seed = f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{getattr(ti, 'map_index', -1)}"
         return "airflow-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
-    def _previous_job(self, store: Any) -> tuple[str, MediaJob | None] | None:
+    def _previous_job(self, job_id: str | None) -> tuple[str, MediaJob | None] | None:
         """The previous try's job to re-attach to, with the read that checked it (None if that
         read failed), or None to submit anew (saying why)."""
-        job_id = store.get(STATE_KEY) if store is not None else None
         if not job_id:
             return None
-        job_id = str(job_id)
         try:
             job = self.hook.get_job(job_id)
         except MediaJobNotFoundError:
@@ -233,14 +188,12 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        store = context.get("task_state_store")
+        store, tries = read_tries(context)
         self._warn_no_reattach(context, store)
-        previous = self._previous_job(store)
+        previous = self._previous_job(last_job_id(tries))
         job_id, job = previous if previous is not None else self._submit(context)
         self._submitted_job_id = job_id
-        if store is not None and previous is None:  # a re-attached job's id is stored already
-            store.set(STATE_KEY, job_id)
-        record_try(context, job_id)
+        record_try(context, store, tries, job_id)
         context["ti"].xcom_push(key="job_id", value=job_id)
         self._record_inputs(context)
         if not self.wait_for_completion:
@@ -317,86 +270,42 @@ class MediaJobSubmitOperator(TaskWaitMixin, BaseOperator):
             self._cancel(self._submitted_job_id, "the task was killed")
 
 
-class GoEnhanceSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a GoEnhance job: ``job_kind`` ``faceswap`` (the default) or ``video2video``.
-
-    ``payload`` is GoEnhance's create body (``type`` may be left out). Minimal payloads, from the
-    README's "Payloads" section (where their sources are given):
-
-    ``job_kind="faceswap"``::
-
-        {"args": {"reference_img": "https://example.com/target.jpg", "source_img": "https://example.com/face.jpg"}, "type": "mx-image-face-swap"}
-
-    ``job_kind="video2video"``::
-
-        {"args": {"model": 2000, "duration": 5, "reference_video_url": "https://example.com/in.mp4", "seed": -1, "resolution": "540p"}, "type": "mx-v2v"}
-    """
-
-    default_provider = "goenhance"
-
-
-class TensorArtSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorArt TAMS job: ``job_kind`` ``job`` (the default), ``template`` or ``workflow``.
-
-    Idempotent: without a ``requestId`` in the payload one is derived from the task instance, so a
-    retried task gets its first job back. Minimal payloads, from the README's "Payloads" section
-    (where their sources are given):
-
-    ``job_kind="job"``::
-
-        {"stages": [{"type": "INPUT_INITIALIZE", "inputInitialize": {"seed": -1, "count": 1}}, {"type": "DIFFUSION", "diffusion": {"width": 512, "height": 512, "prompts": [{"text": "a lighthouse at dusk"}], "sd_model": "600423083519508503", "steps": 15, "cfg_scale": 7, "clip_skip": 2}}]}
-
-    ``job_kind="template"``::
-
-        {"templateId": "676018193025756628", "fields": {"fieldAttrs": [{"nodeId": "6", "fieldName": "text", "fieldValue": "a lighthouse at dusk"}]}}
-
-    ``job_kind="workflow"``::
-
-        {"params": {"1": {"classType": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "600423083519508503"}}, "2": {"classType": "CLIPTextEncode", "inputs": {"text": "a lighthouse at dusk", "clip": ["1", 1]}}, "3": {"classType": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["1", 1]}}, "4": {"classType": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}}, "5": {"classType": "KSampler", "inputs": {"model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0], "seed": 1, "steps": 15, "cfg": 7, "sampler_name": "euler", "scheduler": "normal", "denoise": 1}}, "6": {"classType": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}}, "7": {"classType": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": "out"}}}}
-    """
-
-    default_provider = "tensorart"
+def _submit_doc(spec: ProviderSpec) -> str:
+    """A provider's submit operator's docstring, from its registry line and its dialect: the job
+    kinds, the fields each kind's payload must set and a minimal working payload per kind."""
+    dialect = get_dialect(spec.name)
+    kinds = ", ".join(f"``{kind}``" for kind in spec.job_kinds)
+    lines = [
+        f"Create a {spec.display_name} job and wait for it (connection ``{spec.default_conn_id}`` "
+        "unless ``conn_id`` is given).",
+        "",
+        f"``job_kind``: {kinds} (the first is the default). ``payload`` is {spec.display_name}'s "
+        f"documented create body.",
+    ]
+    if spec.idempotent_create:
+        lines += [
+            "",
+            "Idempotent: without a request id in the payload one is derived from the task instance, "
+            "so a retried task gets its first job back.",
+        ]
+    required = [
+        f"- ``{kind}``: " + ", ".join(f"``{name}``" for name in dialect.create_fields[kind])
+        for kind in spec.job_kinds
+        if dialect.create_fields.get(kind)
+    ]
+    if required:
+        lines += ["", "Fields each kind's payload must set (``a|b``: either name):", "", *required]
+    examples = [
+        (kind, dialect.example_payloads[kind]) for kind in spec.job_kinds if kind in dialect.example_payloads
+    ]
+    if examples:
+        lines += ["", f"Minimal payloads ({PAYLOADS_SECTION} shows them with their sources):"]
+        for kind, payload in examples:
+            lines += ["", f'``job_kind="{kind}"``::', "", f"    {json.dumps(payload)}"]
+    return "\n".join(lines) + "\n"
 
 
-class VozoSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a Vozo job: ``job_kind`` ``lipsync`` (the default), ``translate`` or ``reusable_lipsync``.
+_NAMED = convenience_classes(MediaJobSubmitOperator, SUBMIT_SUFFIX, __name__, _submit_doc)
+globals().update(_NAMED)
 
-    Every input is a public URL (Vozo has no upload API). Minimal payloads, from the README's
-    "Payloads" section (where their sources are given):
-
-    ``job_kind="lipsync"``::
-
-        {"reference_file_url": "https://example.com/face.mp4", "reference_file_type": "video", "audio_url": "https://example.com/speech.mp3", "model": "standard_v1"}
-
-    ``job_kind="translate"``::
-
-        {"media_type": "video", "media_url": "https://example.com/talk.mp4", "source_language": "auto", "target_language": "es", "export_type": "all"}
-
-    ``job_kind="reusable_lipsync"``::
-
-        {"model_id": "lsm_8f3a2c", "audio_url": "https://example.com/speech.mp3"}
-    """
-
-    default_provider = "vozo"
-
-
-class TensorPixSubmitJobOperator(MediaJobSubmitOperator):
-    """Create a TensorPix enhancement job from a video URL (or an uploaded video's ``input_video``).
-
-    Minimal payload, from the README's "Payloads" section (where its sources are given):
-
-    ``job_kind="enhance"``::
-
-        {"url": "https://example.com/in.mp4", "ml_models": [1], "output_resolution": 1920}
-    """
-
-    default_provider = "tensorpix"
-
-
-__all__ = [
-    "GoEnhanceSubmitJobOperator",
-    "MediaJobSubmitOperator",
-    "TensorArtSubmitJobOperator",
-    "TensorPixSubmitJobOperator",
-    "VozoSubmitJobOperator",
-]
+__all__ = ["MediaJobSubmitOperator", *_NAMED]

@@ -15,13 +15,14 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from airflow_provider_mediajobs.engine.urls import csp_source
-from airflow_provider_mediajobs.plugins import files, pages, store
+from airflow_provider_mediajobs.plugins import card_html, files, pages, store
+from airflow_provider_mediajobs.plugins.cards import JobCard, job_cards
 from airflow_provider_mediajobs.plugins.links import (
     task_instance_url,
     task_log_url,
     ui_base_url,
 )
-from airflow_provider_mediajobs.plugins.records import PERSISTED, JobCard, MediaItem, TaskMedia, job_cards
+from airflow_provider_mediajobs.plugins.records import PERSISTED, MediaItem, TaskMedia
 
 _STATIC = {"media-view.css": "text/css; charset=utf-8", "media-view.js": "text/javascript; charset=utf-8"}
 
@@ -84,7 +85,7 @@ def create_app() -> FastAPI:
     ]
     app = FastAPI(title="Media Jobs: Media view", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def links_for(request: Request, dag_id: str, run_id: str) -> pages.Links:
+    def links_for(request: Request, dag_id: str, run_id: str) -> card_html.Links:
         root = request.scope.get("root_path", "")
         base = ui_base_url()
 
@@ -94,7 +95,7 @@ def create_app() -> FastAPI:
                 f"?map_index={task.map_index}"
             )
 
-        return pages.Links(
+        return card_html.Links(
             file=file_url,
             task=lambda t: task_instance_url(dag_id, run_id, t.task_id, t.map_index, base=base),
             log=lambda t, n: task_log_url(dag_id, run_id, t.task_id, t.map_index, n, base=base),

@@ -6,23 +6,14 @@ With ``destination=`` the sensor persists the job's outputs in the step that saw
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_mediajobs.deferrable import resolve_deferrable
-from airflow_provider_mediajobs.dialects.registry import convenience_classes
-from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE, WaitState, poll_once
+from airflow_provider_mediajobs.dialects.registry import SENSOR_SUFFIX, convenience_classes
+from airflow_provider_mediajobs.engine.wait import WaitState, poll_once
 from airflow_provider_mediajobs.exceptions import MediaJobError
-from airflow_provider_mediajobs.operators.filenames import DEFAULT_TEMPLATE
-from airflow_provider_mediajobs.operators.persist import (
-    DEFAULT_ATTEMPTS_PER_FILE,
-    DEFAULT_DOWNLOAD_DEADLINE,
-    DEFAULT_DOWNLOAD_TIMEOUT,
-    outlets_with_asset,
-)
 from airflow_provider_mediajobs.plugins.links import MediaLink
 from airflow_provider_mediajobs.task_wait import TaskWaitMixin, recording_failure
 
@@ -37,24 +28,14 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     provider-specific subclass sets it.
 
     :param job_id: the provider's job id (templated).
-    :param conn_id: Airflow connection id (templated); the subclasses default it.
-    :param job_kind: the provider's job family where it has several (its dialect's ``job_kinds``).
-    :param deferrable: wait in the triggerer instead of holding a worker slot; default True
-        unless the admin set ``[operators] default_deferrable``.
-    :param poll_interval: shortest time between status reads, seconds (provider default if None).
-    :param max_poll_interval: longest time between status reads while the job is far from done.
-    :param outage_tolerance: how long (seconds or timedelta) failing status reads in a row
-        (5xx, 429, timeouts) are ridden out before the wait fails; 30 minutes by default, never
-        past ``timeout``. In ``reschedule`` mode each poke starts afresh, so only ``timeout`` bounds it.
-    :param max_backoff: longest pause between two failing reads in the triggerer (seconds).
-    :param max_consecutive_failures: optional extra bound on failing reads in a row (formerly the
-        only bound, default 10; now None: the time window alone decides).
     :param timeout: seconds before the wait fails with ``AirflowSensorTimeout`` (skipped with
         ``soft_fail=True``); enforced by the trigger's own wall-clock deadline.
-    :param destination: persist the finished job's outputs here, in this task (templated), with
-        ``filename_template``, ``max_bytes``, ``overwrite``, ``asset``, ``download_timeout``,
-        ``download_deadline``, ``allow_private_hosts``, ``attempts_per_file`` and ``progress_interval`` as for ``MediaJobOutputsOperator``; the
-        result then has ``files``, that operator's records.
+
+    The wait's arguments (``conn_id``, ``job_kind``, ``deferrable``, ``poll_interval``, ...) are
+    :class:`~airflow_provider_mediajobs.task_wait.TaskWaitMixin`'s; ``destination`` and the other
+    persist arguments (the finished job's outputs persisted in this task; the result then has
+    ``files``) are :class:`~airflow_provider_mediajobs.operators.persist_options.PersistsOutputs`'.
+    In ``reschedule`` mode each poke starts afresh, so only ``timeout`` bounds ``outage_tolerance``.
 
     A failed job fails the task with the provider's reason; a canceled job fails it too. With
     ``soft_fail=True`` only a timeout skips: a job that failed is never silently skipped.
@@ -63,58 +44,11 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
     template_fields: Sequence[str] = ("job_id", "conn_id", "job_kind", "destination", "filename_template")
     ui_color = "#f0e4ff"
     operator_extra_links = (MediaLink(),)
-    default_provider: ClassVar[str | None] = None
+    poll_sets_poke_interval = True
 
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        conn_id: str | None = None,
-        job_kind: str | None = None,
-        deferrable: bool | None = None,
-        poll_interval: float | None = None,
-        max_poll_interval: float | None = None,
-        outage_tolerance: float | timedelta = OUTAGE_TOLERANCE,
-        max_backoff: float | timedelta = MAX_BACKOFF,
-        max_consecutive_failures: int | None = None,
-        destination: Any = None,
-        filename_template: str = DEFAULT_TEMPLATE,
-        max_bytes: int | Mapping[str, int] | None = None,
-        overwrite: bool = False,
-        asset: bool = False,
-        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
-        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
-        allow_private_hosts: bool | None = None,
-        attempts_per_file: int = DEFAULT_ATTEMPTS_PER_FILE,
-        progress_interval: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if poll_interval is not None:
-            kwargs.setdefault("poke_interval", poll_interval)
-        super().__init__(**outlets_with_asset(kwargs, destination, asset))
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.job_id = job_id
-        self._init_wait(
-            conn_id=conn_id,
-            provider=self.default_provider,
-            job_kind=job_kind,
-            deferrable=resolve_deferrable(deferrable),
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            outage_tolerance=outage_tolerance,
-            max_backoff=max_backoff,
-            max_consecutive_failures=max_consecutive_failures,
-        )
-        self._init_persist(
-            destination=destination,
-            filename_template=filename_template,
-            max_bytes=max_bytes,
-            overwrite=overwrite,
-            download_timeout=download_timeout,
-            download_deadline=download_deadline,
-            allow_private_hosts=allow_private_hosts,
-            attempts_per_file=attempts_per_file,
-            progress_interval=progress_interval,
-        )
         self._poke_wait: WaitState | None = None
 
     def execute(self, context: Context) -> Any:
@@ -186,7 +120,7 @@ class MediaJobSensor(TaskWaitMixin, BaseSensorOperator):
 
 _NAMED = convenience_classes(
     MediaJobSensor,
-    "JobSensor",
+    SENSOR_SUFFIX,
     __name__,
     lambda spec: (
         f"Wait for a {spec.display_name} job (connection ``{spec.default_conn_id}`` unless "

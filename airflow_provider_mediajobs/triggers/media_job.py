@@ -25,6 +25,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs._compat import StateUnreadable, task_instance_state
+from airflow_provider_mediajobs.dialects.registry import get_dialect
 from airflow_provider_mediajobs.engine.wait import (
     MAX_BACKOFF,
     OUTAGE_TOLERANCE,
@@ -75,6 +76,7 @@ class MediaJobTrigger(BaseTrigger):
         first_read_at: float | None = None,
     ) -> None:
         super().__init__()
+        get_dialect(provider)  # its module imported now (once a process), not at the first read
         self.provider = provider
         self.conn_id = conn_id
         self.job_id = str(job_id)

@@ -18,9 +18,9 @@ from airflow.sdk import Asset
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, OutputTooLargeError
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator, TensorPixSubmitJobOperator
-from airflow_provider_mediajobs.operators.submit import STATE_KEY
 from airflow_provider_mediajobs.plugins.records import PERSISTED, task_media
 from airflow_provider_mediajobs.sensors import TensorArtJobSensor
+from airflow_provider_mediajobs.task_wait import TRIES_KEY, last_job_id
 
 PAYLOAD = {"url": "https://example.com/media/clip.mp4", "ml_models": [1]}
 RECORD_KEYS = {"url", "path", "bytes", "sha256", "content_type", "kind", "skipped"}
@@ -159,7 +159,7 @@ def test_a_retried_task_reattaches_to_its_job_and_only_downloads(emulator, files
     event = run_trigger(deferred.value)
     with pytest.raises(OutputTooLargeError):
         first.execute_complete(context, event=event, **deferred.value.kwargs)
-    job_id = store.data[STATE_KEY]
+    job_id = last_job_id(store.data[TRIES_KEY])
     before = counts(emulator)
 
     # try 2 (the task retried, max_bytes fixed): the same job, read once, downloaded; no create

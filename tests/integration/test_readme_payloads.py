@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_mediajobs.dialects.inputs import payload_hint
 from airflow_provider_mediajobs.dialects.registry import get_dialect, specs
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobConfigError
@@ -91,7 +92,7 @@ def test_missing_required_field_is_named_before_any_request(emu: Emulator, name:
 def test_payload_hint_names_a_readme_section_that_exists() -> None:
     text = README.read_text()
     for spec in specs():
-        hint = get_dialect(spec.name).payload_hint(spec.job_kinds[0])
+        hint = payload_hint(get_dialect(spec.name), spec.job_kinds[0])
         assert "'Payloads'" in hint
         assert f"\n### {spec.display_name}\n" in text.split("\n## Payloads\n", 1)[1].split("\n## ", 1)[0]
 

@@ -50,9 +50,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_mediajobs.dialects.base import ApiRequest, ApiResponse, CallContext, Credentials, Dialect
+from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.registry import ProviderSpec, convenience_classes, register
 from airflow_provider_mediajobs.dialects.values import as_fraction, as_str, encode_segment
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
 from airflow_provider_mediajobs.hooks.base import MediaJobHook
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.operators.submit import MediaJobSubmitOperator

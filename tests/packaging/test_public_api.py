@@ -22,6 +22,8 @@ PUBLIC = (
     f"{PACKAGE}.triggers",
     f"{PACKAGE}.operators",
     f"{PACKAGE}.dialects.base",
+    f"{PACKAGE}.dialects.inputs",
+    f"{PACKAGE}.dialects.wire",
     f"{PACKAGE}.dialects.registry",
 )
 

@@ -82,13 +82,26 @@ RSA_SIGNING = {
 }
 
 
+DIALECT_MODULES = {spec.dialect.partition(":")[0] for spec in specs()}
+
+
 def test_importing_hooks_sensors_triggers_and_operators_does_not_load_tams_signing() -> None:
     loaded = loaded_after(
         "import airflow_provider_mediajobs.hooks, airflow_provider_mediajobs.sensors\n"
         "import airflow_provider_mediajobs.triggers, airflow_provider_mediajobs.operators"
     )
-    assert {"airflow_provider_mediajobs.hooks", "airflow_provider_mediajobs.dialects.tensorart"} <= loaded
+    assert "airflow_provider_mediajobs.hooks" in loaded
     assert loaded & RSA_SIGNING == set()
+    # a task loads the dialect of its own provider only, when it first uses it
+    assert loaded & DIALECT_MODULES == set()
+
+
+def test_a_hook_loads_its_own_dialect_only() -> None:
+    loaded = loaded_after(
+        "from airflow_provider_mediajobs.hooks import hook_class\n"
+        "hook_class('tensorpix')(conn_id='x').dialect"
+    )
+    assert loaded & DIALECT_MODULES == {"airflow_provider_mediajobs.dialects.tensorpix"}
 
 
 SIGNING_CONFIG = """

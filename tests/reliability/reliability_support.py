@@ -186,8 +186,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 def _readable(provider: str, job_id: str | None, path: str, body: bytes) -> bool:
     """Would the dialect read a job out of this 200 answer?"""
-    from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
     from airflow_provider_mediajobs.dialects.registry import all_dialects
+    from airflow_provider_mediajobs.dialects.wire import ApiResponse, CallContext
     from airflow_provider_mediajobs.exceptions import MediaJobError
 
     dialect = all_dialects().get(provider)

@@ -39,8 +39,8 @@ from reliability_support import (
 )
 
 from airflow_provider_mediajobs import exceptions
-from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
 from airflow_provider_mediajobs.dialects.registry import all_dialects
+from airflow_provider_mediajobs.dialects.wire import ApiResponse, CallContext
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE

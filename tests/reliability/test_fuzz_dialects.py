@@ -31,10 +31,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_support import write_results
 
-from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
 from airflow_provider_mediajobs.dialects.registry import all_dialects
 from airflow_provider_mediajobs.dialects.values import MAX_RETRY_AFTER, parse_retry_after
 from airflow_provider_mediajobs.dialects.vozo import AUTH_CODES, BUSY_CODES, RETRY_CODES
+from airflow_provider_mediajobs.dialects.wire import ApiResponse, CallContext
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobAuthError,

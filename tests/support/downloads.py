@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_mediajobs.dialects.base import CallContext
-from airflow_provider_mediajobs.engine.download import output_client
+from airflow_provider_mediajobs.dialects.wire import CallContext
+from airflow_provider_mediajobs.engine.addresses import output_client
 
 SECRET = "sk-live-output-secret"
 CTX = CallContext("tensorpix", "tensorpix_default", "4242", (SECRET,))

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_mediajobs import metrics
 from airflow_provider_mediajobs._compat import AirflowSensorTimeout
-from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.engine.download import download
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.exceptions import MediaJobFailedError

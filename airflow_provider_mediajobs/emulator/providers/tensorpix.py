@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from starlette.datastructures import URL
 from starlette.responses import Response
@@ -12,24 +11,15 @@ from ..runtime import Ctx, RouteSpec, iso, json_response
 from ..state import Job
 from ..uploads import Upload, upload_url
 from .base import Provider, retry_headers
+from .tensorpix_requests import MODELS, ml_model, number_errors, options_errors, url_errors
 
 URL_LIFETIME_S = 2 * 3600
 STATUS = {"queued": 0, "running": 1, "succeeded": 2, "failed": -1, "canceled": -2}
-RESOLUTIONS = (-1, 640, 720, 854, 1280, 1920, 2048, 2560, 3840)
-CODECS = ("libx264", "libx265", "prores_ks")
 OWNER_EMAIL = "emulator@mediajobs.invalid"
 OWNER_ID = 4242
 BALANCE = 1250.0
 UPLOAD_PROCESSING_S = 10.0  # emulated seconds an uploaded video stays ``file: null``
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "mkv": "video/x-matroska", "webm": "video/webm"}
-MODELS: dict[int, tuple[str, int, float, int, int]] = {  # id: name, task, cost_weight, upscale, fps
-    1: ("Super Resolution 2x", 1, 1.0, 2, 1),
-    2: ("Super Resolution 4x", 1, 1.5, 4, 1),
-    3: ("Denoise", 3, 0.5, 1, 1),
-    4: ("Sharpen", 4, 0.3, 1, 1),
-    5: ("FPS Boost", 10, 1.0, 1, 2),
-    6: ("Face Enhance", 12, 0.8, 1, 1),
-}
 
 
 def drf_error(status: int, detail: Any, retry_after: int | None = None) -> Response:
@@ -37,52 +27,9 @@ def drf_error(status: int, detail: Any, retry_after: int | None = None) -> Respo
     return json_response(body, status, retry_headers(retry_after))
 
 
-def _ml_model(model_id: int) -> dict[str, Any]:
-    name, task, weight, upscale, fps = MODELS.get(model_id, (f"Model {model_id}", 1, 1.0, 1, 1))
-    return {
-        "id": model_id,
-        "name": name,
-        "task": task,
-        "cost_weight": weight,
-        "upscale_factor": upscale,
-        "fps_boost_factor": fps,
-        "priority": 10 * task,
-        "max_resolution": 1280 * 720 if upscale >= 4 else 1920 * 1080,
-    }
-
-
 def _size(resolution: int) -> tuple[int, int]:
     width = 1280 if resolution == -1 else resolution
     return width, max(64, width * 9 // 16)
-
-
-def _url_errors(body: dict[str, Any]) -> dict[str, list[str]]:
-    """``url`` of ``POST /api/jobs/from-url/``: required, an absolute http(s) URL."""
-    url = body.get("url")
-    if not url:
-        return {"url": ["This field is required."]}
-    if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
-        return {"url": ["Enter a valid URL."]}
-    return {}
-
-
-def _options_errors(body: dict[str, Any]) -> dict[str, list[str]]:
-    """The Job options both create routes take (DRF field messages, keyed by field)."""
-    errors: dict[str, list[str]] = {}
-    models = body.get("ml_models", [])
-    if not isinstance(models, list):
-        errors["ml_models"] = [f'Expected a list of items but got type "{type(models).__name__}".']
-    elif not all(isinstance(m, int) and not isinstance(m, bool) for m in models):
-        errors["ml_models"] = ["Incorrect type. Expected pk value, received str."]
-    else:
-        unknown = [m for m in models if m not in MODELS]
-        if unknown:
-            errors["ml_models"] = [f'Invalid pk "{unknown[0]}" - object does not exist.']
-    if "output_resolution" in body and body["output_resolution"] not in RESOLUTIONS:
-        errors["output_resolution"] = [f'"{body["output_resolution"]}" is not a valid choice.']
-    if "codec" in body and body["codec"] not in CODECS:
-        errors["codec"] = [f'"{body["codec"]}" is not a valid choice.']
-    return errors
 
 
 class TensorPix(Provider):
@@ -196,7 +143,7 @@ class TensorPix(Provider):
             "processing_progress": progress,
             "input_video": input_video,
             "output_video": output,
-            "ml_models": [_ml_model(m) for m in req.get("ml_models", []) if isinstance(m, int)],
+            "ml_models": [ml_model(m) for m in req.get("ml_models", []) if isinstance(m, int)],
             "grain": float(req.get("grain", 0.0)),
             "codec": req.get("codec", "libx264"),
             "output_resolution": resolution,
@@ -255,7 +202,7 @@ class TensorPix(Provider):
 
     async def create(self, ctx: Ctx) -> Response:
         """``POST /api/jobs/from-url/``: ``url`` plus the Job options → 201 with the Job."""
-        return await self._create(ctx, _url_errors)
+        return await self._create(ctx, url_errors)
 
     async def create_from_upload(self, ctx: Ctx) -> Response:
         """``POST /api/jobs/`` ([3P]): ``input_video`` (the id ``POST /api/videos/`` answered, once
@@ -281,16 +228,12 @@ class TensorPix(Provider):
         body, script = ctx.script()
         if ctx.json_object() is None:
             return drf_error(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
-        errors = {**source_errors(body), **_options_errors(body)}
+        errors = {**source_errors(body), **options_errors(body)}
         if errors:
             return drf_error(400, errors)
-        for key in ("grain", "fps_interpolation_factor", "playback_speed", "sharpen_strength"):
-            if not isinstance(body.get(key, 0.0), (int, float)) or isinstance(body.get(key), bool):
-                return drf_error(400, {key: ["A valid number is required."]})
-        for key in ("stabilization_smoothing", "start_frame", "end_frame"):
-            value = body.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                return drf_error(400, {key: ["A valid integer is required."]})
+        errors = number_errors(body)
+        if errors:
+            return drf_error(400, errors)
         if body.get("input_video") is not None:
             body["input_video"] = int(body["input_video"])
         job = ctx.rt.state.create_job(self.name, kind="enhance", script=script, request=body)
@@ -304,7 +247,7 @@ class TensorPix(Provider):
 
     async def ml_models(self, ctx: Ctx) -> Response:
         """The models ([3P] route), paginated as DRF's limit/offset: ``{count, next, previous, results}``."""
-        models = [_ml_model(model_id) for model_id in sorted(MODELS)]
+        models = [ml_model(model_id) for model_id in sorted(MODELS)]
         return json_response(paginate(ctx, models))
 
     async def balance(self, ctx: Ctx) -> Response:

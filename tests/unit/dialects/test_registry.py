@@ -21,13 +21,7 @@ import pytest
 
 from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.connection_forms import empty_extra, forms
-from airflow_provider_mediajobs.dialects.base import (
-    ApiRequest,
-    ApiResponse,
-    CallContext,
-    Credentials,
-    Dialect,
-)
+from airflow_provider_mediajobs.dialects.base import Dialect
 from airflow_provider_mediajobs.dialects.registry import (
     BUILTIN,
     ProviderSpec,
@@ -39,6 +33,7 @@ from airflow_provider_mediajobs.dialects.registry import (
     unregister,
 )
 from airflow_provider_mediajobs.dialects.values import as_fraction, as_str, encode_segment
+from airflow_provider_mediajobs.dialects.wire import ApiRequest, ApiResponse, CallContext, Credentials
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobFailedError
 from airflow_provider_mediajobs.get_provider_info import get_provider_info

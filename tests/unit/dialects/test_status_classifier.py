@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from airflow_provider_mediajobs import exceptions as exc
-from airflow_provider_mediajobs.dialects.base import ApiResponse, CallContext
 from airflow_provider_mediajobs.dialects.registry import get_dialect
+from airflow_provider_mediajobs.dialects.wire import ApiResponse, CallContext
 from airflow_provider_mediajobs.engine.download import _classify
 
 from support.constants import PROVIDERS

@@ -14,8 +14,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from airflow_provider_mediajobs.dialects.base import ApiRequest
+from airflow_provider_mediajobs.dialects.wire import ApiRequest
 from airflow_provider_mediajobs.emulator import Emulator
+from airflow_provider_mediajobs.engine.api import Operation
 from airflow_provider_mediajobs.exceptions import MediaJobAuthError, MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState
 
@@ -112,10 +113,11 @@ async def test_the_signature_covers_a_base_path_an_encoded_id_and_a_query(
     def parse(response: Any, ctx: Any) -> int:
         return response.status_code
 
+    op = Operation(request, parse, api.config.context())
     if wire.mode == "sync":
-        api.call(hook.session, request, parse, api.config.context())
+        api.call(hook.session, op)
     else:
-        await api.acall(request, parse, api.config.context())
+        await api.acall(op)
     first, second = wire.sent
     assert first.path_and_query == "/gateway/v1/jobs/id%3Awith%40chars"
     assert second.path_and_query == "/gateway/v1/jobs?cursor=a%20b%2Fc&size=10"

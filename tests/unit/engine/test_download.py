@@ -16,7 +16,8 @@ import httpx
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from airflow_provider_mediajobs.engine.download import check_output_url, download
+from airflow_provider_mediajobs.engine.addresses import check_output_url
+from airflow_provider_mediajobs.engine.download import download
 from airflow_provider_mediajobs.exceptions import (
     MediaJobApiError,
     MediaJobRateLimitedError,

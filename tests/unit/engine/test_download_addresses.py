@@ -19,14 +19,10 @@ import httpcore
 import httpx
 import pytest
 
-from airflow_provider_mediajobs.dialects.base import CallContext
-from airflow_provider_mediajobs.engine import download as download_module
-from airflow_provider_mediajobs.engine.download import (
-    DEFAULT_MAX_BYTES,
-    download,
-    max_bytes_for,
-    output_client,
-)
+from airflow_provider_mediajobs.dialects.wire import CallContext
+from airflow_provider_mediajobs.engine import addresses as addresses_module
+from airflow_provider_mediajobs.engine.addresses import output_client
+from airflow_provider_mediajobs.engine.download import DEFAULT_MAX_BYTES, download, max_bytes_for
 from airflow_provider_mediajobs.exceptions import (
     OutputTooLargeError,
     OutputTooSlowError,
@@ -173,7 +169,7 @@ def public_cdn(server: Server, monkeypatch: pytest.MonkeyPatch) -> list[tuple[st
             return real_connect(self, "127.0.0.1", port, *args, **kwargs)
         return real_connect(self, host, port_, *args, **kwargs)
 
-    monkeypatch.setattr(download_module.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(addresses_module.socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", connect_tcp)
     return seen
 
@@ -255,7 +251,7 @@ def test_https_still_verifies_the_certificate_against_the_url_host(
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         return real_getaddrinfo("127.0.0.1" if host == "other.example" else host, *args, **kwargs)
 
-    monkeypatch.setattr(download_module.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(addresses_module.socket, "getaddrinfo", getaddrinfo)
     with Emulator(tls=True, speed=1000, tams_qps=0) as emu:
         job = emu.add_job("tensorpix", outcome="succeeded", queued_s=0, running_s=1, output_bytes=5000)
         emu.advance(5)

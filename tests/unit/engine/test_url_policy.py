@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_mediajobs.dialects.base import CallContext
 from airflow_provider_mediajobs.dialects.registry import get_dialect
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.engine.config import build_config
 from airflow_provider_mediajobs.engine.urls import (
     UrlRefused,

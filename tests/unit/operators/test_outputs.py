@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from airflow.sdk import Asset, ObjectStoragePath
 
-from airflow_provider_mediajobs.dialects.base import CallContext
+from airflow_provider_mediajobs.dialects.wire import CallContext
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError
 from airflow_provider_mediajobs.models import JobState, MediaJob, MediaOutput, OutputKind
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator

@@ -12,7 +12,7 @@ from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobCanceledError, MediaJobFailedError
 from airflow_provider_mediajobs.models import JobState, MediaJob
 from airflow_provider_mediajobs.operators import TensorArtSubmitJobOperator, TensorPixSubmitJobOperator
-from airflow_provider_mediajobs.operators.submit import STATE_KEY
+from airflow_provider_mediajobs.task_wait import TRIES_KEY, last_job_id
 
 from support.provider_urls import TAMS, TAMS_CREATE, TAMS_ID, TP, TP_CREATE
 
@@ -41,7 +41,7 @@ def retried_submit(requests_mock: Any, bodies: Any, make_context: Any, store_cla
     """Try 2 of a TensorPix submit whose try 1 created job 41; a new submit creates job 42."""
     requests_mock.post(TP_CREATE, json={"id": 42, "status": 0})
     requests_mock.get(TP.format(42), json=bodies.tensorpix(42, 0))
-    store = store_class({STATE_KEY: "41"})
+    store = store_class({TRIES_KEY: [{"try": 1, "job_id": "41"}]})
     context = make_context(store=store, try_number=2)
     op = TensorPixSubmitJobOperator(task_id="submit", payload={"url": "https://example.com/in.mp4"})
     with pytest.raises(TaskDeferred) as info:
@@ -66,7 +66,7 @@ def test_previous_job_unknown_says_so_before_submitting(
 
     store, deferred = retried_submit(requests_mock, bodies, make_context, store_class)
 
-    assert store.data[STATE_KEY] == "42" and deferred.kwargs == {"job_id": "42"}
+    assert last_job_id(store.data[TRIES_KEY]) == "42" and deferred.kwargs == {"job_id": "42"}
     before = _before_submit(log)
     assert "Resubmitting: tensorpix does not know job 41 of the previous try (not found)" in before
 
@@ -139,7 +139,7 @@ def test_reattach_read_rides_out_transient_trouble(
     """An outage outlasting the hook's own retries: re-attach anyway, the wait retries the reads."""
     monkeypatch.setattr("time.sleep", lambda s: None)  # the hook's backoff between attempts
     requests_mock.get(TP.format(41), [blip] * 20)  # every read of the retry's start fails
-    store = store_class({STATE_KEY: "41"})
+    store = store_class({TRIES_KEY: [{"try": 1, "job_id": "41"}]})
     context = make_context(store=store, try_number=2)
     op = TensorPixSubmitJobOperator(task_id="submit", payload={"url": "https://example.com/in.mp4"})
 
@@ -149,7 +149,10 @@ def test_reattach_read_rides_out_transient_trouble(
     assert _posts(requests_mock) == 0  # no second, paid job
     assert info.value.kwargs == {"job_id": "41"}
     assert info.value.trigger.serialize()[1]["job_id"] == "41"
-    assert context["ti"].xcoms["job_id"] == "41" and store.data[STATE_KEY] == "41"
+    assert context["ti"].xcoms["job_id"] == "41" and store.data[TRIES_KEY] == [
+        {"try": 1, "job_id": "41"},
+        {"try": 2, "job_id": "41"},
+    ]
 
 
 def test_reattach_read_recovers_from_a_single_503(
@@ -159,7 +162,7 @@ def test_reattach_read_recovers_from_a_single_503(
     requests_mock.get(
         TP.format(41), [{"status_code": 503, "text": "busy"}, {"json": bodies.tensorpix(41, 2)}]
     )
-    context = make_context(store=store_class({STATE_KEY: "41"}), try_number=2)
+    context = make_context(store=store_class({TRIES_KEY: [{"try": 1, "job_id": "41"}]}), try_number=2)
 
     result = TensorPixSubmitJobOperator(task_id="submit", payload={"url": "u"}).execute(context)
 

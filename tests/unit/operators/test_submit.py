@@ -20,7 +20,6 @@ from airflow_provider_mediajobs.operators import (
     TensorPixSubmitJobOperator,
 )
 from airflow_provider_mediajobs.operators import submit as submit_module
-from airflow_provider_mediajobs.operators.submit import STATE_KEY
 from airflow_provider_mediajobs.task_wait import BACKSTOP_SECONDS, TRIES_KEY
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
@@ -80,7 +79,7 @@ def test_submit_pushes_the_job_id_before_deferring(
     }
     assert context["ti"].xcoms == {"job_id": "42", "media_inputs": inputs}
     assert journal == [("xcom_push", "job_id", "42"), ("xcom_push", "media_inputs", inputs)]
-    assert store.data == {STATE_KEY: "42", TRIES_KEY: [{"try": 1, "job_id": "42"}]}
+    assert store.data == {TRIES_KEY: [{"try": 1, "job_id": "42"}]}
     assert calls(requests_mock, "POST")[0].json() == TP_PAYLOAD
     deferred = info.value
     assert isinstance(deferred.trigger, MediaJobTrigger)
@@ -90,6 +89,22 @@ def test_submit_pushes_the_job_id_before_deferring(
     assert kwargs["job_id"] == "42"
     assert kwargs["cancel_on_kill"] is True  # the operator started the job, so a kill cancels it
     assert SENTINEL not in json.dumps(kwargs)
+
+
+def test_a_new_job_is_first_read_one_poll_interval_after_its_create(
+    requests_mock: Any, make_context: Any, store_class: Any
+) -> None:
+    """Nothing read it yet, and a job created a moment ago is not done: the trigger's first read
+    comes one interval later, not at once (a read that could only say "queued")."""
+    requests_mock.post(TP_CREATE, json={"id": 42, "status": 0})
+    before = time.time()
+    with pytest.raises(TaskDeferred) as info:
+        tensorpix_op(poll_interval=7).execute(make_context(store=store_class()))
+    after = time.time()
+
+    kwargs = info.value.trigger.serialize()[1]
+    assert before + 7 <= kwargs["first_read_at"] <= after + 7
+    assert calls(requests_mock, "GET") == []
 
 
 def test_without_waiting_returns_the_job_id(requests_mock: Any, make_context: Any) -> None:
@@ -118,7 +133,7 @@ def test_retry_reattaches_to_a_running_job(
 ) -> None:
     requests_mock.post(TP_CREATE, json={"id": 99, "status": 0})
     requests_mock.get(TP.format(41), json=bodies.tensorpix(41, 1))
-    context = make_context(store=store_class({STATE_KEY: "41"}), try_number=2)
+    context = make_context(store=store_class({TRIES_KEY: [{"try": 1, "job_id": "41"}]}), try_number=2)
 
     with pytest.raises(TaskDeferred) as info:
         tensorpix_op().execute(context)
@@ -133,7 +148,7 @@ def test_retry_returns_a_job_that_finished_meanwhile(
     requests_mock: Any, bodies: Any, make_context: Any, store_class: Any
 ) -> None:
     requests_mock.get(TP.format(41), json=bodies.tensorpix(41, 2))
-    context = make_context(store=store_class({STATE_KEY: "41"}), try_number=2)
+    context = make_context(store=store_class({TRIES_KEY: [{"try": 1, "job_id": "41"}]}), try_number=2)
 
     result = tensorpix_op().execute(context)
 
@@ -155,7 +170,7 @@ def test_retry_submits_anew_when_the_previous_job_is_dead(
     requests_mock.get(TP.format(41), **previous)
     requests_mock.post(TP_CREATE, json={"id": 42, "status": 0})
     requests_mock.get(TP.format(42), json=bodies.tensorpix(42, 0))
-    store = store_class({STATE_KEY: "41"})
+    store = store_class({TRIES_KEY: [{"try": 1, "job_id": "41"}]})
     context = make_context(store=store, try_number=2)
 
     with pytest.raises(TaskDeferred) as info:
@@ -163,7 +178,7 @@ def test_retry_submits_anew_when_the_previous_job_is_dead(
 
     assert len(calls(requests_mock, "POST")) == 1
     assert context["ti"].xcoms["job_id"] == "42"
-    assert store.data == {STATE_KEY: "42", TRIES_KEY: [{"try": 2, "job_id": "42"}]}
+    assert store.data == {TRIES_KEY: [{"try": 1, "job_id": "41"}, {"try": 2, "job_id": "42"}]}
     assert info.value.kwargs == {"job_id": "42"}
 
 

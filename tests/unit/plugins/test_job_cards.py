@@ -13,8 +13,9 @@ import pytest
 
 from airflow_provider_mediajobs.dialects.registry import get_dialect
 from airflow_provider_mediajobs.models import JobInputs
-from airflow_provider_mediajobs.plugins import pages
-from airflow_provider_mediajobs.plugins.records import TaskMedia, job_cards, run_costs, task_media
+from airflow_provider_mediajobs.plugins import card_html, pages
+from airflow_provider_mediajobs.plugins.cards import job_cards, run_costs
+from airflow_provider_mediajobs.plugins.records import TaskMedia, task_media
 
 LATER = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
 SIG = "sig=SECRETSIGNATURE"
@@ -75,8 +76,8 @@ def outputs(task_id: str, map_index: int, job_id: str | None, state: str = "succ
     return found
 
 
-def links() -> pages.Links:
-    return pages.Links(
+def links() -> card_html.Links:
+    return card_html.Links(
         file=lambda t, i: f"/f/{t.task_id}/{t.map_index}/{i.index}",
         task=lambda t: f"/ui/{t.task_id}/{t.map_index}",
         log=lambda t, n: f"/ui/{t.task_id}/{t.map_index}?try_number={n}",

@@ -178,6 +178,26 @@ def test_transient_first_read_still_defers(
     assert requests_mock.call_count >= 1
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status_code": 429, "headers": {"Retry-After": "1"}, "json": {"detail": "slow down"}},
+        {"status_code": 503, "text": "busy"},
+    ],
+)
+def test_the_first_read_on_the_worker_is_one_attempt(
+    requests_mock: Any, make_context: Any, no_sleep: list[float], answer: dict[str, Any]
+) -> None:
+    """A worker's retries would be paced by no triggerer's limiter (a fleet's sensors start at
+    once): one attempt, then the trigger reads."""
+    requests_mock.get(TP.format(42), [answer, {"json": {"id": 42, "status": 2}}])
+
+    with pytest.raises(TaskDeferred):
+        sensor().execute(make_context())
+
+    assert requests_mock.call_count == 1 and no_sleep == []
+
+
 def test_unparseable_first_read_still_defers(
     requests_mock: Any, make_context: Any, no_sleep: list[float]
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.engine import wait as wait_module
+from airflow_provider_mediajobs.engine.loopstore import loop_store
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
@@ -250,7 +251,7 @@ async def test_many_waits_share_one_client_which_is_closed_after() -> None:
             events = await asyncio.gather(*(_collect(fast_trigger(job_id=str(i))) for i in range(1, 31)))
     assert all(e["status"] == "succeeded" for e in events)
     assert len(clients) == 1
-    assert not transport._pools.get(asyncio.get_running_loop())
+    assert not [key for key in loop_store() if key[0] == "client"]
 
 
 async def _collect(trigger: MediaJobTrigger) -> dict[str, Any]:
