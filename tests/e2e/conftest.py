@@ -18,34 +18,27 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from e2e_support import BUNDLES, PROVIDERS, DagRunner, SentinelEmulator, Sentinels, set_connections
+from e2e_support import BUNDLES, DagRunner, SentinelEmulator, Sentinels
 
 from airflow_provider_mediajobs.emulator import Emulator
+
+from support.connections import set_connections
+from support.constants import PROVIDERS
+from support.credentials import sentinel_keys, tams_key_pair
 
 
 @pytest.fixture(scope="session")
 def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelEmulator]:
     """The emulator in real time (``speed=1``) accepting distinctive keys nobody else uses."""
-    keys = {p: f"mje2e-{p}-{secrets.token_hex(12)}" for p in PROVIDERS}
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    keys = sentinel_keys("mje2e", PROVIDERS, 12)
     public = tmp_path_factory.mktemp("tams") / "public.pem"
-    public.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    pem = tams_key_pair(public)
     # keys nobody else uses instead of the documented defaults
     with Emulator(port=0, seed=5, speed=1.0, tams_qps=0, tams_public_key=public, api_keys=keys) as emu:
         sentinels = Sentinels()

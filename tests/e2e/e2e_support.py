@@ -21,7 +21,6 @@ from airflow_provider_mediajobs.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "example_dags"
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 DAG_FILES = {
     "example_mediajobs_goenhance": "example_goenhance.py",
     "example_mediajobs_tensorart": "example_tensorart.py",
@@ -70,11 +69,6 @@ class SentinelEmulator:
     sentinels: Sentinels
 
 
-def set_connections(monkeypatch: pytest.MonkeyPatch, connections: dict[str, dict[str, Any]]) -> None:
-    for conn_id, conn in connections.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
-
-
 # ---- the metadata DB ----------------------------------------------------------------------------
 # ---- running a DAG ------------------------------------------------------------------------------
 @dataclass
@@ -98,7 +92,8 @@ class DagResult:
 
 def load_dag(dag_id: str) -> Any:
     from airflow.utils.cli import get_bagged_dag
-    from airflow_compat import DagBag
+
+    from support.airflow_compat import DagBag
 
     path = str(EXAMPLES / DAG_FILES[dag_id])
     bag = DagBag(dag_folder=path, safe_mode=False)

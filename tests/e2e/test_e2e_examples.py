@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import DagResult, DagRunner, SentinelEmulator, error_lines, set_connections
+from e2e_support import DagResult, DagRunner, SentinelEmulator, error_lines
+
+from support.connections import set_connections
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,10 @@ Each task gets ``retries=2``: a failure without retries shows as ``tries == 1``,
 from __future__ import annotations
 
 import pytest
-from e2e_support import DagRunner, SentinelEmulator, error_lines, set_connections
+from e2e_support import DagRunner, SentinelEmulator, error_lines
 from test_e2e_examples import EXAMPLES, SCRIPT, script, setting
+
+from support.connections import set_connections
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,6 @@ import json
 from typing import Any
 
 import pytest
-from airflow_compat import stored_trigger_kwargs
 from e2e_support import DagRunner, SentinelEmulator
 
 from airflow_provider_mediajobs._compat import TaskDeferred
@@ -33,6 +32,9 @@ from airflow_provider_mediajobs.operators import (
 )
 from airflow_provider_mediajobs.sensors import MediaJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.airflow_compat import stored_trigger_kwargs
+from support.constants import PROVIDERS
 
 pytestmark = pytest.mark.e2e
 
@@ -175,7 +177,7 @@ def test_the_scan_finds_each_credential(e2e_env: SentinelEmulator) -> None:
     """The search is not vacuous: the connections themselves hold every sentinel."""
     found = e2e_env.sentinels.find(json.dumps(e2e_env.connections))
     assert found == sorted({label.split(" line ")[0] for label in e2e_env.sentinels.texts})
-    assert {f"{p} API key" for p in ("goenhance", "tensorart", "vozo", "tensorpix")} <= set(found)
+    assert {f"{p} API key" for p in PROVIDERS} <= set(found)
     assert "TAMS private key" in found
     one_line = e2e_env.connections["tensorart_default"]["extra"]["private_key"].splitlines()[3]
     assert e2e_env.sentinels.find(f"... {one_line} ...") == ["TAMS private key"]

@@ -23,9 +23,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from readme_text import fenced, section
 
 from airflow_provider_mediajobs.emulator.__main__ import ENV_BEGIN, ENV_END
+
+from support.readme_text import fenced, section
 
 pytestmark = pytest.mark.e2e
 

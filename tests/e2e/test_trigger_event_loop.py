@@ -56,6 +56,8 @@ from airflow.sdk._shared.secrets_masker import _secrets_masker  # airflow.sdk.lo
 from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
+
 pytestmark = pytest.mark.e2e
 
 SPEED = 20.0  # emulated seconds per real second
@@ -309,7 +311,7 @@ def plan(
     for conn_id, fields in connections.items():
         provider = conn_id.removesuffix("_loop")
         conn = {"conn_type": provider, "host": f"{emu.url}/{provider}", **fields}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        set_connections(monkeypatch, {conn_id: conn})
 
     outcomes = ("succeeded", "succeeded", "failed", "canceled")
     status_of = {"succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}

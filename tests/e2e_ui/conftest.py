@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from support.connections import environ_without_airflow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -64,7 +66,7 @@ class AirflowServer:
 
 
 def _airflow_env(home: Path, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    env = environ_without_airflow()
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",

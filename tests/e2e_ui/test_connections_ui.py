@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import AIRFLOW_VERSION, all_admins_token
 from airflow_ui import ConnectionsPage, UiTestResult
 
 from airflow_provider_mediajobs.connection_forms import forms
+
+from support.airflow_compat import AIRFLOW_VERSION, all_admins_token
+from support.credentials import rsa_pem
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(900)]
 
@@ -44,17 +46,6 @@ def _rest(server_url: str, method: str, path: str, body: dict[str, Any] | None =
     )
     with urllib.request.urlopen(request, timeout=30) as resp:
         return json.loads(resp.read() or b"null")
-
-
-def _other_rsa_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return pem.decode()
 
 
 def check_form(page: ConnectionsPage, dialog: Any, conn_type: str) -> dict[str, dict[str, Any]]:
@@ -151,7 +142,7 @@ def test_connection_form_save_and_test(
 
     dialog = page.open_edit_dialog(conn_id)
     if conn_type == "tensorart":
-        page.paste_into(dialog, "element_private_key", _other_rsa_key())
+        page.paste_into(dialog, "element_private_key", rsa_pem())
     else:
         page.type_into(dialog, "password", "wrong-key-0000")
     page.save(dialog, "Connection has been successfully updated")

@@ -19,7 +19,6 @@ of outside hosts fail to load instead of reaching the network.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -30,9 +29,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from airflow_compat import all_admins_token
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
+
+from support.airflow_compat import all_admins_token
+from support.connections import environ_without_airflow
 
 pytestmark = [pytest.mark.e2e_ui, pytest.mark.timeout(600)]
 
@@ -116,7 +117,7 @@ def hostile_run(airflow_server: Any, tmp_path_factory: pytest.TempPathFactory) -
             run_file=str(run_file),
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    env = environ_without_airflow()
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),

@@ -7,7 +7,6 @@ One emulator for the module, its clock all but frozen (``speed=1e-6``): time mov
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,21 +14,23 @@ import pytest
 
 from airflow_provider_mediajobs.emulator import Emulator
 
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
+from support.connections import set_connections
+from support.constants import PROVIDERS
+
 FROZEN = 1e-6  # emulated seconds per real second: the clock moves only through advance()
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+def frozen_emulator() -> Iterator[Emulator]:
     with Emulator(port=0, seed=11, speed=FROZEN, tams_qps=0) as emu:
         yield emu
 
 
 @pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    emulator.reset()
-    yield emulator
-    emulator.reset()
+def emu(frozen_emulator: Emulator) -> Iterator[Emulator]:
+    frozen_emulator.reset()
+    yield frozen_emulator
+    frozen_emulator.reset()
 
 
 def connections_for(emu: Emulator) -> dict[str, dict[str, Any]]:
@@ -47,6 +48,5 @@ def connections_for(emu: Emulator) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def connections(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
     conns = connections_for(emu)
-    for conn_id, conn in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    set_connections(monkeypatch, conns)
     return conns

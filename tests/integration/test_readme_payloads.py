@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import pytest
-from readme_text import README, payloads
 
 from airflow_provider_mediajobs.dialects.inputs import payload_hint
 from airflow_provider_mediajobs.dialects.registry import get_dialect, specs
@@ -23,6 +22,8 @@ from airflow_provider_mediajobs.exceptions import MediaJobApiError, MediaJobConf
 from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState
 from airflow_provider_mediajobs.operators import submit
+
+from support.readme_text import README, payloads
 
 pytestmark = pytest.mark.usefixtures("connections")
 

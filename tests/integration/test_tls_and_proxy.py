@@ -29,6 +29,8 @@ from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, MediaJobError
 from airflow_provider_mediajobs.hooks import TensorPixHook
 
+from support.connections import set_connections
+
 KEY = "mj-tls-test-key-5d1e"
 JOB: dict[str, Any] = {
     "id": 42,
@@ -136,7 +138,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def use_host(monkeypatch: pytest.MonkeyPatch, host: str) -> TensorPixHook:
     conn = {"conn_type": "tensorpix", "host": host, "password": KEY}
-    monkeypatch.setenv("AIRFLOW_CONN_TP_NET", json.dumps(conn))
+    set_connections(monkeypatch, {"tp_net": conn})
     return TensorPixHook(conn_id="tp_net")
 
 

@@ -17,6 +17,8 @@ from airflow_provider_mediajobs.engine.ratelimit import HEADROOM, AsyncRateLimit
 from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
+from support.credentials import rsa_pem
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
@@ -113,13 +115,8 @@ build_config(get_dialect("tensorart"), conn_id="c", conn_type="tensorart", host=
 
 
 def test_only_a_connection_that_signs_loads_tams_signing() -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    pem = rsa_pem()
     assert loaded_after(SIGNING_CONFIG) & RSA_SIGNING == set()  # Bearer mode
     assert loaded_after(SIGNING_CONFIG, MJ_PEM=pem) >= RSA_SIGNING
 

@@ -1,5 +1,4 @@
-"""Reliability suites: the emulator plugin's fixtures, imported by name (``pytest_plugins`` may only
-be declared in the rootdir conftest), and per-file outcome/time counts for the results file.
+"""Reliability suites: per-file outcome and time counts for the results file (``make reliability``).
 Nothing here is autouse, so suites below keep their own setup."""
 
 from __future__ import annotations

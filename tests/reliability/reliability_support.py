@@ -20,9 +20,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from airflow_compat import decode_trigger_kwargs, import_string, stored_trigger_kwargs
 
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
+from support.airflow_compat import decode_trigger_kwargs, import_string, stored_trigger_kwargs
+from support.connections import connection_env
+from support.constants import PROVIDERS
+
 PROFILE = os.environ.get("MEDIAJOBS_RELIABILITY", "fast").strip().lower() or "fast"
 FULL = PROFILE == "full"
 CLASSPATH = "airflow_provider_mediajobs.triggers.MediaJobTrigger"
@@ -43,12 +45,9 @@ def connection(emu: Any, provider: str, *, timeout: float = 10.0, signature: boo
     return conn
 
 
-def connection_env(emu: Any, prefix: str = "rel", **options: Any) -> dict[str, str]:
-    """``AIRFLOW_CONN_<PREFIX>_<PROVIDER>`` variables for the four providers (conn id ``<prefix>_<provider>``)."""
-    return {
-        f"AIRFLOW_CONN_{prefix.upper()}_{provider.upper()}": json.dumps(connection(emu, provider, **options))
-        for provider in PROVIDERS
-    }
+def emulator_connection_env(emu: Any, prefix: str = "rel", **options: Any) -> dict[str, str]:
+    """The environment of connections ``<prefix>_<provider>`` to the emulator, one per provider."""
+    return connection_env({f"{prefix}_{p}": connection(emu, p, **options) for p in PROVIDERS})
 
 
 def secrets_of(emu: Any) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from reliability_support import PROVIDERS, as_triggerer_would, connection, run_trigger
+from reliability_support import as_triggerer_would, connection, run_trigger
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.exceptions import (
@@ -36,6 +36,9 @@ from airflow_provider_mediajobs.operators import (
 )
 from airflow_provider_mediajobs.sensors import MediaJobSensor, TensorArtJobSensor, TensorPixJobSensor
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.connections import set_connections
+from support.constants import PROVIDERS
 
 UNSAFE_IDS = [
     "",
@@ -106,7 +109,7 @@ def emu(
     }
     conns["file_host"] = {**connection(emu, "tensorpix"), "host": "file:///etc/passwd"}
     for conn_id, conn in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        set_connections(monkeypatch, {conn_id: conn})
     yield emu
 
 

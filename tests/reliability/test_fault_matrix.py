@@ -26,12 +26,11 @@ from typing import Any
 
 import pytest
 from reliability_support import (
-    PROVIDERS,
     Call,
     RecordingTransport,
     Tally,
     as_triggerer_would,
-    connection_env,
+    emulator_connection_env,
     percentile,
     run_trigger,
     scale,
@@ -46,6 +45,8 @@ from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.transport import override_async_transport
 from airflow_provider_mediajobs.engine.wait import MAX_BACKOFF, OUTAGE_TOLERANCE
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.constants import PROVIDERS
 
 DIALECTS = all_dialects()
 SPEED = 1000.0  # the plugin's emulator: 1 real second = 1000 emulated seconds
@@ -420,8 +421,8 @@ BASELINE: dict[str, dict[str, float]] = {}  # fault-free scenario -> provider ->
 def emulator(mediajobs_emulator_session: Emulator) -> Iterator[Emulator]:
     mp = pytest.MonkeyPatch()
     for name, value in {
-        **connection_env(mediajobs_emulator_session, "rel"),
-        **connection_env(mediajobs_emulator_session, "relslow", timeout=FAST_TIMEOUT),
+        **emulator_connection_env(mediajobs_emulator_session, "rel"),
+        **emulator_connection_env(mediajobs_emulator_session, "relslow", timeout=FAST_TIMEOUT),
     }.items():
         mp.setenv(name, value)
     mediajobs_emulator_session.reset()

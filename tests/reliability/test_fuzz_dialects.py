@@ -340,7 +340,9 @@ def expected_error(provider: str, status: int, body: Any) -> type[MediaJobError]
             return MediaJobRateLimitedError
         if code in RETRY_CODES:
             return MediaJobTransientError
-    return status_error(status) or MediaJobApiError  # the table is tests/core/test_status_classifier.py
+    return (
+        status_error(status) or MediaJobApiError
+    )  # the table is tests/unit/dialects/test_status_classifier.py
 
 
 def encode(body: Any) -> bytes:

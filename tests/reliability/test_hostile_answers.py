@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from support.connections import connection_env, set_connections
+
 TIMEOUT = 2.0  # the connection's timeout: the whole call, not one read
 SLACK = 3.0
 MAX_GROWTH = 256 * 1024 * 1024
@@ -304,17 +306,20 @@ async def _async_read(warm_up: bool) -> dict[str, Any]:
     return result
 
 
+def conn_to(server: HostileServer) -> dict[str, Any]:
+    """A Vozo connection to the hostile server (short timeout, no client-side rate limit)."""
+    return {
+        "conn_type": "vozo",
+        "host": f"http://127.0.0.1:{server.port}",
+        "password": "hostile-test-key",
+        "extra": {"timeout": TIMEOUT, "rate_limit": 0},
+    }
+
+
 def _child(case: str, path: str, conn: Any) -> None:
     try:
         server = HostileServer(CASES[case])
-        os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(
-            {
-                "conn_type": "vozo",
-                "host": f"http://127.0.0.1:{server.port}",
-                "password": "hostile-test-key",
-                "extra": {"timeout": TIMEOUT, "rate_limit": 0},
-            }
-        )
+        os.environ.update(connection_env({CONN_ID: conn_to(server)}))
         # what the calls use is imported (and the bomb built) before the memory baseline is taken
         import aiohttp  # noqa: F401
         import httpx_aiohttp  # noqa: F401
@@ -409,13 +414,7 @@ def test_hostile_output_urls_are_dropped_and_the_job_still_reads(
 
     server = HostileServer(_done_with(HOSTILE_URLS[case]))
     try:
-        conn = {
-            "conn_type": "vozo",
-            "host": f"http://127.0.0.1:{server.port}",
-            "password": "hostile-test-key",
-            "extra": {"timeout": TIMEOUT, "rate_limit": 0},
-        }
-        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+        set_connections(monkeypatch, {CONN_ID: conn_to(server)})
         hook = hook_class("vozo")(CONN_ID, retries=1)
 
         async def aread() -> Any:

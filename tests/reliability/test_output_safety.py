@@ -19,10 +19,11 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from reliability_support import PROVIDERS, connection
+from reliability_support import connection
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine.urls import REASONS
@@ -36,14 +37,11 @@ from airflow_provider_mediajobs.hooks import hook_class
 from airflow_provider_mediajobs.models import JobState
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator
 
+from support.connections import default_connections, set_connections
+from support.constants import BASE_URLS, PROVIDERS
+
 KEY = "live-key-OUTPUT-SAFETY-0123456789"
-TAMS_HOST = "https://tams.example"
-API_HOSTS = {
-    "goenhance": "api.goenhance.ai",
-    "tensorart": "tams.example",
-    "vozo": "api.vozo.ai",
-    "tensorpix": "backend.tensorpix.ai",
-}
+API_HOSTS = {provider: urlsplit(url).hostname for provider, url in BASE_URLS.items()}
 JOB_IDS = {
     "goenhance": "5334c57d-8443-4b79-ba24-8539c2163c74",
     "tensorart": "794323827366354822",
@@ -92,12 +90,13 @@ USE_REFUSED = {
 
 
 def status_url(provider: str, job_id: str) -> str:
-    return {
-        "goenhance": f"https://api.goenhance.ai/api/v1/jobs/detail?img_uuid={job_id}",
-        "tensorart": f"{TAMS_HOST}/v1/jobs/{job_id}",
-        "vozo": f"https://api.vozo.ai/v1/video_generation/{job_id}",
-        "tensorpix": f"https://backend.tensorpix.ai/api/jobs/{job_id}/",
+    path = {
+        "goenhance": f"/api/v1/jobs/detail?img_uuid={job_id}",
+        "tensorart": f"/v1/jobs/{job_id}",
+        "vozo": f"/v1/video_generation/{job_id}",
+        "tensorpix": f"/api/jobs/{job_id}/",
     }[provider]
+    return BASE_URLS[provider] + path
 
 
 def succeeded_body(provider: str, job_id: str, url: str) -> dict[str, Any]:
@@ -133,11 +132,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def provider_conns(monkeypatch: pytest.MonkeyPatch) -> None:
-    for provider in PROVIDERS:
-        conn: dict[str, Any] = {"conn_type": provider, "password": KEY}
-        if provider == "tensorart":
-            conn["host"] = TAMS_HOST
-        monkeypatch.setenv(f"AIRFLOW_CONN_SAFE_{provider.upper()}", json.dumps(conn))
+    """``safe_<provider>``: the default test connections, with this module's key."""
+    conns = default_connections(KEY)
+    set_connections(monkeypatch, {f"safe_{p}": conns[f"{p}_default"] for p in PROVIDERS})
 
 
 def _context() -> dict[str, Any]:
@@ -227,7 +224,7 @@ def test_link_local_output_hosts_are_refused_before_any_request(
 def emulator_conns(mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     for provider in PROVIDERS:
         conn = connection(mediajobs_emulator, provider)
-        monkeypatch.setenv(f"AIRFLOW_CONN_EMU_{provider.upper()}", json.dumps(conn))
+        set_connections(monkeypatch, {f"emu_{provider}": conn})
     return mediajobs_emulator
 
 

@@ -9,7 +9,6 @@ for ~10-20 s. The key is now checked with exact arithmetic and loaded once per p
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -21,6 +20,8 @@ from airflow_provider_mediajobs.dialects import tensorart_signing as tensorart
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
+
 WAITS = 40
 
 
@@ -28,7 +29,7 @@ async def test_signature_mode_waits_load_the_key_once_and_cheaply(
     mediajobs_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emu = mediajobs_emulator
-    monkeypatch.setenv("AIRFLOW_CONN_TAMS_RSA", json.dumps(connection(emu, "tensorart", signature=True)))
+    set_connections(monkeypatch, {"tams_rsa": connection(emu, "tensorart", signature=True)})
     # the process's first connection lookup has one-off costs (not ours): pay them before measuring
     warm = MediaJobTrigger(
         provider="tensorart",

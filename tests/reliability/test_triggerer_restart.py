@@ -26,13 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_compat import FakeSupervisor, bind_task_instance
 from reliability_support import (
     CLASSPATH,
     FULL,
-    PROVIDERS,
     as_triggerer_would,
-    connection_env,
+    emulator_connection_env,
     expected_status,
     normalized_event,
     run_trigger,
@@ -44,6 +42,9 @@ from reliability_support import (
 
 from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
+
+from support.airflow_compat import FakeSupervisor, bind_task_instance
+from support.constants import PROVIDERS
 
 CHILD = Path(__file__).with_name("triggerer_child.py")
 WAITS = scale(200, 2000)
@@ -145,7 +146,7 @@ def _wait_until(predicate: Any, limit: float, child: Child) -> None:
 def test_sigkill_mid_wait_and_rebuild_in_a_new_process(mediajobs_emulator: Emulator, tmp_path: Path) -> None:
     emu = mediajobs_emulator
     rng = random.Random(2026)
-    env = {**os.environ, **connection_env(emu, "rst")}
+    env = {**os.environ, **emulator_connection_env(emu, "rst")}
     env.pop("PYTEST_CURRENT_TEST", None)
     plan = tmp_path / "plan.json"
 
@@ -259,7 +260,7 @@ async def test_a_trigger_cancelled_by_a_restart_cancels_nothing_remote(
     only a user's kill calls ``on_kill``. Neither a cancelled run, nor a rerun, nor a concurrent
     second instance may cancel or create anything; ``on_kill`` cancels exactly once."""
     emu = mediajobs_emulator
-    for name, value in connection_env(emu, "rst").items():
+    for name, value in emulator_connection_env(emu, "rst").items():
         monkeypatch.setenv(name, value)
     job_id = str(emu.add_job(provider, outcome="succeeded", queued_s=10**6, running_s=500))
     now = time.time()

@@ -5,7 +5,6 @@ failed every request there). Skipped when uvloop is not installed; it is no depe
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -15,6 +14,8 @@ from airflow_provider_mediajobs.emulator import Emulator
 from airflow_provider_mediajobs.engine import transport
 from airflow_provider_mediajobs.triggers import MediaJobTrigger
 
+from support.connections import set_connections
+
 uvloop = pytest.importorskip("uvloop")
 
 CONN_ID = "uvloop_tensorpix"
@@ -23,15 +24,15 @@ CONN_ID = "uvloop_tensorpix"
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
 def test_a_trigger_waits_to_its_event_under_uvloop(tls: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     with Emulator(tls=tls, speed=200, tams_qps=0, origins=False) as emu:
-        monkeypatch.setenv(
-            f"AIRFLOW_CONN_{CONN_ID.upper()}",
-            json.dumps(
-                {
+        set_connections(
+            monkeypatch,
+            {
+                CONN_ID: {
                     "conn_type": "tensorpix",
                     "host": emu.base_url("tensorpix"),
                     "password": emu.credentials("tensorpix")["api_key"],
                 }
-            ),
+            },
         )
         if tls:  # the emulator's CA, as a triggerer trusts a private CA
             assert emu.ca_file is not None

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' airflow_compat
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' support package
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # reliability_support
 
 from reliability_support import rebuild

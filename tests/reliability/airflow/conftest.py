@@ -7,7 +7,6 @@ triggerers) and are marked ``airflow_processes``: ``pytest -m "not airflow_proce
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from mediajobs_cluster import PROVIDERS, Postgres, SentinelEmulator, Sentinels, postgres_unavailable
+from mediajobs_cluster import Postgres, SentinelEmulator, Sentinels, postgres_unavailable
+
+from support.constants import PROVIDERS
+from support.credentials import sentinel_keys, tams_key_pair
 
 _TIMINGS: list[tuple[str, dict[str, float]]] = []
 
@@ -43,21 +43,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{label}: {figures}")
 
 
-def _sentinel_credentials(tmp: Path) -> tuple[dict[str, str], str, Path]:
-    keys = {p: f"mjsentinel-{p}-{secrets.token_hex(16)}" for p in PROVIDERS}
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = tmp / "tams-public.pem"
-    public.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return keys, pem, public
-
-
 @pytest.fixture(scope="module")
 def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelEmulator]:
     """The emulator (real time, ``speed=1``) accepting a distinctive key per provider and a fresh
@@ -65,7 +50,9 @@ def sentinel_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent
     from airflow_provider_mediajobs.emulator import Emulator
 
     tmp = tmp_path_factory.mktemp("sentinels")
-    keys, pem, public = _sentinel_credentials(tmp)
+    keys = sentinel_keys("mjsentinel", PROVIDERS)
+    public = tmp / "tams-public.pem"
+    pem = tams_key_pair(public)
     # keys nobody else uses instead of the emulator's documented defaults
     with Emulator(port=0, seed=11, speed=1.0, tams_public_key=public, api_keys=keys) as emu:
         connections: dict[str, dict[str, Any]] = {}

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_compat import all_admins_token
+from support.airflow_compat import all_admins_token
+from support.connections import connection_env
+from support.constants import PROVIDERS
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MARKER = "MEDIAJOBS_TEST_CLUSTER"
@@ -35,7 +37,6 @@ HERE = Path(__file__).resolve().parent
 RESTART_DAG = HERE / "dags" / "mediajobs_restart.py"
 PIPELINE_DAG = HERE.parents[2] / "example_dags" / "example_pipeline.py"
 RESTART_DAG_ID = "mediajobs_triggerer_restart"
-PROVIDERS = ("goenhance", "tensorart", "vozo", "tensorpix")
 
 
 def free_port() -> int:
@@ -304,8 +305,7 @@ class AirflowCluster:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level,
             }
         )
-        for conn_id, conn in connections.items():
-            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+        env.update(connection_env(connections))
         env.update(extra_env or {})
         self.env = env
         self._engine: Any = None

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mediajobs_cluster import AIRFLOW, PIPELINE_DAG, PROVIDERS, AirflowCluster, SentinelEmulator, wait_until
+from mediajobs_cluster import AIRFLOW, PIPELINE_DAG, AirflowCluster, SentinelEmulator, wait_until
 
 from airflow_provider_mediajobs.models import MediaJob, format_cost, total_cost
 from airflow_provider_mediajobs.operators.destinations import path_safe
+
+from support.constants import PROVIDERS
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(600)]
 

@@ -7,22 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from mediajobs_cluster import AirflowCluster, Sentinels, scan_files
+
+from support.credentials import rsa_pem
 
 KEY = "mjsentinel-vozo-0123456789abcdef0123456789abcdef"
 
 
-def _pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 def test_sentinels_find_keys_and_their_fragments() -> None:
-    pem = _pem()
+    pem = rsa_pem()
     sentinels = Sentinels()
     sentinels.add_key("vozo API key", KEY)
     sentinels.add_pem("TAMS private key", pem)

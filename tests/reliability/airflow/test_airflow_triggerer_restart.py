@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from mediajobs_cluster import (
     PIPELINE_DAG,
-    PROVIDERS,
     RESTART_DAG,
     RESTART_DAG_ID,
     AirflowCluster,
@@ -31,6 +30,8 @@ from mediajobs_cluster import (
 )
 
 from airflow_provider_mediajobs.models import MediaJob
+
+from support.constants import PROVIDERS
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(900)]
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from mediajobs_cluster import (
-    PROVIDERS,
     RESTART_DAG,
     RESTART_DAG_ID,
     AirflowCluster,
@@ -30,6 +29,8 @@ from mediajobs_cluster import (
     scan_files,
     wait_until,
 )
+
+from support.constants import PROVIDERS
 
 pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(900)]
 
