@@ -295,9 +295,9 @@ def test_timeout_with_soft_fail_skips(runner: DagRunner, e2e_env: SentinelEmulat
 def test_transient_faults_are_ridden_out(runner: DagRunner, e2e_env: SentinelEmulator, provider: str) -> None:
     example = EXAMPLES[provider]
     script(e2e_env, provider, outputs=list(example.outputs), **SCRIPT)
-    # Each status read in the worker tries 3 times, then leaves the rest to the trigger: the 503
-    # burst outlasts them, so the trigger meets two 503s and then a 429 (Retry-After: 1).
-    worker_reads = 3 * example.reads_before_defer
+    # A status read in the worker is one attempt, then the trigger takes over: the 503 burst
+    # outlasts it, so the trigger meets two 503s and then a 429 (Retry-After: 1).
+    worker_reads = example.reads_before_defer
     fault(e2e_env, provider, "http_503", count=worker_reads + 2)
     fault(e2e_env, provider, "http_429", count=1, retry_after=1)
 
