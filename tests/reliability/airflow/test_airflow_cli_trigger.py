@@ -78,10 +78,12 @@ def outcome(
     emu = sentinel_emulator.emulator
     root = tmp_path_factory.mktemp("airflow-cli-trigger")
     output_dir = root / "outputs"
-    # Still queued when each submit first reads its job, done a few seconds later (two per
-    # provider in case a task is retried).
+    # Done ~12 s after its create (two per provider in case a task is retried): not sooner, as a
+    # trigger that fires before the scheduler has processed the deferral's executor event makes
+    # Airflow fail the task ("finished with state success, but ... queued"), and on SQLite a task's
+    # exit after deferring was seen to wait ~5 s for the database.
     for provider in PROVIDERS:
-        emu.script(provider, count=2, queued_s=1, running_s=3)
+        emu.script(provider, count=2, queued_s=2, running_s=10)
     cluster = AirflowCluster(
         root,
         db_url=f"sqlite:///{root / 'airflow.db'}",
