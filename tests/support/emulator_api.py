@@ -9,6 +9,7 @@ TAMS signature page (see ``/work/shared/research/provider-apis.md`` B2).
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import time
 import uuid
@@ -19,6 +20,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from airflow_provider_mediajobs.dialects.registry import get_dialect
 
 DEFAULT_KEYS = {
     "goenhance": "goenhance-emulator-key",
@@ -604,26 +607,10 @@ def tams_body(request_id: str | None = None, **extra: Any) -> bytes:
 
 
 # Create bodies per create route (provider, path, body, expected status code of success).
-GOENHANCE_FACESWAP = {
-    "args": {"reference_img": "https://example.com/target.jpg", "source_img": "https://example.com/face.jpg"},
-    "type": "mx-image-face-swap",
-}
-GOENHANCE_V2V = {
-    "args": {
-        "model": 2000,
-        "duration": 5,
-        "reference_video_url": "https://example.com/in.mp4",
-        "seed": -1,
-        "resolution": "540p",
-    },
-    "type": "mx-v2v",
-}
-VOZO_LIPSYNC = {
-    "reference_file_url": "https://example.com/face.mp4",
-    "audio_url": "https://example.com/speech.mp3",
-    "model": "standard_v1",
-    "reference_file_type": "video",
-}
+# the dialects' own minimal payloads (the operators' docstrings and the README show the same)
+GOENHANCE_FACESWAP = copy.deepcopy(get_dialect("goenhance").example_payloads["faceswap"])
+GOENHANCE_V2V = copy.deepcopy(get_dialect("goenhance").example_payloads["video2video"])
+VOZO_LIPSYNC = copy.deepcopy(get_dialect("vozo").example_payloads["lipsync"])
 VOZO_TRANSLATE = {
     "media_type": "video",
     "media_url": "https://example.com/talk.mp4",

@@ -80,8 +80,8 @@ def outcome(
     output_dir = root / "outputs"
     # Done ~12 s after its create (two per provider in case a task is retried): not sooner, as a
     # trigger that fires before the scheduler has processed the deferral's executor event makes
-    # Airflow fail the task ("finished with state success, but ... queued"), and on SQLite a task's
-    # exit after deferring was seen to wait ~5 s for the database.
+    # Airflow fail the task ("finished with state success, but ... queued"), and here a task's process
+    # was seen to take ~5 s to exit after deferring (cause not established).
     for provider in PROVIDERS:
         emu.script(provider, count=2, queued_s=2, running_s=10)
     cluster = AirflowCluster(
