@@ -349,7 +349,7 @@ class AirflowCluster:
         self.procs[name] = proc
         return proc
 
-    def start_triggerer(self, name: str) -> Proc:
+    def start_triggerer(self, name: str, *args: str) -> Proc:
         """A triggerer whose job row's ``hostname`` is ``name`` (as if each ran on its own host)."""
         helper = self.root / "pythonpath"
         helper.mkdir(exist_ok=True)
@@ -363,7 +363,8 @@ class AirflowCluster:
         }
         if self.asyncio_debug:  # asyncio names every callback that holds the loop > 100 ms
             env["PYTHONASYNCIODEBUG"] = "1"
-        return self.start(name, "triggerer", "--skip-serve-logs", env=env)
+        self.killed.discard(name)  # a restart under the same name
+        return self.start(name, "triggerer", "--skip-serve-logs", *args, env=env)
 
     def start_core(self) -> None:
         """The API server first: a task the scheduler starts before it listens fails (and retries)."""

@@ -3,13 +3,15 @@
 One Airflow deployment (api-server, scheduler with the LocalExecutor, two triggerers with
 ``[triggerer] triggerer_health_check_threshold`` 10 s) runs three phases (issue 24):
 
-1. **Stall.** 8 deferrable ``TensorPixSubmitJobOperator`` tasks are deferred over both triggerers.
-   Triggerer A's process group is stopped (SIGSTOP) for 20 s, so B adopts A's triggers; then A
-   continues and finds them gone. Airflow 3.3 calls ``on_kill()`` for each (3.1 never does); the
+1. **Stall.** 8 deferrable ``TensorPixSubmitJobOperator`` tasks are deferred over both triggerers:
+   A (``--capacity 6``) takes 6, B, started once A holds them, the other 2 (Airflow 3.1 has no
+   ``max_trigger_to_select_per_loop``: a triggerer takes every unassigned trigger at once, so the
+   spread is set up, not left to timing). A's process group is stopped (SIGSTOP) for 20 s, so B
+   adopts A's triggers; then A continues and finds them gone. Airflow 3.3 calls ``on_kill()`` for each (3.1 never does); the
    task is still deferred on B, so nothing is canceled. The jobs then end: 8 creates, 0 cancels,
    8 successes.
-2. **Rate, two triggerers.** 48 TAMS sensors (the emulator allows 5 requests/s per key) wait on
-   both triggerers, polling far more often than 5/s allows. Each triggerer's limiter adapts to the
+2. **Rate, two triggerers.** A is restarted at full capacity; 48 TAMS sensors (the emulator allows
+   5 requests/s per key) wait on both triggerers, polling far more often than 5/s allows. Each triggerer's limiter adapts to the
    429s: on the whole at most 5 % of the calls are answered 429 and the average stays <= 5.5/s.
 3. **Rate, one triggerer.** A is killed; B takes every wait over and, alone, draws no 429.
 
@@ -35,6 +37,7 @@ pytestmark = [pytest.mark.airflow_processes, pytest.mark.timeout(1200)]
 FLEET_DAG = Path(__file__).resolve().parent / "dags" / "mediajobs_fleet.py"
 STALL_DAG, KILL_DAG, TAMS_DAG = "mediajobs_fleet_stall", "mediajobs_fleet_kill", "mediajobs_fleet_tams"
 SUBMITS, TAMS_WAITS = 8, 48
+CAPACITY_A = 6  # triggerer A's capacity while the submits defer: it holds 6 of 8, B the other 2
 THRESHOLD = 10  # [triggerer] triggerer_health_check_threshold, seconds
 STALL_S = 20
 TAMS_QPS = 5.0  # the emulator's TAMS limit per key
@@ -142,21 +145,38 @@ def outcome(
         began = time.monotonic()
         cluster.prepare()
         cluster.start_core()
-        for name in ("triggerer-a", "triggerer-b"):
-            cluster.start_triggerer(name)
 
-        def both_heartbeating() -> list[dict[str, Any]] | None:
-            cluster.check_alive()
-            jobs = [j for j in cluster.triggerer_jobs() if j["end_date"] is None and j["latest_heartbeat"]]
-            return jobs if len(jobs) == 2 else None
+        def heartbeating(count: int) -> Any:
+            def check() -> list[dict[str, Any]] | None:
+                cluster.check_alive()
+                jobs = [
+                    j for j in cluster.triggerer_jobs() if j["end_date"] is None and j["latest_heartbeat"]
+                ]
+                return jobs if len(jobs) == count else None
 
-        jobs = wait_until(both_heartbeating, 240, "two triggerers heartbeating", diagnose=cluster.diagnose)
-        names = {j["id"]: j["hostname"] for j in jobs}
+            return check
+
+        cluster.start_triggerer("triggerer-a", "--capacity", str(CAPACITY_A))
+        wait_until(heartbeating(1), 240, "triggerer A heartbeating", diagnose=cluster.diagnose)
         t["airflow_up_s"] = time.monotonic() - began
 
         # ---- 1. stall ---------------------------------------------------------------------------
         emu.script("tensorpix", count=SUBMITS, queued_s=2, running_s=3600)
         cluster.trigger(STALL_DAG, "stall")
+
+        def a_full() -> bool:
+            cluster.check_alive()
+            rows = cluster.task_states(STALL_DAG)
+            deferred = [r for r in rows if r["state"] == "deferred"]
+            return (
+                len(deferred) == SUBMITS
+                and sum(r["triggerer_id"] is not None for r in deferred) == CAPACITY_A
+            )
+
+        wait_until(a_full, 360, f"8 submits deferred, {CAPACITY_A} on triggerer A", diagnose=cluster.diagnose)
+        cluster.start_triggerer("triggerer-b")
+        jobs = wait_until(heartbeating(2), 240, "two triggerers heartbeating", diagnose=cluster.diagnose)
+        names = {j["id"]: j["hostname"] for j in jobs}
 
         def submits_deferred_on_both() -> list[dict[str, Any]] | None:
             cluster.check_alive()
@@ -165,10 +185,10 @@ def outcome(
             return rows if ok and len({r["triggerer_id"] for r in rows}) == 2 else None
 
         rows = wait_until(
-            submits_deferred_on_both, 360, "8 submits deferred on both", diagnose=cluster.diagnose
+            submits_deferred_on_both, 240, "8 submits deferred on both", diagnose=cluster.diagnose
         )
         held = {names[j]: sum(r["triggerer_id"] == j for r in rows) for j in names}
-        stalled = max(held, key=lambda n: held[n])
+        stalled = "triggerer-a"
         survivor_id = next(j for j, n in names.items() if n != stalled)
         time.sleep(3)  # every trigger has read its job once
         pgid = cluster.procs[stalled].popen.pid
@@ -246,6 +266,14 @@ def outcome(
         killed_cancels = sum(emu.stats()["requests"].get("tensorpix cancel", {}).values()) - cancels
 
         # ---- 2. TAMS waits on two triggerers ------------------------------------------------------
+        old_a = next(j for j, n in names.items() if n == stalled)
+        cluster.kill(stalled, signal.SIGTERM)  # holds nothing now; back at full capacity
+        cluster.start_triggerer(stalled)
+
+        def a_back() -> bool:
+            return any(j["id"] != old_a and j["hostname"] == stalled for j in heartbeating(2)() or [])
+
+        wait_until(a_back, 240, "triggerer A back at full capacity", diagnose=cluster.diagnose)
         jobs_conf = [str(emu.add_job("tensorart", queued_s=2, running_s=36_000)) for _ in range(TAMS_WAITS)]
         before_tams = tams_counts(emu)
         tams_began = time.monotonic()
@@ -338,14 +366,14 @@ def test_a_submit_marked_failed_still_cancels_its_job(outcome: Outcome) -> None:
 
 
 def test_two_triggerers_keep_tams_within_its_rate_limit(outcome: Outcome) -> None:
-    """Once the 48 waits are deferred, the two triggerers' limiters alone set the pace: <= 5 % 429s
-    and <= 5.5 QPS. While the tasks start, each sensor also reads its job once on its worker,
-    outside every triggerer's budget (docs/operations.md), so the whole phase gets a looser bound."""
+    """On the whole (from the first task's start) and once the 48 waits are deferred: <= 5 % 429s
+    and <= 5.5 QPS. A sensor on a rate-limited connection defers unread, so the two triggerers'
+    limiters alone set the pace from the start (docs/operations.md)."""
     two, whole = outcome.two, outcome.two_whole
     assert two.calls > 0 and whole.calls > 0
     assert two.share_429 <= 0.05, two.figures("two")
     assert two.avg_qps <= 5.5, two.figures("two")
-    assert whole.share_429 <= 0.10, outcome.timings | whole.figures("two_whole")
+    assert whole.share_429 <= 0.05, outcome.timings | whole.figures("two_whole")
     assert whole.avg_qps <= 5.5, whole.figures("two_whole")
 
 
