@@ -148,7 +148,15 @@ class TaskWaitMixin(PersistsOutputs):
     # ---- the wait ---------------------------------------------------------------------------
     def _check_once(self, job_id: str) -> MediaJob | None:
         """One read before deferring, one attempt: transient trouble (a 429 included) is left to the
-        trigger, whose reads the triggerer's rate limiter paces; a worker's retries would not be."""
+        trigger, whose reads the triggerer's rate limiter paces; a worker's retries would not be.
+
+        A connection with a ``rate_limit`` defers unread (the trigger reads at once): the limit holds
+        for the key, and only the triggerers' limiters share it; tasks starting together would not."""
+        if self.hook.config.rate_limit:
+            self.log.info(
+                "Connection %r has a rate limit: the trigger makes the first read.", self.hook.config.conn_id
+            )
+            return None
         try:
             return self.hook.get_job(job_id, attempts=1)
         except RETRYABLE as err:

@@ -19,7 +19,7 @@ from airflow_provider_mediajobs._compat import TaskDeferred
 from airflow_provider_mediajobs.exceptions import MediaJobConfigError, OutputTooLargeError
 from airflow_provider_mediajobs.operators import MediaJobOutputsOperator, TensorPixSubmitJobOperator
 from airflow_provider_mediajobs.plugins.records import PERSISTED, task_media
-from airflow_provider_mediajobs.sensors import TensorArtJobSensor
+from airflow_provider_mediajobs.sensors import TensorArtJobSensor, TensorPixJobSensor
 from airflow_provider_mediajobs.task_records import TRIES_KEY, last_job_id
 
 PAYLOAD = {"url": "https://example.com/media/clip.mp4", "ml_models": [1]}
@@ -200,13 +200,36 @@ def test_a_first_try_does_not_warn(emulator, dest, monkeypatch):
 
 # ---- sensors ---------------------------------------------------------------------------------------
 def test_sensor_with_a_destination_persists_a_finished_job(emulator, finished, served, files, dest):
+    job = finished("tensorpix", output_bytes=20_000)
+    sensor = TensorPixJobSensor(task_id="wait", job_id=job.job_id, destination=str(dest))
+    before = counts(emulator)
+
+    result = sensor.execute(make_context())  # found finished by its one read: no deferral
+
+    assert counts(emulator)["status"] - before["status"] == 1
+    assert len(result["files"]) == len(served(job)) == 1
+    assert sorted(files(dest).values()) == sorted(served(job).values())
+
+
+def test_a_sensor_on_a_rate_limited_connection_leaves_the_first_read_to_the_trigger(
+    emulator, finished, served, files, dest
+):
+    """TAMS's limit holds for the key: sensors starting together on workers would bypass the
+    triggerers' shared pace, so the wait defers unread and the trigger reads at once."""
     job = finished("tensorart", outputs=["image", "video"], output_bytes=20_000)
     sensor = TensorArtJobSensor(
         task_id="wait", job_id=job.job_id, destination=str(dest), filename_template="{index}-{kind}{ext}"
     )
+    context = make_context()
+    before = counts(emulator, "tensorart")
 
-    result = sensor.execute(make_context())
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context)
+    assert counts(emulator, "tensorart")["status"] == before["status"]
+    assert deferred.value.trigger.first_read_at is None
+    result = sensor.execute_complete(context, event=run_trigger(deferred.value), **deferred.value.kwargs)
 
+    assert counts(emulator, "tensorart")["status"] - before["status"] == 1
     assert [r["path"].rsplit("/", 1)[-1] for r in result["files"]] == ["0-image.png", "1-video.mp4"]
     assert sorted(files(dest).values()) == sorted(served(job).values())
 
