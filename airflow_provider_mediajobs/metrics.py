@@ -33,7 +33,6 @@ OK, RATE_LIMITED, SERVER_ERROR, TIMEOUT, BAD_RESPONSE, REFUSED = (
 #: how a job's wait ended, as counted in ``mediajobs.job_ended.<provider>.<state>``
 _ENDED = {
     "succeeded": "succeeded",
-    "success": "succeeded",  # an event of a trigger that fired before the status vocabulary changed
     "failed": "failed",
     "canceled": "canceled",
     "timeout": "timeout",

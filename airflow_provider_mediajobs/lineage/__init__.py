@@ -144,7 +144,7 @@ def _number(value: Any) -> float | None:
 
 def failure_message(event: Mapping[str, Any] | None) -> str | None:
     """What the job or the wait said when it failed (URLs without their query)."""
-    if not isinstance(event, Mapping) or event.get("status") in ("succeeded", "success", None):
+    if not isinstance(event, Mapping) or event.get("status") in ("succeeded", None):
         return None
     return without_query(str(event.get("message") or event.get("status")))
 
