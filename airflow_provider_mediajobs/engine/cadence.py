@@ -16,7 +16,9 @@ matter as little as milliseconds on a 10-second image):
 - **ETA or a progress rate** (the shorter of the provider's ETA and the rate measured on our own
   clock): far from the predicted end, go ``ETA_SHARE`` of the way and re-estimate, leaving one
   ``poll_interval`` so the last read can still land just after the end; once the end is less than
-  two ``poll_interval`` away, read just after it (``END_MARGIN``). Past the predicted end (a stale
+  ``AIM_WITHIN`` poll intervals away, read just after it (``END_MARGIN``). A read in between would
+  only confirm the estimate: on 20-30 s jobs with exact ETAs it costs 2.6 reads a job instead of
+  2.0 for a detection ~0.3 s sooner (0.7 s instead of 1.0 s on average, 10 s poll interval). Past the predicted end (a stale
   ETA, a stage that drags), back off from that moment by the no-hint rule instead of reading at
   ``poll_interval`` until the job ends.
 
@@ -38,6 +40,7 @@ JITTER = 0.1  # +-10 %
 IDLE_SHARE = 0.5  # without hints, wait this share of the time waited so far
 ETA_SHARE = 0.5  # far from the predicted end, poll again after this share of the remaining time
 END_MARGIN = 0.05  # the last read lands this share of the remaining time after the predicted end
+AIM_WITHIN = 3  # poll intervals: closer than this to the predicted end, the next read aims past it
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Cadence:
         remaining = self.update_estimate(job, now)
         if remaining is not None and remaining > 0:
             self._overdue_at = None
-            if remaining >= 2 * self.poll_interval:
+            if remaining >= AIM_WITHIN * self.poll_interval:
                 # far: go a share of the way and re-estimate, but leave at least one poll_interval
                 # so the last read can still land just after the end
                 share = self._jittered(remaining * ETA_SHARE)

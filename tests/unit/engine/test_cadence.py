@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from airflow_provider_mediajobs.engine.cadence import IDLE_SHARE, JITTER, Cadence
+from airflow_provider_mediajobs.engine.cadence import (
+    AIM_WITHIN,
+    END_MARGIN,
+    ETA_SHARE,
+    IDLE_SHARE,
+    JITTER,
+    Cadence,
+)
 from airflow_provider_mediajobs.models import JobState, MediaJob
 
 pytestmark = pytest.mark.usefixtures("provider_connections")  # <provider>_default for every provider
@@ -75,6 +82,22 @@ def test_an_eta_again_ends_the_overdue_back_off() -> None:
     for _ in range(10):
         now += cadence.next_delay(job(eta_seconds=0.0), now)
     assert cadence.next_delay(job(eta_seconds=8.0), now) == pytest.approx(8.0 * 1.05)
+
+
+@pytest.mark.parametrize("intervals", [1.5, 2.0, AIM_WITHIN - 0.1])
+def test_close_to_a_predicted_end_the_next_read_lands_just_past_it(intervals: float) -> None:
+    remaining = intervals * 10.0
+    assert Cadence(10.0, 60.0).next_delay(job(eta_seconds=remaining), 0.0) == pytest.approx(
+        remaining * (1 + END_MARGIN)
+    )
+
+
+def test_far_from_a_predicted_end_it_goes_part_of_the_way_and_leaves_one_interval() -> None:
+    cadence = Cadence(10.0, 60.0, rng=random.Random(4))
+    remaining = AIM_WITHIN * 10.0 + 5.0
+    delay = cadence.next_delay(job(eta_seconds=remaining), 0.0)
+    assert 10.0 <= delay <= remaining - 10.0
+    assert delay == pytest.approx(remaining * ETA_SHARE, rel=JITTER) or delay == remaining - 10.0
 
 
 def test_a_first_progress_is_measured_soon_even_late_in_a_wait() -> None:
