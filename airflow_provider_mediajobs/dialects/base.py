@@ -115,6 +115,11 @@ class Dialect(ABC):
             )
         return Credentials(api_key=api_key, secret_texts=(api_key,))
 
+    def credentials_load_a_key(self, extras: Mapping[str, Any]) -> bool:
+        """Whether :meth:`build_credentials` parses key material (slow, CPU-bound): a trigger then
+        builds them in a worker thread, off the event loop; otherwise inline (~15 µs)."""
+        return False
+
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         """Headers that authenticate ``request``; ``path_and_query`` is the full path sent on the wire."""
         return {"Authorization": f"Bearer {creds.api_key}"}

@@ -150,6 +150,9 @@ class TensorArtDialect(Dialect):
             )
         return Credentials(api_key=api_key, app_id=app_id, secret_texts=(api_key,))
 
+    def credentials_load_a_key(self, extras: Mapping[str, Any]) -> bool:
+        return bool(as_str(extras.get("private_key")))
+
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:
         if creds.private_key is None:
             return {"Authorization": f"Bearer {creds.api_key}"}

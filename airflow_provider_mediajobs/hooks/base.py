@@ -113,9 +113,12 @@ class MediaJobHook(BaseHook):
             except Exception as err:
                 raise self._lookup_error(err) from None
             extras = await get_async_extra_dejson(conn)
-            # In a worker thread: a request-signing key is parsed there (and cryptography's RSA half
-            # imported the first time), never on the triggerer's event loop.
-            config = await asyncio.to_thread(config_from_connection, self.dialect, conn, extras)
+            if self.dialect.credentials_load_a_key(extras):
+                # a request-signing key is parsed (and cryptography's RSA half imported the first
+                # time) in a worker thread, never on the triggerer's event loop
+                config = await asyncio.to_thread(config_from_connection, self.dialect, conn, extras)
+            else:
+                config = config_from_connection(self.dialect, conn, extras)
             self._async_api = self._api(config)
         return self._async_api.config
 
