@@ -116,8 +116,8 @@ class Dialect(ABC):
         return Credentials(api_key=api_key, secret_texts=(api_key,))
 
     def credentials_load_a_key(self, extras: Mapping[str, Any]) -> bool:
-        """Whether :meth:`build_credentials` parses key material (slow, CPU-bound): a trigger then
-        builds them in a worker thread, off the event loop; otherwise inline (~15 µs)."""
+        """Whether :meth:`build_credentials` parses key material (CPU-bound): a trigger then builds
+        the credentials in a worker thread, off the event loop; otherwise on the loop."""
         return False
 
     def auth_headers(self, creds: Credentials, request: ApiRequest, path_and_query: str) -> dict[str, str]:

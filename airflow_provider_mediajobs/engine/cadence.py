@@ -16,11 +16,10 @@ matter as little as milliseconds on a 10-second image):
 - **ETA or a progress rate** (the shorter of the provider's ETA and the rate measured on our own
   clock): far from the predicted end, go ``ETA_SHARE`` of the way and re-estimate, leaving one
   ``poll_interval`` so the last read can still land just after the end; once the end is less than
-  ``AIM_WITHIN`` poll intervals away, read just after it (``END_MARGIN``). A read in between would
-  only confirm the estimate: on 20-30 s jobs with exact ETAs it costs 2.6 reads a job instead of
-  2.0 for a detection ~0.3 s sooner (0.7 s instead of 1.0 s on average, 10 s poll interval). Past the predicted end (a stale
-  ETA, a stage that drags), back off from that moment by the no-hint rule instead of reading at
-  ``poll_interval`` until the job ends.
+  ``AIM_WITHIN`` poll intervals away, read just after it (``END_MARGIN``): a read in between
+  would only confirm the estimate. Past the predicted end (a stale ETA, a stage that drags), back
+  off from that moment by the no-hint rule instead of reading at ``poll_interval`` until the job
+  ends.
 
 No delay exceeds ``max_poll_interval``, so however long the wait an end is noticed within it.
 Every delay but the aimed last read is jittered +-10 % (cut at ``max_poll_interval``, so the
